@@ -1,0 +1,210 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import {
+  RedkitCommandTimeoutError, RedkitConnectError, RedkitOfflineQueueFullError, RedkitUnavailableError
+} from './errors.js'
+import { DEFAULT_RECONNECT_BASE, DEFAULT_RECONNECT_CAP, type ResolvedConfig } from './options.js'
+
+export type RedisClient = Redis | Cluster
+
+export interface ConnectionStats {
+  commands: number
+  errors: number
+  timeouts: number
+  offlineRejected: number
+  reconnects: number
+}
+
+/** Capped exponential backoff with full jitter, so instances do not reconnect in lockstep. */
+export function backoff (attempt: number, base = DEFAULT_RECONNECT_BASE, cap = DEFAULT_RECONNECT_CAP): number {
+  const ceiling = Math.min(cap, base * 2 ** Math.min(attempt, 20))
+  return Math.round(ceiling / 2 + Math.random() * ceiling / 2)
+}
+
+function nodeOptions (config: ResolvedConfig): RedisOptions {
+  return {
+    ...(config.username !== undefined ? { username: config.username } : {}),
+    ...(config.password !== undefined ? { password: config.password } : {}),
+    ...(config.tls !== undefined ? { tls: config.tls } : {}),
+    commandTimeout: config.commandTimeout,
+    maxRetriesPerRequest: config.maxRetries,
+    connectTimeout: config.connectTimeout,
+    enableOfflineQueue: true,
+    lazyConnect: true
+  }
+}
+
+export function createClient (config: ResolvedConfig): RedisClient {
+  const { target } = config
+  const retryStrategy = (attempt: number): number => backoff(attempt)
+  if (target.kind === 'standalone') {
+    return new Redis({ ...nodeOptions(config), host: target.host, port: target.port, db: config.db, retryStrategy })
+  }
+  if (target.kind === 'sentinel') {
+    return new Redis({
+      ...nodeOptions(config),
+      sentinels: target.sentinels,
+      name: target.name,
+      db: config.db,
+      retryStrategy,
+      sentinelRetryStrategy: retryStrategy,
+      // After a failover the old master may come back as a replica; a READONLY
+      // reply means this client is talking to it and must rediscover the master.
+      reconnectOnError: (err) => err.message.startsWith('READONLY'),
+      ...(config.sentinelPassword !== undefined ? { sentinelPassword: config.sentinelPassword } : {}),
+      ...(config.tls !== undefined ? { enableTLSForSentinelMode: true, sentinelTLS: config.tls } : {})
+    })
+  }
+  if (target.kind === 'cluster') {
+    const options: ClusterOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      clusterRetryStrategy: retryStrategy,
+      redisOptions: { ...nodeOptions(config), lazyConnect: false }
+    }
+    return new Cluster(target.nodes, options)
+  }
+  throw new Error(`no client for target ${target.kind}`)
+}
+
+function translate (err: Error, command: string, timeout: number): Error {
+  const message = err.message
+  if (message === 'Command timed out') return new RedkitCommandTimeoutError(command, timeout, { cause: err })
+  if (message.startsWith('Reached the max retries') || message === 'Connection is closed.' ||
+      message.startsWith('Stream isn\'t writeable') || message.startsWith('None of startup nodes') ||
+      message.startsWith('Cluster isn\'t ready')) {
+    return new RedkitUnavailableError(message, { cause: err })
+  }
+  return err
+}
+
+interface QueuedClient {
+  status: string
+  offlineQueue?: { length: number }
+}
+
+interface CommandLike {
+  name: string
+  reject: (err: Error) => void
+  promise: Promise<unknown>
+  setTimeout?: (ms: number) => void
+}
+
+/**
+ * Wraps sendCommand of a client redkit owns: it bounds the offline queue,
+ * arms the command deadline, turns connection failures into coded errors
+ * and counts commands for stats().
+ */
+export function instrument (client: RedisClient, config: ResolvedConfig, stats: ConnectionStats): void {
+  const original = client.sendCommand.bind(client) as (command: CommandLike, stream?: unknown) => unknown
+  const queued = client as unknown as QueuedClient
+  const isCluster = client instanceof Cluster
+  const patched = (command: CommandLike, stream?: unknown): unknown => {
+    stats.commands++
+    const reject = command.reject
+    command.reject = (err: Error) => {
+      stats.errors++
+      const coded = translate(err, command.name, config.commandTimeout)
+      if (coded !== err && (coded as { code?: string }).code === 'FST_REDKIT_COMMAND_TIMEOUT') stats.timeouts++
+      reject(coded)
+    }
+    const status = queued.status
+    if (stream === undefined && status !== 'ready' && status !== 'connect' &&
+        (queued.offlineQueue?.length ?? 0) >= config.maxOfflineQueue) {
+      stats.offlineRejected++
+      command.reject(new RedkitOfflineQueueFullError(config.maxOfflineQueue))
+      return command.promise
+    }
+    // Cluster only arms deadlines on node clients, so a command parked in the
+    // cluster-level queue while it reconnects would otherwise wait forever.
+    if (isCluster) command.setTimeout?.(config.commandTimeout)
+    return original(command, stream)
+  }
+  Object.defineProperty(client, 'sendCommand', { value: patched, writable: true, configurable: true })
+}
+
+export interface ConnectionEvents {
+  log: FastifyBaseLogger
+  description: string
+  stats: ConnectionStats
+  redact: (text: string) => string
+}
+
+/** Logs connect, loss and recovery once each, not once per retry. */
+export function watch (client: RedisClient, { log, description, stats, redact }: ConnectionEvents, role = 'connection'): void {
+  let everReady = false
+  let lostAt: number | undefined
+  let lastError = ''
+  client.on('ready', () => {
+    if (!everReady) {
+      everReady = true
+      log.info({ redis: description, role }, 'redkit: connected to Redis')
+    } else if (lostAt !== undefined) {
+      stats.reconnects++
+      log.info({ redis: description, role, downtimeMs: Date.now() - lostAt }, 'redkit: Redis connection recovered')
+    }
+    lostAt = undefined
+  })
+  const lost = (): void => {
+    if (!everReady || lostAt !== undefined) return
+    lostAt = Date.now()
+    log.warn({ redis: description, role, err: lastError === '' ? undefined : lastError }, 'redkit: Redis connection lost, reconnecting')
+  }
+  client.on('close', lost)
+  client.on('error', (err: Error) => {
+    const message = redact(err.message)
+    if (message !== lastError && everReady && lostAt === undefined) {
+      log.debug({ redis: description, role, err: message }, 'redkit: Redis connection error')
+    }
+    lastError = message
+  })
+  if (client instanceof Cluster) {
+    client.on('node error', (err: Error) => { lastError = redact(err.message) })
+  }
+}
+
+/** Connects within the deadline, or disconnects and throws a coded error. */
+export async function connect (client: RedisClient, config: ResolvedConfig, description: string, redact: (s: string) => string): Promise<void> {
+  if (client.status === 'ready') return
+  let lastError = 'no reply'
+  const onError = (err: Error): void => { lastError = redact(err.message) }
+  client.on('error', onError)
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection within ${config.connectTimeout} ms (${lastError})`)), config.connectTimeout)
+  })
+  const ready = client.status === 'wait'
+    ? client.connect()
+    : new Promise<void>((resolve) => client.once('ready', () => resolve()))
+  // The connect promise can reject before our deadline while ioredis keeps
+  // retrying; wait for 'ready' instead so one refused attempt is not final.
+  const readyEvent = new Promise<void>((resolve) => client.once('ready', () => resolve()))
+  ready.catch(() => {})
+  try {
+    await Promise.race([readyEvent, deadline])
+  } catch (err) {
+    client.disconnect()
+    throw new RedkitConnectError(description, redact((err as Error).message))
+  } finally {
+    clearTimeout(timer)
+    client.off('error', onError)
+  }
+}
+
+/** Quits gracefully so pending replies arrive, with a deadline so close never hangs. */
+export async function close (client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === 'end' || client.status === 'wait') {
+    client.disconnect()
+    return
+  }
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs) })
+  const ended = new Promise<void>((resolve) => client.once('end', () => resolve()))
+  try {
+    await Promise.race([client.quit().catch(() => {}), deadline])
+    client.disconnect()
+    await Promise.race([ended, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}

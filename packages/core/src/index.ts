@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto'
+import fp from 'fastify-plugin'
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { Cluster, type Redis } from 'ioredis'
+import {
+  close, connect, createClient, instrument, watch, type ConnectionStats, type RedisClient
+} from './connection.js'
+import { RedkitMemoryModeError } from './errors.js'
+import { escapeGlob, hashTag, joinKey } from './keys.js'
+import { resolveConfig, type RedkitOptions, type ResolvedConfig } from './options.js'
+import { scanKeys, type ScanOptions } from './scan.js'
+
+export type RedkitMode = 'redis' | 'memory'
+
+export interface RedkitHealth {
+  status: 'ok' | 'down'
+  mode: RedkitMode
+  latencyMs: number
+  error?: string
+}
+
+export interface RedkitStats extends ConnectionStats {
+  mode: RedkitMode
+  status: string
+}
+
+/** A Lua script bound to the connection; it reloads itself after NOSCRIPT. */
+export type RedkitScript<T = unknown> = (keys: string[], args?: Array<string | number | Buffer>) => Promise<T>
+
+export interface Redkit {
+  /** 'redis' when connected to Redis, 'memory' when running on the embedded backend. */
+  readonly mode: RedkitMode
+  /** The ioredis client, or null in memory mode. */
+  readonly client: RedisClient | null
+  readonly isCluster: boolean
+  /** Prefix of every key redkit writes. */
+  readonly prefix: string
+  /** Identifies this app instance, e.g. as a pub/sub publisher or lock owner. */
+  readonly instanceId: string
+  /** Per-command deadline in ms. */
+  readonly commandTimeout: number
+  /** Builds a key under the app prefix: key('sess', id) → 'redkit:sess:<id>'. */
+  key: (...parts: Array<string | number>) => string
+  /** Wraps a value in a Cluster hash tag. */
+  hashTag: (value: string) => string
+  /** Escapes glob characters for SCAN MATCH. */
+  escapeGlob: (text: string) => string
+  /** Pings Redis within its own deadline; never throws. */
+  health: () => Promise<RedkitHealth>
+  /** A new connection with the same settings (e.g. for subscribers), closed with the app. */
+  duplicate: () => RedisClient
+  /** Iterates keys matching a full-key pattern, on every Cluster master. Never uses KEYS. */
+  scan: (match: string, opts?: ScanOptions) => AsyncGenerator<string>
+  /** Registers a Lua script (EVALSHA with EVAL fallback after NOSCRIPT). */
+  defineScript: <T = unknown>(name: string, lua: string, numberOfKeys: number) => RedkitScript<T>
+  stats: () => RedkitStats
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The ioredis client, or null when redkit runs in memory mode. */
+    redis: Redis | Cluster | null
+    redkit: Redkit
+  }
+}
+
+function redactor (config: ResolvedConfig): (text: string) => string {
+  const secrets = [config.password, config.sentinelPassword].filter((s): s is string => s !== undefined && s.length > 0)
+  return (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), text)
+}
+
+function memoryOnly (what: string): never {
+  throw new RedkitMemoryModeError(what)
+}
+
+async function openClient (config: ResolvedConfig, log: FastifyBaseLogger, stats: ConnectionStats, redact: (s: string) => string): Promise<RedisClient | null> {
+  const { target } = config
+  if (target.kind === 'memory') {
+    if (target.reason === 'unconfigured') {
+      log.info('redkit: no Redis configured (set REDIS_URL); using the in-memory backend, which is for a single instance only')
+    } else {
+      log.info('redkit: in-memory backend selected by options')
+    }
+    return null
+  }
+  const client = target.kind === 'client' ? target.client : createClient(config)
+  if (target.kind !== 'client') instrument(client, config, stats)
+  watch(client, { log, description: target.description, stats, redact })
+  try {
+    await connect(client, config, target.description, redact)
+    return client
+  } catch (err) {
+    if (config.fallback === 'fail') throw err
+    log.warn({ redis: target.description, err: (err as Error).message },
+      'redkit: Redis unreachable at startup; falling back to the in-memory backend (single instance only)')
+    return null
+  }
+}
+
+function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats: ConnectionStats, duplicates: Set<RedisClient>,
+  log: FastifyBaseLogger, redact: (s: string) => string): Redkit {
+  const mode: RedkitMode = client === null ? 'memory' : 'redis'
+  const description = config.target.kind === 'memory' ? 'memory' : config.target.description
+  const scripts = new Map<string, string>()
+  return {
+    mode,
+    client,
+    isCluster: client instanceof Cluster,
+    prefix: config.keyPrefix,
+    instanceId: randomUUID(),
+    commandTimeout: config.commandTimeout,
+    key: (...parts) => joinKey(config.keyPrefix, parts),
+    hashTag,
+    escapeGlob,
+    health: async () => {
+      if (client === null) return { status: 'ok', mode, latencyMs: 0 }
+      const started = performance.now()
+      let timer: NodeJS.Timeout | undefined
+      try {
+        await Promise.race([
+          client.ping(),
+          new Promise((resolve, reject) => { timer = setTimeout(() => reject(new Error(`no reply within ${config.healthTimeout} ms`)), config.healthTimeout) })
+        ])
+        return { status: 'ok', mode, latencyMs: Math.round((performance.now() - started) * 100) / 100 }
+      } catch (err) {
+        return { status: 'down', mode, latencyMs: Math.round(performance.now() - started), error: redact((err as Error).message) }
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+    duplicate: () => {
+      if (client === null) return memoryOnly('duplicate()')
+      const copy: RedisClient = client instanceof Cluster ? client.duplicate() : client.duplicate()
+      if (config.target.kind !== 'client') instrument(copy, config, stats)
+      watch(copy, { log, description, stats, redact }, 'duplicate')
+      duplicates.add(copy)
+      copy.once('end', () => duplicates.delete(copy))
+      return copy
+    },
+    scan: (match, opts) => client === null ? memoryOnly('scan()') : scanKeys(client, match, opts),
+    defineScript: <T>(name: string, lua: string, numberOfKeys: number): RedkitScript<T> => {
+      if (client === null) return memoryOnly(`script ${name}`)
+      if (scripts.get(name) !== lua) {
+        client.defineCommand(name, { lua, numberOfKeys })
+        scripts.set(name, lua)
+      }
+      const run = (client as unknown as Record<string, (...args: unknown[]) => Promise<T>>)[name]!.bind(client)
+      return async (keys, args = []) => await run(...keys, ...args)
+    },
+    stats: () => ({ ...stats, mode, status: client === null ? 'memory' : client.status })
+  }
+}
+
+const plugin: FastifyPluginAsync<RedkitOptions> = async (app: FastifyInstance, options) => {
+  const config = resolveConfig(options)
+  const stats: ConnectionStats = { commands: 0, errors: 0, timeouts: 0, offlineRejected: 0, reconnects: 0 }
+  const redact = redactor(config)
+  const client = await openClient(config, app.log, stats, redact)
+  const duplicates = new Set<RedisClient>()
+  const redkit = buildRedkit(client, config, stats, duplicates, app.log, redact)
+
+  app.decorate<Redis | Cluster | null>('redis', client)
+  app.decorate('redkit', redkit)
+
+  app.addHook('onClose', async () => {
+    await Promise.all([...duplicates].map(async (d) => await close(d, config.commandTimeout)))
+    const target = config.target
+    const owned = target.kind === 'standalone' || target.kind === 'sentinel' || target.kind === 'cluster' ||
+      (target.kind === 'client' && target.close)
+    if (client !== null && owned) await close(client, config.commandTimeout)
+    if (client !== null) app.log.info('redkit: Redis connection closed')
+  })
+}
+
+export const redkit = fp(plugin, { name: '@redkit/core', fastify: '5.x' })
+export default redkit
+
+export { resolveConfig, redactUrl } from './options.js'
+export type { RedkitOptions, RedkitTlsOptions, HostPort, ResolvedConfig } from './options.js'
+export { backoff, type RedisClient, type ConnectionStats } from './connection.js'
+export { escapeGlob, hashTag } from './keys.js'
+export type { ScanOptions } from './scan.js'
+export {
+  RedkitInvalidOptionError, RedkitConnectError, RedkitCommandTimeoutError, RedkitUnavailableError,
+  RedkitOfflineQueueFullError, RedkitMemoryModeError, isUnavailableError
+} from './errors.js'

@@ -1,0 +1,59 @@
+import { test } from 'tap'
+import { Redis } from 'ioredis'
+import { startRedis, startCluster, startSentinel, processState, uniquePrefix } from '../src/index.js'
+
+test('startRedis spawns a server that answers, pauses and restarts', async (t) => {
+  const server = await startRedis({ local: true, persistence: true })
+  t.teardown(server.stop)
+  const client = server.client()
+  t.equal(await client.ping(), 'PONG')
+  await client.set('k', 'v')
+
+  await server.pause()
+  t.equal(processState(server.pid()!), 'T', 'process is stopped')
+  await server.resume()
+  t.equal(await client.ping(), 'PONG')
+
+  await server.restart()
+  const again = server.client()
+  t.equal(await again.get('k'), 'v', 'append-only data survives restart')
+})
+
+test('password, ACL users and TLS', async (t) => {
+  const server = await startRedis({ password: 'p@ss word', users: [{ name: 'app', password: 'app-secret' }], tls: true })
+  t.teardown(server.stop)
+  t.match(server.url, /^rediss:\/\//)
+  const admin = server.client()
+  t.equal(await admin.ping(), 'PONG')
+  const app = new Redis({ ...server.options(), username: 'app', password: 'app-secret', lazyConnect: true })
+  t.teardown(() => app.disconnect())
+  await app.connect()
+  t.equal(await app.call('ACL', 'WHOAMI'), 'app')
+  const wrong = new Redis({ ...server.options({ tls: { ca: server.tls!.wrongCa, servername: 'localhost' } }), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  wrong.on('error', () => {})
+  await t.rejects(wrong.connect())
+  wrong.disconnect()
+})
+
+test('startCluster builds a 3-master cluster', async (t) => {
+  const cluster = await startCluster({ masters: 3 })
+  t.teardown(cluster.stop)
+  const client = cluster.client()
+  const prefix = uniquePrefix()
+  for (let i = 0; i < 30; i++) await client.set(`${prefix}${i}`, String(i))
+  const masters = client.nodes('master')
+  t.equal(masters.length, 3)
+  const sizes = await Promise.all(masters.map(async (m) => await m.dbsize()))
+  t.ok(sizes.every((n) => n > 0), `keys on every master: ${sizes.join(',')}`)
+})
+
+test('startSentinel builds a monitored group', async (t) => {
+  const group = await startSentinel({ replicas: 1, sentinels: 3 })
+  t.teardown(group.stop)
+  const master = await group.currentMaster()
+  t.equal(master.port, group.master.port)
+  const client = new Redis({ sentinels: group.sentinels, name: group.name, lazyConnect: true })
+  t.teardown(() => client.disconnect())
+  await client.connect()
+  t.equal(await client.set('x', '1'), 'OK')
+})
