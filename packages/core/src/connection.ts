@@ -101,6 +101,10 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
   const isCluster = client instanceof Cluster
   const patched = (command: CommandLike, stream?: unknown): unknown => {
     stats.commands++
+    const status = queued.status
+    // Handshake commands (AUTH, CLIENT SETINFO on older servers) may fail by
+    // design; only the app's own commands count as errors.
+    if (status === 'connect' && !isCluster) return original(command, stream)
     const reject = command.reject
     command.reject = (err: Error) => {
       stats.errors++
@@ -108,8 +112,7 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
       if (coded !== err && (coded as { code?: string }).code === 'FST_REDKIT_COMMAND_TIMEOUT') stats.timeouts++
       reject(coded)
     }
-    const status = queued.status
-    if (stream === undefined && status !== 'ready' && status !== 'connect' &&
+    if (stream === undefined && status !== 'ready' &&
         (queued.offlineQueue?.length ?? 0) >= config.maxOfflineQueue) {
       stats.offlineRejected++
       command.reject(new RedkitOfflineQueueFullError(config.maxOfflineQueue))

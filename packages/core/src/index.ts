@@ -134,6 +134,8 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
       if (config.target.kind !== 'client') instrument(copy, config, stats)
       watch(copy, { log, description, stats, redact }, 'duplicate')
       duplicates.add(copy)
+      // Connect now so a subscriber is ready before the first message is published.
+      if (copy.status === 'wait') copy.connect().catch(() => {})
       copy.once('end', () => duplicates.delete(copy))
       return copy
     },

@@ -60,12 +60,12 @@ test('TLS: verified with the right CA, refused with a wrong one', async (t) => {
 
   const wrong = Fastify({ logger: false })
   wrong.register(redkit, { env: { REDIS_URL: url, REDIS_TLS_CA_PATH: tls.wrongCaPath }, fallback: 'fail', connectTimeout: 1500 })
-  await t.rejects(wrong.ready(), { code: 'FST_REDKIT_CONNECT_FAILED' }, 'an unknown CA is refused by default')
+  await t.rejects(async () => { await wrong.ready() }, { code: 'FST_REDKIT_CONNECT_FAILED' }, 'an unknown CA is refused by default')
   await wrong.close()
 
   const noCa = Fastify({ logger: false })
   noCa.register(redkit, { url, fallback: 'fail', connectTimeout: 1500, env: {} })
-  await t.rejects(noCa.ready(), { code: 'FST_REDKIT_CONNECT_FAILED' }, 'a self-signed chain is refused without a CA')
+  await t.rejects(async () => { await noCa.ready() }, { code: 'FST_REDKIT_CONNECT_FAILED' }, 'a self-signed chain is refused without a CA')
   await noCa.close()
 
   const insecure = await buildApp(t, { env: { REDIS_URL: url, REDIS_TLS_REJECT_UNAUTHORIZED: 'false' } })

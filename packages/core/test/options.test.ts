@@ -139,5 +139,5 @@ test('invalid URLs never echo the password', async (t) => {
 test('register fails with the coded error', async (t) => {
   const app = Fastify({ logger: false })
   app.register(redkit, { env: { REDIS_PORT: '123456' } })
-  await t.rejects(app.ready(), { code, message: /REDIS_PORT/ })
+  await t.rejects(async () => { await app.ready() }, { code, message: /REDIS_PORT/ })
 })

@@ -1,0 +1,84 @@
+import { test } from 'tap'
+import { startRedis, uniquePrefix } from '@redkit/testing'
+import { escapeGlob, backoff } from '../src/index.js'
+import { buildApp } from './helpers.js'
+
+test('key, hashTag and escapeGlob', async (t) => {
+  const { app } = await buildApp(t, { keyPrefix: 'shop:' })
+  t.equal(app.redkit.key('sess', 'abc'), 'shop:sess:abc')
+  t.equal(app.redkit.hashTag('a{b}c'), '{a_b_c}')
+  t.equal(escapeGlob('a*b?c[d]e\\f'), 'a\\*b\\?c\\[d\\]e\\\\f')
+})
+
+test('scan matches user text literally', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const prefix = uniquePrefix('scan')
+  const { app } = await buildApp(t, { url: server.url, keyPrefix: prefix })
+  const names = ['a*x', 'abc', '[a]', 'a?', 'a\\b']
+  for (const name of names) await app.redis!.set(app.redkit.key(name), '1', 'PX', 60_000)
+  const find = async (text: string): Promise<string[]> => {
+    const out: string[] = []
+    for await (const key of app.redkit.scan(app.redkit.escapeGlob(app.redkit.key(text)) + '*')) out.push(key.slice(prefix.length))
+    return out.sort()
+  }
+  t.same(await find('a*'), ['a*x'])
+  t.same(await find('[a]'), ['[a]'])
+  t.same(await find('a?'), ['a?'])
+  t.same(await find('a\\'), ['a\\b'])
+  t.same((await find('a')).length, 4)
+})
+
+test('defineScript survives SCRIPT FLUSH and a restart', async (t) => {
+  const server = await startRedis({ local: true })
+  t.teardown(server.stop)
+  const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
+  const incr = app.redkit.defineScript<number>('redkitTestIncr', `
+    local n = redis.call('INCR', KEYS[1])
+    redis.call('PEXPIRE', KEYS[1], ARGV[1])
+    return n`, 1)
+  const key = app.redkit.key('n')
+  t.equal(await incr([key], [60_000]), 1)
+  await app.redis!.script('FLUSH')
+  t.equal(await incr([key], [60_000]), 2, 'reloaded after NOSCRIPT')
+  await server.restart()
+  await app.redis!.ping()
+  t.equal(await incr([key], [60_000]), 1, 'works on a fresh server')
+  t.ok(await app.redis!.pttl(key) > 0, 'the script set a TTL')
+})
+
+test('health, stats and duplicate', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
+  const health = await app.redkit.health()
+  t.equal(health.status, 'ok')
+  t.equal(health.mode, 'redis')
+  t.type(health.latencyMs, 'number')
+  const before = app.redkit.stats().commands
+  await app.redis!.ping()
+  t.ok(app.redkit.stats().commands > before, 'commands are counted')
+  t.match(app.redkit.stats(), { mode: 'redis', status: 'ready', errors: 0 })
+
+  const sub = app.redkit.duplicate()
+  await new Promise<void>((resolve) => sub.once('ready', () => resolve()))
+  t.equal(await sub.ping(), 'PONG')
+  await app.close()
+  t.equal(sub.status, 'end', 'duplicates are closed with the app')
+})
+
+test('close waits for pending replies', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
+  const pending = Array.from({ length: 100 }, async (_, i) => await app.redis!.set(app.redkit.key('p', i), 'v', 'PX', 60_000))
+  await app.close()
+  const results = await Promise.allSettled(pending)
+  t.ok(results.every((r) => r.status === 'fulfilled'), 'every command sent before close got its reply')
+})
+
+test('backoff is capped and jittered', async (t) => {
+  const values = Array.from({ length: 200 }, (_, i) => backoff(i % 30))
+  t.ok(values.every((v) => v >= 25 && v <= 2000), 'between half the base and the cap')
+  t.ok(new Set(values.filter((_, i) => i % 30 === 20)).size > 1, 'jittered')
+})

@@ -1,0 +1,78 @@
+import { test } from 'tap'
+import { startRedis, uniquePrefix, waitFor } from '@redkit/testing'
+import { buildApp } from './helpers.js'
+
+const DEADLINE = 300
+
+async function timed<T> (fn: () => Promise<T>): Promise<{ ms: number, value?: T, err?: Error & { code?: string } }> {
+  const started = performance.now()
+  try {
+    const value = await fn()
+    return { ms: performance.now() - started, value }
+  } catch (err) {
+    return { ms: performance.now() - started, err: err as Error & { code?: string } }
+  }
+}
+
+test('SIGKILL and restart mid-run: commands fail within the deadline, then recover', async (t) => {
+  const server = await startRedis({ local: true })
+  t.teardown(server.stop)
+  const { app, logs } = await buildApp(t, { url: server.url, commandTimeout: DEADLINE, keyPrefix: uniquePrefix() })
+  const key = app.redkit.key('k')
+  await app.redis!.set(key, '1', 'PX', 60_000)
+
+  await server.kill()
+  const results = await Promise.all(Array.from({ length: 20 }, async () => await timed(async () => await app.redis!.get(key))))
+  for (const r of results) {
+    t.ok(r.err !== undefined, 'command fails while Redis is down')
+    t.ok(['FST_REDKIT_COMMAND_TIMEOUT', 'FST_REDKIT_UNAVAILABLE'].includes(r.err?.code ?? ''), `coded error: ${r.err?.code}`)
+    t.ok(r.ms < DEADLINE + 200, `failed within the deadline (${Math.round(r.ms)} ms)`)
+  }
+  const health = await app.redkit.health()
+  t.equal(health.status, 'down')
+
+  await server.restart()
+  await waitFor(async () => await app.redis!.ping() === 'PONG', 10_000, 'client to reconnect')
+  t.equal(await app.redis!.set(key, '2', 'PX', 60_000), 'OK', 'commands work again after restart')
+  t.equal((await app.redkit.health()).status, 'ok')
+  await waitFor(() => logs.lines.some((l) => l.includes('Redis connection recovered')), 2000, 'recovery log')
+  t.ok(logs.lines.some((l) => l.includes('Redis connection lost')), 'loss is logged')
+  t.ok(app.redkit.stats().reconnects >= 1, 'reconnect counted')
+  t.ok(app.redkit.stats().errors >= 20, 'errors counted')
+})
+
+test('SIGSTOP: no call outlives the deadline by more than 200 ms', async (t) => {
+  const server = await startRedis({ local: true })
+  t.teardown(server.stop)
+  const { app } = await buildApp(t, { url: server.url, commandTimeout: DEADLINE, keyPrefix: uniquePrefix() })
+  const key = app.redkit.key('k')
+  await app.redis!.set(key, '1', 'PX', 60_000)
+
+  await server.pause()
+  const results = await Promise.all(Array.from({ length: 50 }, async (_, i) =>
+    await timed(async () => i % 2 === 0 ? await app.redis!.get(key) : await app.redis!.incr(app.redkit.key('n')))))
+  const worst = Math.max(...results.map((r) => r.ms))
+  t.ok(results.every((r) => r.err?.code === 'FST_REDKIT_COMMAND_TIMEOUT'), 'every call times out with a coded error')
+  t.ok(worst < DEADLINE + 200, `slowest call ${Math.round(worst)} ms`)
+  t.ok(app.redkit.stats().timeouts >= 50)
+  const health = await app.redkit.health()
+  t.equal(health.status, 'down', 'health reports down within its own deadline')
+
+  await server.resume()
+  await waitFor(async () => await app.redis!.get(key) === '1', 5000, 'commands to flow after resume')
+  t.pass('recovers after SIGCONT')
+})
+
+test('the offline queue is bounded while reconnecting', async (t) => {
+  const server = await startRedis({ local: true })
+  t.teardown(server.stop)
+  const { app } = await buildApp(t, { url: server.url, commandTimeout: 2000, maxOfflineQueue: 10, keyPrefix: uniquePrefix() })
+  await server.kill()
+  await waitFor(() => app.redis!.status === 'reconnecting' || app.redis!.status === 'connecting', 3000, 'client to notice')
+  const results = await Promise.all(Array.from({ length: 30 }, async () => await timed(async () => await app.redis!.get('x'))))
+  const rejected = results.filter((r) => r.err?.code === 'FST_REDKIT_OFFLINE_QUEUE_FULL')
+  t.equal(rejected.length, 20, '20 of 30 commands fail at once with a full queue')
+  t.ok(rejected.every((r) => r.ms < 50), 'rejected immediately')
+  t.equal(app.redkit.stats().offlineRejected, 20)
+  await server.restart()
+})

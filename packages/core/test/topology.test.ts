@@ -1,0 +1,51 @@
+import { test } from 'tap'
+import { startCluster, startSentinel, uniquePrefix } from '@redkit/testing'
+import { buildApp } from './helpers.js'
+
+test('Sentinel: connects to the master named by the sentinels', async (t) => {
+  const group = await startSentinel({ replicas: 1, sentinels: 3 })
+  t.teardown(group.stop)
+  const { app } = await buildApp(t, { env: { REDIS_SENTINELS: group.sentinelList, REDIS_SENTINEL_NAME: group.name } })
+  t.equal(app.redkit.mode, 'redis')
+  t.equal(app.redkit.isCluster, false)
+  await app.redis!.set(app.redkit.key('sentinel'), '1', 'PX', 60_000)
+  const role = await app.redis!.call('ROLE') as [string]
+  t.equal(role[0], 'master', 'writes go to the master')
+  t.match(await app.redkit.health(), { status: 'ok', mode: 'redis' })
+})
+
+test('Cluster: commands, scripts and scan across every master', async (t) => {
+  const cluster = await startCluster({ masters: 3 })
+  t.teardown(cluster.stop)
+  const prefix = uniquePrefix('cluster')
+  const { app } = await buildApp(t, { env: { REDIS_CLUSTER_NODES: cluster.nodeList }, keyPrefix: prefix })
+  t.equal(app.redkit.isCluster, true)
+  const redis = app.redis!
+  const written = new Set<string>()
+  for (let i = 0; i < 60; i++) {
+    const key = app.redkit.key('item', i)
+    await redis.set(key, String(i), 'PX', 60_000)
+    written.add(key)
+  }
+  // A key outside the prefix must not be matched.
+  await redis.set(`other:${prefix}item:1`, 'x', 'PX', 60_000)
+
+  const perMaster = await Promise.all((app.redis as import('ioredis').Cluster).nodes('master').map(async (node) => {
+    const [, keys] = await node.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 1000)
+    return keys.length
+  }))
+  t.ok(perMaster.filter((n) => n > 0).length === 3, `keys spread over all masters: ${perMaster.join(',')}`)
+
+  const seen = new Set<string>()
+  for await (const key of app.redkit.scan(`${app.redkit.escapeGlob(prefix)}item:*`, { count: 7 })) seen.add(key)
+  t.same([...seen].sort(), [...written].sort(), 'scan finds every key on every master, and nothing else')
+
+  const tag = app.redkit.hashTag('user:1')
+  const swap = app.redkit.defineScript<string>('redkitTestSwap', `
+    local old = redis.call('GET', KEYS[1])
+    redis.call('SET', KEYS[2], old or '', 'PX', 60000)
+    return old`, 2)
+  await redis.set(app.redkit.key(tag, 'a'), 'A', 'PX', 60_000)
+  t.equal(await swap([app.redkit.key(tag, 'a'), app.redkit.key(tag, 'b')]), 'A', 'a multi-key script works with a shared hash tag')
+  t.equal(await redis.get(app.redkit.key(tag, 'b')), 'A')
+})
