@@ -51,8 +51,11 @@ export interface Redkit {
   duplicate: () => RedisClient
   /** Iterates keys matching a full-key pattern, on every Cluster master. Never uses KEYS. */
   scan: (match: string, opts?: ScanOptions) => AsyncGenerator<string>
-  /** Registers a Lua script (EVALSHA with EVAL fallback after NOSCRIPT). */
-  defineScript: <T = unknown>(name: string, lua: string, numberOfKeys: number) => RedkitScript<T>
+  /**
+   * Registers a Lua script (EVALSHA with EVAL fallback after NOSCRIPT). Without
+   * numberOfKeys, each call may pass any number of keys.
+   */
+  defineScript: <T = unknown>(name: string, lua: string, numberOfKeys?: number) => RedkitScript<T>
   stats: () => RedkitStats
 }
 
@@ -140,13 +143,15 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
       return copy
     },
     scan: (match, opts) => client === null ? memoryOnly('scan()') : scanKeys(client, match, opts),
-    defineScript: <T>(name: string, lua: string, numberOfKeys: number): RedkitScript<T> => {
+    defineScript: <T>(name: string, lua: string, numberOfKeys?: number): RedkitScript<T> => {
       if (client === null) return memoryOnly(`script ${name}`)
       if (scripts.get(name) !== lua) {
-        client.defineCommand(name, { lua, numberOfKeys })
+        client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys })
         scripts.set(name, lua)
       }
       const run = (client as unknown as Record<string, (...args: unknown[]) => Promise<T>>)[name]!.bind(client)
+      // ioredis takes the key count as the first argument when it is not fixed.
+      if (numberOfKeys === undefined) return async (keys, args = []) => await run(keys.length, ...keys, ...args)
       return async (keys, args = []) => await run(...keys, ...args)
     },
     stats: () => ({ ...stats, mode, status: client === null ? 'memory' : client.status })

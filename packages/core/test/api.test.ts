@@ -47,6 +47,16 @@ test('defineScript survives SCRIPT FLUSH and a restart', async (t) => {
   t.ok(await app.redis!.pttl(key) > 0, 'the script set a TTL')
 })
 
+test('defineScript without a key count takes any number of keys per call', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
+  const count = app.redkit.defineScript<[number, string]>('redkitTestCount', 'return { #KEYS, ARGV[1] }')
+  t.same(await count([app.redkit.key('a')], ['x']), [1, 'x'])
+  t.same(await count([app.redkit.key('a'), app.redkit.key('b'), app.redkit.key('c')], ['y']), [3, 'y'])
+  t.same(await count([], ['z']), [0, 'z'])
+})
+
 test('health, stats and duplicate', async (t) => {
   const server = await startRedis()
   t.teardown(server.stop)

@@ -1,0 +1,165 @@
+import { CacheInvalidOptionError } from './errors.js'
+import { jsonSerializer, type Serializer } from './serializer.js'
+
+export const DEFAULT_TTL = 60_000
+export const DEFAULT_STALE_TTL = 0
+export const DEFAULT_MAX_SIZE = 1024 * 1024
+export const DEFAULT_NAMESPACE = 'default'
+export const DEFAULT_ROUTE_NAMESPACE = 'route'
+export const DEFAULT_LOCK_TTL = 10_000
+export const DEFAULT_LOCK_WAIT = 5_000
+export const DEFAULT_POLL_INTERVAL = 100
+export const DEFAULT_L1_MAX = 1_000
+export const DEFAULT_L1_TTL = 5_000
+export const DEFAULT_MEMORY_MAX = 10_000
+export const DEFAULT_MEMORY_MAX_BYTES = 64 * 1024 * 1024
+/** Longest TTL accepted: 30 days, so that every key is sure to expire. */
+export const MAX_TTL = 30 * 24 * 3600 * 1000
+export const MAX_KEY_LENGTH = 1024
+export const MAX_TAGS = 64
+
+export interface L1Options {
+  /** Most entries held in process. */
+  max?: number
+  /** Longest time in ms an entry is served from process memory. */
+  ttl?: number
+}
+
+export interface MemoryOptions {
+  /** Most entries held by the memory backend. */
+  max?: number
+  /** Most bytes (serialised) held by the memory backend. */
+  maxBytes?: number
+}
+
+export interface CacheOptions {
+  /** Default time to live in ms. */
+  ttl?: number
+  /** Default window in ms after `ttl` during which wrap() serves the old value while it refreshes. */
+  staleTtl?: number
+  /** Largest serialised value in bytes. */
+  maxSize?: number
+  /** Name of the namespace `app.cache` works in. */
+  namespace?: string
+  /** Namespace of route responses. */
+  routeNamespace?: string
+  /** How values become strings and back. Defaults to JSON that keeps Dates. */
+  serializer?: Serializer
+  /** When Redis fails, act as a miss and run the loader (true) or throw (false). */
+  failOpen?: boolean
+  /** Lifetime in ms of the lock taken while one instance runs a loader. */
+  lockTtl?: number
+  /** Longest time in ms a caller waits for another instance's loader before running its own. */
+  lockWait?: number
+  /** Waiters re-check this often in ms in case a wake-up message is lost. */
+  pollInterval?: number
+  /** In-process cache in front of Redis; false (default) or options. */
+  l1?: boolean | L1Options
+  /** Bounds of the in-memory backend. */
+  memory?: MemoryOptions
+}
+
+export interface ResolvedOptions {
+  ttl: number
+  staleTtl: number
+  maxSize: number
+  namespace: string
+  routeNamespace: string
+  serializer: Serializer
+  failOpen: boolean
+  lockTtl: number
+  lockWait: number
+  pollInterval: number
+  l1: { max: number, ttl: number } | null
+  memory: { max: number, maxBytes: number }
+}
+
+const KNOWN = new Set(['ttl', 'staleTtl', 'maxSize', 'namespace', 'routeNamespace', 'serializer', 'failOpen',
+  'lockTtl', 'lockWait', 'pollInterval', 'l1', 'memory'])
+
+function fail (message: string): never {
+  throw new CacheInvalidOptionError(message)
+}
+
+function integer (value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/
+
+/** Namespaces become Cluster hash tags and key segments, so only a safe alphabet is allowed. */
+export function isNamespace (value: unknown): value is string {
+  return typeof value === 'string' && NAMESPACE.test(value)
+}
+
+function namespace (value: unknown, name: string, fallback: string): string {
+  if (value === undefined) return fallback
+  if (!isNamespace(value)) fail(`${name} must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(value)}`)
+  return value
+}
+
+function object (value: unknown, name: string): Record<string, unknown> {
+  if (value === undefined) return {}
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${name} must be an object`)
+  return value as Record<string, unknown>
+}
+
+function checkKnown (value: Record<string, unknown>, name: string, known: string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) fail(`unknown option "${name}.${key}"; expected one of ${known.join(', ')}`)
+  }
+}
+
+function l1Options (value: unknown): ResolvedOptions['l1'] {
+  if (value === undefined || value === false) return null
+  if (value === true) return { max: DEFAULT_L1_MAX, ttl: DEFAULT_L1_TTL }
+  const o = object(value, 'l1')
+  checkKnown(o, 'l1', ['max', 'ttl'])
+  return {
+    max: integer(o.max, 'l1.max', DEFAULT_L1_MAX, 1, 10_000_000),
+    ttl: integer(o.ttl, 'l1.ttl', DEFAULT_L1_TTL, 1, MAX_TTL)
+  }
+}
+
+function serializer (value: unknown): Serializer {
+  if (value === undefined) return jsonSerializer
+  const o = object(value, 'serializer')
+  if (typeof o.serialize !== 'function' || typeof o.deserialize !== 'function') {
+    fail('serializer must be an object with serialize(value) → string and deserialize(text) → value functions')
+  }
+  return value as Serializer
+}
+
+/** Validates options at register time; every error says what to fix. */
+export function checkOptions (opts: CacheOptions = {}): ResolvedOptions {
+  const o = object(opts, 'options')
+  for (const name of Object.keys(o)) {
+    if (!KNOWN.has(name)) fail(`unknown option "${name}"; expected one of ${[...KNOWN].join(', ')}`)
+  }
+  if (o.failOpen !== undefined && typeof o.failOpen !== 'boolean') fail('failOpen must be true or false')
+  const memory = object(o.memory, 'memory')
+  checkKnown(memory, 'memory', ['max', 'maxBytes'])
+  const resolved: ResolvedOptions = {
+    ttl: integer(o.ttl, 'ttl (ms)', DEFAULT_TTL, 1, MAX_TTL),
+    staleTtl: integer(o.staleTtl, 'staleTtl (ms)', DEFAULT_STALE_TTL, 0, MAX_TTL),
+    maxSize: integer(o.maxSize, 'maxSize (bytes)', DEFAULT_MAX_SIZE, 1, 512 * 1024 * 1024),
+    namespace: namespace(o.namespace, 'namespace', DEFAULT_NAMESPACE),
+    routeNamespace: namespace(o.routeNamespace, 'routeNamespace', DEFAULT_ROUTE_NAMESPACE),
+    serializer: serializer(o.serializer),
+    failOpen: (o.failOpen as boolean | undefined) ?? true,
+    lockTtl: integer(o.lockTtl, 'lockTtl (ms)', DEFAULT_LOCK_TTL, 10, MAX_TTL),
+    lockWait: integer(o.lockWait, 'lockWait (ms)', DEFAULT_LOCK_WAIT, 0, MAX_TTL),
+    pollInterval: integer(o.pollInterval, 'pollInterval (ms)', DEFAULT_POLL_INTERVAL, 5, 60_000),
+    l1: l1Options(o.l1),
+    memory: {
+      max: integer(memory.max, 'memory.max', DEFAULT_MEMORY_MAX, 1, 100_000_000),
+      maxBytes: integer(memory.maxBytes, 'memory.maxBytes', DEFAULT_MEMORY_MAX_BYTES, 1024, Number.MAX_SAFE_INTEGER)
+    }
+  }
+  if (resolved.maxSize > resolved.memory.maxBytes) fail('maxSize must not exceed memory.maxBytes')
+  return resolved
+}

@@ -1,0 +1,4 @@
+import t from 'tap'
+import { contract } from './contract.js'
+
+contract(t, { kind: 'memory' })

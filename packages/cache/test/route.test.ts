@@ -1,0 +1,120 @@
+import type { FastifyInstance } from 'fastify'
+import t from 'tap'
+import { startRedis, uniquePrefix } from '@redkit/testing'
+import { makeApp, PREFIX_LABEL, type Target } from './helpers.js'
+import { assertAllKeysExpire } from './ttl-check.js'
+
+const server = await startRedis()
+t.teardown(server.stop)
+
+function routes (db: { users: string[], reads: number }) {
+  return (app: FastifyInstance): void => {
+    app.get('/users', { config: { cache: { ttl: 30_000, tags: ['users'] } } }, async () => {
+      db.reads++
+      return { users: db.users }
+    })
+    app.post('/users', { config: { cacheInvalidate: { tags: ['users'] } } }, async (request) => {
+      db.users.push((request.body as { name: string }).name)
+      return { ok: true }
+    })
+    app.get('/greeting', {
+      config: { cache: { ttl: 30_000, vary: ['accept-language'], key: () => 'greeting', cacheControl: 'public, max-age=30' } }
+    }, async (request) => {
+      db.reads++
+      return request.headers['accept-language'] === 'fr' ? 'bonjour' : 'hello'
+    })
+    app.get('/private', { config: { cache: { ttl: 30_000 } } }, async (request, reply) => {
+      db.reads++
+      reply.header('set-cookie', 'session=abc')
+      return 'per-user'
+    })
+    app.get('/missing', { config: { cache: { ttl: 30_000 } } }, async (request, reply) => {
+      db.reads++
+      return await reply.code(404).send({ error: 'nope' })
+    })
+  }
+}
+
+for (const target of [{ kind: 'redis', url: server.url }, { kind: 'memory' }] as Target[]) {
+  t.test(`route cache on ${target.kind}: 304 on a matching If-None-Match, changed body after invalidation`, async (t) => {
+    const db = { users: ['ada'], reads: 0 }
+    const keyPrefix = uniquePrefix(PREFIX_LABEL)
+    const a = await makeApp(t, target, { keyPrefix, routes: routes(db) })
+    // With Redis, a second instance shares the cache; in memory mode it is a single instance.
+    const b = target.kind === 'redis' ? await makeApp(t, target, { keyPrefix, routes: routes(db) }) : a
+
+    const first = await a.inject('/users')
+    t.equal(first.statusCode, 200)
+    t.equal(first.headers['x-cache'], 'MISS')
+    t.same(first.json(), { users: ['ada'] })
+    const etag = first.headers.etag as string
+    t.match(etag, /^".+"$/)
+    t.equal(first.headers['cache-control'], 'max-age=30')
+
+    const second = await b.inject('/users')
+    t.equal(second.headers['x-cache'], 'HIT')
+    t.equal(second.body, first.body)
+    t.equal(second.headers.etag, etag)
+    t.equal(second.headers['content-type'], first.headers['content-type'])
+    t.equal(second.headers['cache-control'], 'max-age=30')
+    t.equal(db.reads, 1)
+
+    const notModified = await b.inject({ url: '/users', headers: { 'if-none-match': `W/"x", ${etag}` } })
+    t.equal(notModified.statusCode, 304)
+    t.equal(notModified.body, '')
+    t.equal(notModified.headers.etag, etag)
+    const other = await a.inject({ url: '/users', headers: { 'if-none-match': '"something-else"' } })
+    t.equal(other.statusCode, 200)
+
+    const post = await b.inject({ method: 'POST', url: '/users', payload: { name: 'grace' } })
+    t.equal(post.statusCode, 200)
+    const after = await a.inject({ url: '/users', headers: { 'if-none-match': etag } })
+    t.equal(after.statusCode, 200, 'old ETag no longer matches')
+    t.equal(after.headers['x-cache'], 'MISS')
+    t.same(after.json(), { users: ['ada', 'grace'] })
+    t.not(after.headers.etag, etag)
+    t.equal(db.reads, 2)
+    const hitAgain = await b.inject({ url: '/users', headers: { 'if-none-match': after.headers.etag as string } })
+    t.equal(hitAgain.statusCode, 304)
+  })
+
+  t.test(`route cache on ${target.kind}: vary, cookies and errors`, async (t) => {
+    const db = { users: [], reads: 0 }
+    const app = await makeApp(t, target, { routes: routes(db) })
+    const en = await app.inject({ url: '/greeting', headers: { 'accept-language': 'en' } })
+    const fr = await app.inject({ url: '/greeting', headers: { 'accept-language': 'fr' } })
+    t.equal(en.body, 'hello')
+    t.equal(fr.body, 'bonjour')
+    t.equal(fr.headers.vary, 'accept-language')
+    t.equal(fr.headers['cache-control'], 'public, max-age=30')
+    const frAgain = await app.inject({ url: '/greeting', headers: { 'accept-language': 'fr' } })
+    t.equal(frAgain.body, 'bonjour')
+    t.equal(frAgain.headers['x-cache'], 'HIT')
+    t.equal(db.reads, 2)
+
+    await app.inject('/private')
+    const again = await app.inject('/private')
+    t.equal(again.headers['x-cache'], 'MISS', 'responses that set cookies are not stored')
+    await app.inject('/missing')
+    const missing = await app.inject('/missing')
+    t.equal(missing.statusCode, 404)
+    t.equal(missing.headers['x-cache'], 'MISS', 'only 200 responses are stored')
+    t.equal(db.reads, 6)
+  })
+}
+
+t.test('invalid route config fails when the app is made ready', async (t) => {
+  const bad = [{ ttl: 0 }, { key: 'nope' }, { tags: 'users' }, { vary: ['bad header'] }]
+  for (const cache of bad) {
+    await t.rejects(makeApp(t, { kind: 'memory' }, {
+      routes: (app) => { app.get('/x', { config: { cache: cache as never } }, async () => 'x') }
+    }), { code: 'FST_REDKIT_CACHE_INVALID_OPTION' })
+  }
+  await t.rejects(makeApp(t, { kind: 'memory' }, {
+    routes: (app) => { app.post('/x', { config: { cacheInvalidate: {} as never } }, async () => 'x') }
+  }), { code: 'FST_REDKIT_CACHE_INVALID_OPTION' })
+})
+
+t.test('zero keys without a TTL after the suite', async (t) => {
+  await assertAllKeysExpire(t, server.client())
+})
