@@ -1,0 +1,53 @@
+export type LockKind = 'lock' | 'semaphore'
+
+/** Identifies one lock or semaphore: its kind, name and how many holders it allows. */
+export interface LockRef {
+  kind: LockKind
+  name: string
+  limit: number
+}
+
+/**
+ * The token (a number) when granted; else [ms until the soonest holder's lease
+ * ends, or -1 when no one holds it and earlier waiters are ahead; 1 if the
+ * caller is queued, else 0]. This is the lock script's own reply, so the
+ * common case needs no conversion.
+ */
+export type AcquireReply = number | [holderTtl: number, queued: number]
+
+export interface HolderInfo {
+  /** "<instance>:<sequence>" of the holder; <instance> is the first 16 hex digits of the app's redkit.instanceId. */
+  owner: string
+  token: number
+  /** Remaining lease in ms. */
+  ttl: number
+}
+
+/**
+ * The storage side of locks. Each call is one atomic step (one Lua round
+ * trip on Redis); waiting, timers and Lock objects live above it.
+ */
+export interface Backend {
+  /** `waiter` is null (do not queue) or equal to `owner`. */
+  acquire: (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number) => Promise<AcquireReply>
+  /** 1 when the member still held the lock and was removed, else 0. */
+  release: (ref: LockRef, member: string) => Promise<number>
+  /** 1 when the member still held the lock and its lease now ends ttl ms from now, else 0. */
+  extend: (ref: LockRef, member: string, ttl: number) => Promise<number>
+  /** Removes a waiter that gave up. */
+  leave: (ref: LockRef, waiter: string) => Promise<void>
+  inspect: (ref: LockRef) => Promise<HolderInfo[]>
+  /** Every lock and semaphore that has holders or waiters. */
+  names: () => AsyncGenerator<{ kind: LockKind, name: string }>
+  /** Starts delivering wake-ups (lazily, on the first wait); calls wake with a waiter id. */
+  listen: (wake: (waiter: string) => void, wakeAll: () => void) => void
+}
+
+export function member (token: number, owner: string): string {
+  return `${token}|${owner}`
+}
+
+export function parseMember (value: string): { token: number, owner: string } {
+  const bar = value.indexOf('|')
+  return { token: Number(value.slice(0, bar)), owner: value.slice(bar + 1) }
+}

@@ -1,0 +1,52 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { memoryBackend } from './memory.js'
+import { redisBackend } from './redis.js'
+import { LockManager, type Locks } from './locks.js'
+import type { Lock } from './lock.js'
+import { checkOptions, type LockPluginOptions } from './options.js'
+import { routeLocks, type RouteLockOptions } from './route.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Distributed locks and semaphores with fencing tokens. */
+    locks: Locks
+  }
+  interface FastifyRequest {
+    /** The lock held for this request by a route's `config.lock`, else null. */
+    lock: Lock | null
+  }
+  interface FastifyContextConfig {
+    /** Serialises this route per key: `{ key: (request) => string, ttl, timeout, statusCode }`. */
+    lock?: RouteLockOptions
+  }
+}
+
+const plugin: FastifyPluginAsync<LockPluginOptions> = async (app: FastifyInstance, options) => {
+  const opts = checkOptions(options)
+  const { redkit } = app
+  const backend = redkit.mode === 'redis'
+    ? redisBackend(redkit, app.log, opts.counterTtl)
+    : memoryBackend(opts.counterTtl)
+  const manager = new LockManager(backend, opts, app.log, redkit.instanceId)
+
+  app.decorate('locks', manager)
+  app.decorateRequest('lock', null)
+  app.addHook('onRoute', routeLocks(manager, opts))
+  app.addHook('preClose', async () => { await manager.close() })
+}
+
+export const locks = fp(plugin, { name: '@redkit/lock', fastify: '5.x', dependencies: ['@redkit/core'] })
+export default locks
+
+export { Lock } from './lock.js'
+export type { Locks, LockHandle, LockInfo, LockWork } from './locks.js'
+export type { HolderInfo, LockKind } from './backend.js'
+export type { LockPluginOptions, AcquireOptions, OnRedisError } from './options.js'
+export type { RouteLockOptions } from './route.js'
+export {
+  DEFAULT_TTL, DEFAULT_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_COUNTER_TTL, DEFAULT_STATUS_CODE
+} from './options.js'
+export {
+  LockTimeoutError, LockLostError, RedisUnavailableError, LockAbortedError, LockInvalidOptionError, LockInvalidNameError
+} from './errors.js'

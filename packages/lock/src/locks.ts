@@ -1,0 +1,314 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { AcquireReply, Backend, HolderInfo, LockKind, LockRef } from './backend.js'
+import { LockAbortedError, lockLost, lockTimeout, RedisUnavailableError } from './errors.js'
+import { Lock, type LockHooks } from './lock.js'
+import {
+  checkAcquireOptions, checkLimit, checkName, type AcquireOptions, type ResolvedLockOptions
+} from './options.js'
+
+export interface LockInfo {
+  name: string
+  kind: LockKind
+  /** The newest holder (the only one for a lock). */
+  owner: string
+  token: number
+  /** Remaining lease of the newest holder, in ms. */
+  ttl: number
+  /** Every live holder, oldest token first. */
+  holders: HolderInfo[]
+}
+
+export type LockWork<T> = (signal: AbortSignal, lock: Lock) => T | Promise<T>
+
+/** The same API for a lock and for a semaphore slot. */
+export interface LockHandle {
+  readonly name: string
+  readonly limit: number
+  acquire: (opts?: AcquireOptions) => Promise<Lock>
+  tryAcquire: (opts?: Omit<AcquireOptions, 'timeout'>) => Promise<Lock | null>
+  withLock: <T>(fn: LockWork<T>, opts?: AcquireOptions) => Promise<T>
+  isLocked: () => Promise<LockInfo | null>
+}
+
+export interface Locks {
+  /** Waits up to `timeout` ms for the lock; rejects with LockTimeoutError, RedisUnavailableError or LockAbortedError. */
+  acquire: (name: string, opts?: AcquireOptions) => Promise<Lock>
+  /** Resolves null at once when the lock is held. */
+  tryAcquire: (name: string, opts?: Omit<AcquireOptions, 'timeout'>) => Promise<Lock | null>
+  /** Runs fn while holding the lock, extends it meanwhile, aborts the signal if it is lost, and always releases it. */
+  withLock: <T>(name: string, fn: LockWork<T>, opts?: AcquireOptions) => Promise<T>
+  /** The live holders of a lock, or null when it is free. */
+  isLocked: (name: string) => Promise<LockInfo | null>
+  /** Every held lock and semaphore (SCAN over the app prefix on Redis). */
+  list: () => Promise<LockInfo[]>
+  /** A semaphore that admits `limit` holders at once, with the lock API. */
+  semaphore: (name: string, limit: number) => LockHandle
+}
+
+type Refused = AcquireReply & { granted: false }
+
+interface Waiter {
+  /** A wake-up that arrived while no sleep was in progress. */
+  pending: boolean
+  wake: () => void
+}
+
+function newWaiter (): Waiter {
+  const waiter: Waiter = { pending: false, wake: () => { waiter.pending = true } }
+  return waiter
+}
+
+async function sleep (ms: number, waiter: Waiter, signal: AbortSignal | undefined): Promise<void> {
+  if (waiter.pending) {
+    waiter.pending = false
+    return
+  }
+  await new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', aborted)
+      waiter.wake = () => { waiter.pending = true }
+      resolve()
+    }
+    const aborted = (): void => {
+      clearTimeout(timer)
+      waiter.wake = () => { waiter.pending = true }
+      reject(signal?.reason)
+    }
+    const timer = setTimeout(done, ms)
+    waiter.wake = done
+    signal?.addEventListener('abort', aborted, { once: true })
+  })
+}
+
+export class LockManager implements Locks {
+  readonly #backend: Backend
+  readonly #opts: ResolvedLockOptions
+  readonly #log: FastifyBaseLogger
+  readonly #instanceId: string
+  readonly #waiters = new Map<string, Waiter>()
+  readonly #held = new Set<Lock>()
+  readonly #closing = new AbortController()
+  readonly #hooks: LockHooks = { settled: (lock) => { this.#held.delete(lock) } }
+  /** How long a waiter keeps its place in the queue without retrying. */
+  readonly #lease: number
+  #seq = 0
+  #listening = false
+
+  constructor (backend: Backend, opts: ResolvedLockOptions, log: FastifyBaseLogger, instanceId: string) {
+    this.#backend = backend
+    this.#opts = opts
+    this.#log = log
+    // 64 random bits are plenty: holders are told apart by their token, the owner only labels them.
+    this.#instanceId = instanceId.replace(/-/g, '').slice(0, 16)
+    this.#lease = Math.max(1000, opts.pollInterval * 4)
+  }
+
+  acquire = async (name: string, opts?: AcquireOptions): Promise<Lock> =>
+    await this.acquireRef({ kind: 'lock', name: checkName(name), limit: 1 }, opts, false) as Lock
+
+  tryAcquire = async (name: string, opts?: Omit<AcquireOptions, 'timeout'>): Promise<Lock | null> =>
+    await this.acquireRef({ kind: 'lock', name: checkName(name), limit: 1 }, { ...opts, timeout: 0 }, true)
+
+  withLock = async <T>(name: string, fn: LockWork<T>, opts?: AcquireOptions): Promise<T> =>
+    await this.withRef({ kind: 'lock', name: checkName(name), limit: 1 }, fn, opts)
+
+  isLocked = async (name: string): Promise<LockInfo | null> =>
+    await this.inspectRef({ kind: 'lock', name: checkName(name), limit: 1 })
+
+  list = async (): Promise<LockInfo[]> => {
+    const out: LockInfo[] = []
+    try {
+      for await (const { kind, name } of this.#backend.names()) {
+        const info = await this.inspectRef({ kind, name, limit: 1 })
+        if (info !== null) out.push(info)
+      }
+    } catch (err) {
+      if ((err as { code?: string }).code === 'FST_REDKIT_LOCK_UNAVAILABLE') throw err
+      throw new RedisUnavailableError('*', { cause: err })
+    }
+    return out
+  }
+
+  semaphore = (name: string, limit: number): LockHandle => {
+    const ref: LockRef = { kind: 'semaphore', name: checkName(name), limit: checkLimit(limit) }
+    return {
+      name: ref.name,
+      limit: ref.limit,
+      acquire: async (opts) => await this.acquireRef(ref, opts, false) as Lock,
+      tryAcquire: async (opts) => await this.acquireRef(ref, { ...opts, timeout: 0 }, true),
+      withLock: async (fn, opts) => await this.withRef(ref, fn, opts),
+      isLocked: async () => await this.inspectRef(ref)
+    }
+  }
+
+  /** Keeps a lock alive while work runs: extends it every third of its TTL until stopped or lost. */
+  keepAlive (lock: Lock): () => void {
+    if (lock.degraded) return () => {}
+    let stopped = false
+    let timer: NodeJS.Timeout | undefined
+    const schedule = (): void => {
+      if (stopped || lock.lost || lock.released) return
+      timer = setTimeout(tick, Math.max(5, Math.floor(lock.ttl / 3)))
+      timer.unref()
+    }
+    const tick = (): void => {
+      lock.extend().then(schedule, (err: Error) => {
+        // The lock stays held until its lease ends; keep trying until then.
+        this.#log.warn({ lock: lock.name, err: err.message }, '@redkit/lock: could not extend lock; retrying')
+        schedule()
+      })
+    }
+    schedule()
+    return () => {
+      stopped = true
+      clearTimeout(timer)
+    }
+  }
+
+  /** Aborts every wait and releases every held lock, so other instances do not wait for leases to run out. */
+  async close (): Promise<void> {
+    this.#closing.abort(new LockAbortedError('*', { cause: new Error('the app is closing') }))
+    await Promise.allSettled([...this.#held].map(async (lock) => await lock.release()))
+  }
+
+  async inspectRef (ref: LockRef): Promise<LockInfo | null> {
+    let holders: HolderInfo[]
+    try {
+      holders = await this.#backend.inspect(ref)
+    } catch (err) {
+      throw new RedisUnavailableError(ref.name, { cause: err })
+    }
+    if (holders.length === 0) return null
+    holders.sort((a, b) => a.token - b.token)
+    const newest = holders[holders.length - 1]!
+    return { name: ref.name, kind: ref.kind, owner: newest.owner, token: newest.token, ttl: newest.ttl, holders }
+  }
+
+  async withRef<T> (ref: LockRef, fn: LockWork<T>, opts?: AcquireOptions): Promise<T> {
+    const lock = await this.acquireRef(ref, opts, false) as Lock
+    const stop = this.keepAlive(lock)
+    try {
+      const result = await fn(lock.signal, lock)
+      if (lock.lost) throw lock.signal.reason
+      return result
+    } catch (err) {
+      if (lock.lost && err !== lock.signal.reason) {
+        throw Object.assign(lockLost(ref.name, 'it was lost while the work ran'), { cause: err })
+      }
+      throw err
+    } finally {
+      stop()
+      await lock.release().catch((err: Error) => {
+        this.#log.warn({ lock: ref.name, err: err.message }, '@redkit/lock: could not release lock; it expires with its lease')
+      })
+    }
+  }
+
+  async acquireRef (ref: LockRef, opts: AcquireOptions | undefined, once: boolean): Promise<Lock | null> {
+    const { ttl, timeout, signal } = checkAcquireOptions(opts, this.#opts)
+    if (signal?.aborted === true) throw new LockAbortedError(ref.name, { cause: signal.reason })
+    const owner = `${this.#instanceId}:${++this.#seq}`
+    // A caller that will not wait does not join the queue (and so never has to leave it).
+    const queue = !once && timeout > 0
+    // Most acquisitions find the lock free, so the first attempt carries no waiter
+    // state, unless the subscriber already runs: then the waiter is registered first,
+    // so a release published right after this caller joined the queue is not missed.
+    const waiter = queue && this.#listening ? this.#register(owner) : undefined
+    const sentAt = performance.now()
+    let reply: AcquireReply
+    try {
+      reply = await this.#backend.acquire(ref, owner, ttl, queue ? owner : null, this.#lease)
+    } catch (err) {
+      if (waiter !== undefined) this.#waiters.delete(owner)
+      return this.#unavailable(ref, owner, ttl, err)
+    }
+    if (reply.granted) {
+      if (waiter !== undefined) this.#waiters.delete(owner)
+      return this.#grant(ref, owner, reply.token, reply.ttl, sentAt)
+    }
+    if (once) return null
+    if (!queue) throw lockTimeout(ref.name, timeout, reply.holderTtl)
+    return await this.#wait(ref, owner, ttl, timeout, signal, sentAt, reply, waiter ?? this.#register(owner))
+  }
+
+  /** Retries until granted, woken by release messages or, failing those, by a timer. */
+  async #wait (
+    ref: LockRef, owner: string, ttl: number, timeout: number, signal: AbortSignal | undefined,
+    started: number, first: Refused, waiter: Waiter
+  ): Promise<Lock> {
+    const stop = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal])
+    let refused = first
+    let queued = first.queued
+    let granted = false
+    this.#listen()
+    try {
+      for (;;) {
+        const left = timeout - (performance.now() - started)
+        if (left <= 0) throw lockTimeout(ref.name, timeout, refused.holderTtl)
+        // Release messages wake the head of the queue at once; the timer is the
+        // fallback for lost messages and for leases that simply run out.
+        let pause = this.#opts.pollInterval
+        if (refused.holderTtl >= 0) pause = Math.min(pause, refused.holderTtl + 1)
+        pause = Math.min(Math.max(1, Math.round(pause * (0.9 + Math.random() * 0.2))), left)
+        try {
+          await sleep(pause, waiter, stop)
+        } catch (reason) {
+          throw new LockAbortedError(ref.name, { cause: reason })
+        }
+        const sentAt = performance.now()
+        let reply: AcquireReply
+        try {
+          reply = await this.#backend.acquire(ref, owner, ttl, owner, this.#lease)
+        } catch (err) {
+          return this.#unavailable(ref, owner, ttl, err)
+        }
+        if (reply.granted) {
+          granted = true
+          return this.#grant(ref, owner, reply.token, reply.ttl, sentAt)
+        }
+        refused = reply
+        queued ||= reply.queued
+      }
+    } finally {
+      this.#waiters.delete(owner)
+      if (queued && !granted) this.#leave(ref, owner)
+    }
+  }
+
+  #register (owner: string): Waiter {
+    const waiter = newWaiter()
+    this.#waiters.set(owner, waiter)
+    return waiter
+  }
+
+  #leave (ref: LockRef, owner: string): void {
+    this.#backend.leave(ref, owner).catch(() => {})
+  }
+
+  #grant (ref: LockRef, owner: string, token: number, ttl: number, sentAt: number): Lock {
+    const lock = new Lock(ref, owner, token, ttl, sentAt, this.#backend, this.#hooks)
+    if (!lock.lost) this.#held.add(lock)
+    // Locks that ran out unnoticed and were never released are dropped here.
+    if (this.#held.size > 1000 && this.#held.size % 1000 === 1) {
+      for (const l of this.#held) if (l.lost) this.#held.delete(l)
+    }
+    return lock
+  }
+
+  #unavailable (ref: LockRef, owner: string, ttl: number, err: unknown): Lock {
+    if (this.#opts.onRedisError === 'closed') throw new RedisUnavailableError(ref.name, { cause: err })
+    this.#log.warn({ lock: ref.name, err: (err as Error).message },
+      '@redkit/lock: Redis is unavailable; running without the lock (onRedisError: open)')
+    return new Lock(ref, owner, 0, ttl, performance.now(), null, { settled: () => {} })
+  }
+
+  #listen (): void {
+    if (this.#listening) return
+    this.#listening = true
+    this.#backend.listen(
+      (id) => { this.#waiters.get(id)?.wake() },
+      () => { for (const w of this.#waiters.values()) w.wake() }
+    )
+  }
+}

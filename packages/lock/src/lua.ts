@@ -1,0 +1,269 @@
+/*
+ * Two layouts share these scripts' helpers.
+ *
+ * A lock (one holder) is a plain string key, so the common case costs about
+ * what a bare SET NX PX does:
+ *   holder  string "<token>|<owner>", PX = the lease
+ *   fence   string, last fencing token issued for the name
+ *   queue   zset  member waiter id, score = arrival (server µs)
+ *   alive   zset  member waiter id, score = end of the waiter's lease (server ms)
+ * The queue keys exist only while someone waits, so a free lock with no queue
+ * is granted without touching a sorted set, and a release publishes only when
+ * the queue key exists.
+ *
+ * A semaphore (N holders) keeps its holders in a sorted set:
+ *   holders zset  member "<token>|<owner>", score = expiry (server ms)
+ *   fence, queue, alive as above.
+ *
+ * Time always comes from TIME, never from the application's clock. Expired
+ * semaphore holders and dead waiters are pruned by the scripts that touch them.
+ */
+
+const CLOCK = `
+local t = redis.call('TIME')
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
+`
+// Lua 5.1 prints numbers with 14 significant digits, so microsecond values
+// (16 digits) are always formatted with %d before they reach Redis.
+
+/*
+ * token = max(last token + 1, server time in µs). TIME is read on every grant,
+ * not only when the counter is missing: after a failover the counter can exist
+ * but lag behind tokens the old master issued, and only the clock floor keeps
+ * the next token above them.
+ */
+const NEXT_TOKEN = `
+local function nextToken (fence, counterTtl)
+  local t = redis.call('TIME')
+  local token = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local last = redis.call('GET', fence)
+  if last then
+    last = tonumber(last) + 1
+    if last > token then token = last end
+  end
+  local text = string.format('%d', token)
+  redis.call('SET', fence, text, 'PX', counterTtl)
+  return token, text
+end
+`
+
+// The key lives as long as its longest-lived member.
+const KEEP_UNTIL_LAST = `
+local function keepUntilLast (key, nowMs)
+  local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if top[2] then
+    local left = tonumber(top[2]) - nowMs
+    if left < 1 then left = 1 end
+    redis.call('PEXPIRE', key, string.format('%d', left))
+  end
+end
+`
+
+const PRUNE_WAITERS = `
+local function pruneWaiters (queue, alive, nowMs)
+  local dead = redis.call('ZRANGEBYSCORE', alive, '-inf', nowMs, 'LIMIT', 0, 100)
+  if #dead > 0 then
+    redis.call('ZREM', queue, unpack(dead))
+    redis.call('ZREM', alive, unpack(dead))
+  end
+end
+`
+
+// Wakes the waiters at the head of the queue, as many as there are free slots.
+const NOTIFY = `
+local function notify (holders, queue, alive, limit, nowMs, channel)
+  if redis.call('EXISTS', queue) == 0 then return end
+  pruneWaiters(queue, alive, nowMs)
+  redis.call('ZREMRANGEBYSCORE', holders, '-inf', nowMs)
+  local free = limit - redis.call('ZCARD', holders)
+  if free <= 0 then return end
+  local heads = redis.call('ZRANGE', queue, 0, free - 1)
+  if #heads > 0 then redis.call('PUBLISH', channel, table.concat(heads, ' ')) end
+end
+`
+
+/**
+ * Semaphore. KEYS: holders, fence, queue, alive.
+ * ARGV: owner, ttl, limit, queue ('1' = wait in the queue under the owner id, '' = do not), waiter lease, counter TTL.
+ * Returns {1, token, ttl} when granted, else {0, ms until the soonest holder expires (-1 if none), queued}.
+ */
+export const SEM_ACQUIRE = CLOCK + PRUNE_WAITERS + KEEP_UNTIL_LAST + `
+local limit = tonumber(ARGV[3])
+local waiter = ''
+if ARGV[4] == '1' then waiter = ARGV[1] end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', nowMs)
+local held = redis.call('ZCARD', KEYS[1])
+local free = limit - held
+local granted = false
+if free > 0 then
+  if redis.call('EXISTS', KEYS[3]) == 0 then
+    granted = true
+  else
+    pruneWaiters(KEYS[3], KEYS[4], nowMs)
+    if redis.call('EXISTS', KEYS[3]) == 0 then
+      granted = true
+    elseif waiter ~= '' then
+      local rank = redis.call('ZRANK', KEYS[3], waiter)
+      granted = rank ~= false and rank < free
+    end
+  end
+end
+if granted then
+  local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+  local token = last + 1
+  -- Falls back to the server clock when the counter was lost (TTL, restart without persistence, failover).
+  if nowUs > token then token = nowUs end
+  local tokenText = string.format('%d', token)
+  redis.call('SET', KEYS[2], tokenText, 'PX', ARGV[6])
+  local ttl = tonumber(ARGV[2])
+  redis.call('ZADD', KEYS[1], nowMs + ttl, tokenText .. '|' .. ARGV[1])
+  if held == 0 then
+    redis.call('PEXPIRE', KEYS[1], ttl)
+  else
+    keepUntilLast(KEYS[1], nowMs)
+  end
+  if waiter ~= '' then
+    redis.call('ZREM', KEYS[3], waiter)
+    redis.call('ZREM', KEYS[4], waiter)
+  end
+  return {1, token, ttl}
+end
+local holderTtl = -1
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if first[2] then holderTtl = tonumber(first[2]) - nowMs end
+local queued = 0
+if waiter ~= '' then
+  local lease = tonumber(ARGV[5])
+  redis.call('ZADD', KEYS[3], 'NX', string.format('%d', nowUs), waiter)
+  redis.call('ZADD', KEYS[4], nowMs + lease, waiter)
+  redis.call('PEXPIRE', KEYS[3], lease)
+  redis.call('PEXPIRE', KEYS[4], lease)
+  queued = 1
+end
+return {0, holderTtl, queued}
+`
+
+/** KEYS: holders, queue, alive. ARGV: member, limit, channel. Returns 1 if the caller still held the lock. */
+export const SEM_RELEASE = CLOCK + PRUNE_WAITERS + NOTIFY + `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+notify(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[2]), nowMs, ARGV[3])
+if tonumber(score) > nowMs then return 1 end
+return 0
+`
+
+/** KEYS: holders. ARGV: member, ttl. Returns the new TTL, or 0 when the caller no longer holds the lock. */
+export const SEM_EXTEND = CLOCK + KEEP_UNTIL_LAST + `
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return 0 end
+if tonumber(score) <= nowMs then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 0
+end
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], 'XX', nowMs + ttl, ARGV[1])
+keepUntilLast(KEYS[1], nowMs)
+return ttl
+`
+
+/** KEYS: holders, queue, alive. ARGV: waiter id, limit, channel. A waiter that gives up leaves the queue. */
+export const SEM_LEAVE = CLOCK + PRUNE_WAITERS + NOTIFY + `
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+notify(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[2]), nowMs, ARGV[3])
+return 1
+`
+
+/** KEYS: holders. Returns {now, member, expiry, member, expiry, …} of live holders. */
+export const SEM_INSPECT = CLOCK + `
+local live = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. string.format('%d', nowMs), '+inf', 'WITHSCORES')
+local out = {nowMs}
+for i = 1, #live do out[#out + 1] = live[i] end
+return out
+`
+
+// Publishes the id of the first live waiter of a lock's queue, if any.
+const WAKE_HEAD = `
+local function wakeHead (queue, alive, channel)
+  local t = redis.call('TIME')
+  pruneWaiters(queue, alive, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  local head = redis.call('ZRANGE', queue, 0, 0)[1]
+  if head then redis.call('PUBLISH', channel, head) end
+end
+`
+
+/**
+ * Lock. KEYS: holder, fence, queue, alive.
+ * ARGV: owner, ttl, waiter lease (0 = do not queue; else wait in the queue under the owner id), counter TTL.
+ * Returns the token (a number) when granted, else {ms until the holder's lease ends (-1 if free), queued}.
+ * The lock is granted when it is free and nobody waits, or the caller is the first live waiter.
+ */
+export const LOCK_ACQUIRE = PRUNE_WAITERS + NEXT_TOKEN + `
+local held = redis.call('PTTL', KEYS[1])
+local waiter = false
+if ARGV[3] ~= '0' then waiter = ARGV[1] end
+local nowMs = false
+if held == -2 then
+  local queued = redis.call('EXISTS', KEYS[3]) == 1
+  local mine = true
+  if queued then
+    local t = redis.call('TIME')
+    nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    pruneWaiters(KEYS[3], KEYS[4], nowMs)
+    local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+    mine = head == nil or head == waiter
+  end
+  if mine then
+    local token, text = nextToken(KEYS[2], ARGV[4])
+    redis.call('SET', KEYS[1], text .. '|' .. ARGV[1], 'PX', ARGV[2])
+    if queued and waiter then
+      redis.call('ZREM', KEYS[3], waiter)
+      redis.call('ZREM', KEYS[4], waiter)
+    end
+    return token
+  end
+  held = -1
+end
+if not waiter then return {held, 0} end
+local t = redis.call('TIME')
+local lease = tonumber(ARGV[3])
+nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[3], 'NX', t[1] .. string.format('%06d', tonumber(t[2])), waiter)
+redis.call('ZADD', KEYS[4], nowMs + lease, waiter)
+redis.call('PEXPIRE', KEYS[3], lease)
+redis.call('PEXPIRE', KEYS[4], lease)
+return {held, 1}
+`
+
+/**
+ * Lock. KEYS: holder, queue, alive. ARGV: "<token>|<owner>", channel.
+ * Returns 1 if the caller still held the lock. Publishes only when someone waits.
+ */
+export const LOCK_RELEASE = PRUNE_WAITERS + WAKE_HEAD + `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then wakeHead(KEYS[2], KEYS[3], ARGV[2]) end
+return 1
+`
+
+/** Lock. KEYS: holder. ARGV: "<token>|<owner>", ttl. Returns 1 when the caller still held the lock and its lease now ends in ttl ms. */
+export const LOCK_EXTEND = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`
+
+/** Lock. KEYS: holder, queue, alive. ARGV: waiter id, channel. A waiter that gives up leaves the queue. */
+export const LOCK_LEAVE = PRUNE_WAITERS + WAKE_HEAD + `
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 1 then wakeHead(KEYS[2], KEYS[3], ARGV[2]) end
+return 1
+`
+
+/** Lock. KEYS: holder. Returns {"<token>|<owner>" or nil, remaining ms}. */
+export const LOCK_INSPECT = `
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+`

@@ -1,0 +1,57 @@
+import { test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { startCluster, uniquePrefix } from '@redkit/testing'
+import { contract } from './contract.js'
+import { makeApp } from './helpers.js'
+
+test('3-master Cluster', async (t) => {
+  const cluster = await startCluster({ masters: 3 })
+  t.teardown(cluster.stop)
+  const admin = cluster.client()
+  const prefixes: string[] = []
+
+  const dropCounters = async (app: FastifyInstance): Promise<number> => {
+    let n = 0
+    for await (const key of app.redkit.scan(app.redkit.key('lock', '*:fence'))) n += await admin.del(key)
+    return n
+  }
+
+  t.test('keys of one lock share a slot', async (t) => {
+    const keyPrefix = uniquePrefix('lock')
+    prefixes.push(keyPrefix)
+    const app = await makeApp({ clusterNodes: cluster.nodes, keyPrefix, env: {} })
+    t.teardown(async () => await app.close())
+    const held = await app.locks.acquire('slot')
+    const waiting = app.locks.acquire('slot', { timeout: 2000 })
+    const keys: string[] = []
+    for await (const key of app.redkit.scan(app.redkit.key('lock', '{slot}:*'))) keys.push(key)
+    t.equal(keys.length >= 3, true, keys.join(' '))
+    const slots = new Set(await Promise.all(keys.map(async (k) => await admin.cluster('KEYSLOT', k))))
+    t.equal(slots.size, 1)
+    await held.release()
+    await (await waiting).release()
+  })
+
+  contract(t, {
+    label: 'cluster',
+    setup: async (t, instances = 1, lock = {}) => {
+      const keyPrefix = uniquePrefix('lock')
+      prefixes.push(keyPrefix)
+      const apps = await Promise.all(Array.from({ length: instances }, async () => await makeApp({ clusterNodes: cluster.nodes, keyPrefix, env: {} }, lock)))
+      t.teardown(async () => { await Promise.all(apps.map(async (a) => await a.close())) })
+      return { apps }
+    },
+    dropCounters,
+    keysWithoutTtl: async () => {
+      const missing: string[] = []
+      for (const node of admin.nodes('master')) {
+        for (const prefix of prefixes) {
+          for await (const keys of node.scanStream({ match: `${prefix}*`, count: 500 })) {
+            for (const key of keys as string[]) if (await node.pttl(key) === -1) missing.push(key)
+          }
+        }
+      }
+      return missing
+    }
+  })
+})

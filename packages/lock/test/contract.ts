@@ -1,0 +1,282 @@
+import type { Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import type { LockPluginOptions } from '../src/index.js'
+import { code, sleep, stall } from './helpers.js'
+
+export interface Setup {
+  /** Separate app instances sharing one backend (the same app in memory mode). */
+  apps: FastifyInstance[]
+}
+
+export interface Target {
+  label: string
+  /** Builds `instances` apps on one fresh key prefix; closes them on teardown. */
+  setup: (t: Test, instances?: number, lock?: LockPluginOptions) => Promise<Setup>
+  /** Keys under the test prefixes that have no TTL (Redis only). */
+  keysWithoutTtl?: () => Promise<string[]>
+  /** Deletes every fencing counter, as TTL expiry or a restart without persistence would. */
+  dropCounters?: (app: FastifyInstance) => Promise<number>
+}
+
+export function contract (t: Test, target: Target): void {
+  t.test('acquire, inspect and release', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const before = Date.now()
+    const lock = await app!.locks.acquire('job', { ttl: 5000 })
+    t.equal(lock.name, 'job')
+    t.equal(lock.kind, 'lock')
+    t.ok(Number.isSafeInteger(lock.token) && lock.token > 0, 'token is a positive safe integer')
+    t.ok(lock.expiresAt > before && lock.expiresAt <= Date.now() + 5000, 'expiresAt is within the lease')
+    t.equal(lock.signal.aborted, false)
+    const info = await app!.locks.isLocked('job')
+    t.equal(info?.token, lock.token)
+    t.equal(info?.owner, lock.owner)
+    t.ok(info!.ttl > 4000 && info!.ttl <= 5000, `ttl ${info?.ttl}`)
+    t.equal(info?.holders.length, 1)
+    t.equal(await lock.release(), true)
+    t.equal(await app!.locks.isLocked('job'), null)
+    t.equal(await lock.release(), false, 'second release returns false')
+    t.equal(await lock.extend(1000), false, 'extend after release returns false')
+    t.equal(lock.signal.aborted, false, 'a release is not a loss')
+  })
+
+  t.test('tryAcquire returns null while held, tokens strictly increase across instances', async (t) => {
+    const { apps } = await target.setup(t, 2)
+    let last = 0
+    for (let i = 0; i < 20; i++) {
+      const a = apps[i % 2]!
+      const b = apps[(i + 1) % 2]!
+      const lock = await a.locks.tryAcquire('tok')
+      t.ok(lock !== null)
+      if (lock === null) return
+      t.ok(lock.token > last, 'token increased')
+      last = lock.token
+      t.equal(await b.locks.tryAcquire('tok'), null, 'held elsewhere')
+      t.equal(await lock.release(), true)
+    }
+  })
+
+  t.test('an expired lock aborts its signal and cannot touch the next holder', async (t) => {
+    const { apps: [a, b] } = await target.setup(t, 2)
+    const stale = await a!.locks.acquire('exp', { ttl: 60 })
+    const lost = new Promise<unknown>((resolve) => stale.signal.addEventListener('abort', () => resolve(stale.signal.reason)))
+    await sleep(150)
+    t.equal(code(await lost), 'FST_REDKIT_LOCK_LOST')
+    t.equal(stale.lost, true)
+    const next = await b!.locks.acquire('exp', { ttl: 5000, timeout: 0 })
+    t.ok(next.token > stale.token, 'the next holder has a higher token')
+    t.equal(await stale.extend(5000), false)
+    t.equal(await stale.release(), false)
+    const info = await b!.locks.isLocked('exp')
+    t.equal(info?.token, next.token, "the new holder's key is intact")
+    t.equal(await next.release(), true)
+  })
+
+  t.test('a stalled holder (event loop blocked past its TTL) is fenced off', async (t) => {
+    const { apps: [a, b] } = await target.setup(t, 2)
+    const stale = await a!.locks.acquire('stall', { ttl: 100 })
+    stall(300)
+    const next = await b!.locks.acquire('stall', { ttl: 5000, timeout: 1000 })
+    t.ok(next.token > stale.token, 'higher token')
+    t.equal(stale.signal.aborted, true, 'signal aborted')
+    t.equal(code(stale.signal.reason), 'FST_REDKIT_LOCK_LOST')
+    t.equal(await stale.extend(), false, 'stale extend returns false')
+    t.equal(await stale.release(), false, 'stale release returns false')
+    t.equal((await a!.locks.isLocked('stall'))?.token, next.token, "new holder's key intact")
+    t.equal(await next.release(), true)
+  })
+
+  t.test('extend keeps the lock past its first lease', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const lock = await app!.locks.acquire('ext', { ttl: 150 })
+    t.equal(await lock.extend(2000), true)
+    t.equal(lock.ttl, 2000)
+    await sleep(300)
+    t.equal(lock.signal.aborted, false)
+    t.equal((await app!.locks.isLocked('ext'))?.token, lock.token)
+    t.equal(await lock.release(), true)
+  })
+
+  t.test('a waiter gets the lock when it is released, from another instance', async (t) => {
+    const { apps: [a, b] } = await target.setup(t, 2)
+    const first = await a!.locks.acquire('hand', { ttl: 10_000 })
+    const waiting = b!.locks.acquire('hand', { ttl: 5000, timeout: 5000 })
+    await sleep(100)
+    t.equal(await first.release(), true)
+    const second = await waiting
+    t.ok(second.token > first.token)
+    await second.release()
+  })
+
+  t.test('a waiter gets the lock when the holder lets its lease run out', async (t) => {
+    const { apps: [a, b] } = await target.setup(t, 2)
+    const first = await a!.locks.acquire('crash', { ttl: 200 })
+    const second = await b!.locks.acquire('crash', { ttl: 5000, timeout: 3000 })
+    t.ok(second.token > first.token)
+    t.equal(first.lost, true)
+    await second.release()
+  })
+
+  t.test('timeout rejects with LockTimeoutError and the holder TTL', async (t) => {
+    const { apps: [a, b] } = await target.setup(t, 2)
+    const held = await a!.locks.acquire('busy', { ttl: 5000 })
+    const err = await b!.locks.acquire('busy', { timeout: 150 }).catch((e: unknown) => e) as { code: string, holderTtl: number, statusCode: number }
+    t.equal(err.code, 'FST_REDKIT_LOCK_TIMEOUT')
+    t.ok(err.holderTtl > 0 && err.holderTtl <= 5000, `holderTtl ${err.holderTtl}`)
+    t.equal(err.statusCode, 423)
+    t.equal(await held.release(), true)
+    const after = await b!.locks.tryAcquire('busy')
+    t.ok(after !== null, 'the timed-out waiter left the queue')
+    await after?.release()
+  })
+
+  t.test('an aborted wait rejects with LockAbortedError', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const held = await app!.locks.acquire('abort', { ttl: 5000 })
+    const controller = new AbortController()
+    const waiting = app!.locks.acquire('abort', { timeout: 5000, signal: controller.signal })
+    setTimeout(() => controller.abort(), 50)
+    const err = await waiting.catch((e: unknown) => e)
+    t.equal(code(err), 'FST_REDKIT_LOCK_ABORTED')
+    await held.release()
+    const pre = new AbortController()
+    pre.abort()
+    t.equal(code(await app!.locks.acquire('abort', { signal: pre.signal }).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_ABORTED')
+  })
+
+  t.test('waiters are served first come, first served', async (t) => {
+    const { apps } = await target.setup(t, 2)
+    const holder = await apps[0]!.locks.acquire('fifo', { ttl: 10_000 })
+    const order: number[] = []
+    const waiters: Array<Promise<void>> = []
+    for (let i = 0; i < 5; i++) {
+      waiters.push(apps[i % 2]!.locks.withLock('fifo', async () => { order.push(i) }, { timeout: 8000 }))
+      await sleep(40)
+    }
+    await holder.release()
+    await Promise.all(waiters)
+    t.same(order, [0, 1, 2, 3, 4])
+  })
+
+  t.test('withLock returns the result, extends while fn runs, and releases', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    let seen: AbortSignal | undefined
+    const result = await app!.locks.withLock('wl', async (signal, lock) => {
+      seen = signal
+      await sleep(400)
+      t.equal((await app!.locks.isLocked('wl'))?.token, lock.token, 'still held after more than 3 leases')
+      return 42
+    }, { ttl: 120 })
+    t.equal(result, 42)
+    t.equal(seen?.aborted, false)
+    t.equal(await app!.locks.isLocked('wl'), null, 'released')
+    const err = await app!.locks.withLock('wl', async () => { throw new Error('boom') }).catch((e: Error) => e)
+    t.equal((err as Error).message, 'boom')
+    t.equal(await app!.locks.isLocked('wl'), null, 'released after a throw')
+  })
+
+  t.test('withLock aborts the signal and rejects with LockLostError when the lock is lost', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    let aborted = false
+    const err = await app!.locks.withLock('wlost', async (signal) => {
+      stall(300)
+      await sleep(30)
+      aborted = signal.aborted
+      return 'done'
+    }, { ttl: 100 }).catch((e: unknown) => e)
+    t.equal(aborted, true)
+    t.equal(code(err), 'FST_REDKIT_LOCK_LOST')
+  })
+
+  t.test('semaphore admits limit holders with increasing tokens', async (t) => {
+    const { apps } = await target.setup(t, 2)
+    const semA = apps[0]!.locks.semaphore('pool', 3)
+    const semB = apps[1]!.locks.semaphore('pool', 3)
+    const held = [await semA.acquire(), await semB.acquire(), await semA.acquire({ ttl: 5000 })]
+    t.ok(held[0]!.token < held[1]!.token && held[1]!.token < held[2]!.token)
+    t.equal(held[0]!.kind, 'semaphore')
+    t.equal(await semB.tryAcquire(), null, 'full')
+    t.equal((await semB.isLocked())?.holders.length, 3)
+    t.equal(await apps[0]!.locks.isLocked('pool'), null, 'a lock of the same name is separate')
+    const waiting = semB.acquire({ timeout: 3000 })
+    await sleep(50)
+    await held[1]!.release()
+    const fourth = await waiting
+    t.ok(fourth.token > held[2]!.token)
+    let running = 0
+    let peak = 0
+    await Promise.all([held[0]!.release(), held[2]!.release(), fourth.release()])
+    await Promise.all(Array.from({ length: 10 }, async (_, i) => await (i % 2 === 0 ? semA : semB).withLock(async () => {
+      running++
+      peak = Math.max(peak, running)
+      await sleep(20)
+      running--
+    }, { timeout: 5000 })))
+    t.equal(peak, 3, 'at most 3 at once, and 3 were reached')
+  })
+
+  t.test('list shows locks and semaphores with holder, token and TTL', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const a = await app!.locks.acquire('list:a*?[x]', { ttl: 5000 })
+    const s = await app!.locks.semaphore('list-sem', 2).acquire({ ttl: 5000 })
+    const all = await app!.locks.list()
+    const lock = all.find((i) => i.kind === 'lock' && i.name === 'list:a*?[x]')
+    const sem = all.find((i) => i.kind === 'semaphore' && i.name === 'list-sem')
+    t.equal(lock?.token, a.token)
+    t.equal(lock?.owner, a.owner)
+    t.ok(lock!.ttl > 0)
+    t.equal(sem?.token, s.token)
+    await a.release()
+    await s.release()
+    t.equal((await app!.locks.list()).length, 0)
+  })
+
+  t.test('bad input gets coded errors', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    for (const name of ['', 'a{b}', 'x\n', 'z'.repeat(600), 42]) {
+      t.equal(code(await app!.locks.acquire(name as string).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_NAME', JSON.stringify(name))
+    }
+    t.equal(code(await app!.locks.acquire('ok', { ttl: -1 }).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_OPTION')
+    t.equal(code(await app!.locks.acquire('ok', { timeout: 1.5 }).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_OPTION')
+    t.throws(() => app!.locks.semaphore('s', 0), { code: 'FST_REDKIT_LOCK_INVALID_OPTION' })
+    const lock = await app!.locks.acquire('ok')
+    await t.rejects(lock.extend(0), { code: 'FST_REDKIT_LOCK_INVALID_OPTION' })
+    await lock.release()
+  })
+
+  t.test('closing an app releases its locks for the others', async (t) => {
+    const { apps } = await target.setup(t, 2)
+    const other = apps[1]!
+    const closing = apps[0]!
+    if (other === closing) {
+      t.pass('one instance in memory mode')
+      return
+    }
+    await closing.locks.acquire('closing', { ttl: 30_000 })
+    const waiting = other.locks.acquire('closing', { timeout: 5000 })
+    await closing.close()
+    const lock = await waiting
+    t.ok(lock.token > 0)
+    await lock.release()
+  })
+
+  if (target.dropCounters !== undefined) {
+    const drop = target.dropCounters
+    t.test('tokens keep increasing after the fencing counter is lost', async (t) => {
+      const { apps: [app] } = await target.setup(t)
+      const first = await app!.locks.acquire('fence')
+      await first.release()
+      t.ok(await drop(app!) >= 1, 'counter deleted')
+      const second = await app!.locks.acquire('fence')
+      t.ok(second.token > first.token, `${second.token} > ${first.token}`)
+      await second.release()
+    })
+  }
+
+  if (target.keysWithoutTtl !== undefined) {
+    const check = target.keysWithoutTtl
+    t.test('every key has a TTL', async (t) => {
+      t.same(await check(), [])
+    })
+  }
+}

@@ -1,0 +1,28 @@
+import type { Algorithm } from './options.js'
+
+/** The outcome of one check. Times are epoch ms on the backend's clock (Redis TIME in Redis mode). */
+export interface Decision {
+  allowed: boolean
+  /** Units left after this request. */
+  remaining: number
+  /** When the limit is fully available again. */
+  resetAt: number
+  /** Ms until a request of the same cost can pass; 0 when allowed. */
+  retryAfter: number
+  /** The backend's clock at the decision. */
+  now: number
+}
+
+export interface BackendLimit {
+  limit: number
+  window: number
+  algorithm: Algorithm
+  cost: number
+}
+
+/** One storage of limit state; `key` is already normalised (see storedKey). */
+export interface Backend {
+  check: (key: string, spec: BackendLimit, consume: boolean) => Promise<Decision>
+  reset: (key: string) => Promise<void>
+  close: () => void
+}

@@ -1,0 +1,218 @@
+/*
+ * Every script reads the clock with TIME (milliseconds, truncated), so the
+ * decision never depends on an app server's clock, and writes every key it
+ * touches with a TTL in the same call.
+ *
+ * ARGV: limit, window (ms), cost, consume ('1' takes the cost, '0' only looks).
+ * Reply: { allowed (1|0), remaining, resetAt (ms), retryAfter (ms), now (ms) }.
+ */
+
+const clock = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local consume = ARGV[4] == '1'
+`
+
+/**
+ * Fixed window: a window opens at the first request after the previous one
+ * closed and lasts `window` ms (the key's TTL). Denied requests take nothing.
+ */
+export const FIXED_WINDOW = clock + `
+local key = KEYS[1]
+local used = 0
+local ttl = redis.call('PTTL', key)
+if ttl > 0 then
+  used = tonumber(redis.call('GET', key)) or 0
+else
+  -- Missing, or left without a TTL by something else: a new window starts.
+  ttl = -1
+end
+local resetAt = now + (ttl > 0 and ttl or window)
+if used + cost > limit then
+  return { 0, limit - used, resetAt, resetAt - now, now }
+end
+if consume then
+  used = used + cost
+  if ttl > 0 then
+    redis.call('SET', key, used, 'KEEPTTL')
+  else
+    redis.call('SET', key, used, 'PX', window)
+  end
+end
+return { 1, limit - used, resetAt, 0, now }
+`
+
+/**
+ * Sliding window counter: one hash per key with the start of the current
+ * sub-window (s), the cost accepted in it (c) and in the sub-window before (p).
+ * The grid of sub-windows [s, s + window) is anchored at the request that
+ * found no state; it rolls forward one window at a time and is re-anchored
+ * once both sub-windows are over, which is also when the key expires.
+ * estimate = p * (window - (now - s)) / window + c, kept in integers
+ * (everything multiplied by window) so no rounding decides a request.
+ */
+export const SLIDING_COUNTER = clock + `
+local key = KEYS[1]
+local state = redis.call('HMGET', key, 's', 'p', 'c')
+local s = tonumber(state[1])
+local p = tonumber(state[2]) or 0
+local c = tonumber(state[3]) or 0
+local moved = true
+if not s or now - s >= 2 * window then
+  s = now
+  p = 0
+  c = 0
+elseif now - s >= window then
+  s = s + window
+  p = c
+  c = 0
+else
+  moved = false
+end
+local elapsed = now - s
+if elapsed < 0 then elapsed = 0 end
+local weighted = p * (window - elapsed)
+local allowed = weighted + (c + cost) * window <= limit * window
+if allowed and consume then
+  c = c + cost
+  if moved then
+    redis.call('HSET', key, 's', s, 'p', p, 'c', c)
+    -- The state is empty from s + 2 * window on; the key goes then.
+    redis.call('PEXPIRE', key, s + 2 * window - now)
+  else
+    -- Same sub-window: only the count changes, and the expiry stays right.
+    redis.call('HINCRBY', key, 'c', cost)
+  end
+end
+local remaining = math.floor((limit * window - weighted - c * window) / window)
+if remaining < 0 then remaining = 0 end
+local resetAt = now
+if c > 0 then
+  resetAt = s + 2 * window
+elseif p > 0 then
+  resetAt = s + window
+end
+if allowed then
+  return { 1, remaining, resetAt, 0, now }
+end
+-- The first ms at which the estimate has decayed enough for this cost.
+local room = limit - c - cost
+local retryAt
+if room < 0 then
+  retryAt = s + window + math.floor(((c + cost - limit) * window + c - 1) / c)
+else
+  retryAt = s + math.floor(((p - room) * window + p - 1) / p)
+end
+return { 0, remaining, resetAt, retryAt - now, now }
+`
+
+/**
+ * Sliding log: KEYS[1] is a sorted set of accepted requests (member
+ * '<seq>:<cost>', score = time in ms), KEYS[2] a hash with the running sum of
+ * their costs (n) and a sequence (s). A request at time t sees the requests
+ * with score in (t - window, t].
+ */
+export const SLIDING_LOG = clock + `
+local log = KEYS[1]
+local meta = KEYS[2]
+local cutoff = now - window
+
+local function costOf (member)
+  return tonumber(string.match(member, ':(%d+)$')) or 0
+end
+local function sum (members)
+  local total = 0
+  for i = 1, #members do total = total + costOf(members[i]) end
+  return total
+end
+
+local meta_values = redis.call('HMGET', meta, 'n', 's')
+local stored = meta_values[1]
+local seq = tonumber(meta_values[2]) or 0
+local used
+if stored then
+  used = tonumber(stored)
+else
+  -- The sum is derived state; rebuild it if the hash went missing.
+  used = sum(redis.call('ZRANGE', log, 0, -1))
+end
+local expired = redis.call('ZRANGEBYSCORE', log, '-inf', cutoff)
+local changed = not stored
+if #expired > 0 then
+  used = used - sum(expired)
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', cutoff)
+  changed = true
+end
+
+local allowed = used + cost <= limit
+local newestAt
+if allowed and consume then
+  seq = seq + 1
+  redis.call('ZADD', log, now, seq .. ':' .. cost)
+  used = used + cost
+  changed = true
+  newestAt = now
+else
+  local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')
+  if #newest > 0 then newestAt = tonumber(newest[2]) end
+end
+
+local resetAt = now + window
+if not newestAt then
+  used = 0
+  if changed then redis.call('DEL', log, meta) end
+else
+  resetAt = newestAt + window
+  if changed then
+    redis.call('HSET', meta, 'n', used, 's', seq)
+    redis.call('PEXPIRE', log, resetAt - now)
+    redis.call('PEXPIRE', meta, resetAt - now)
+  end
+end
+
+if allowed then
+  return { 1, limit - used, resetAt, 0, now }
+end
+-- Walk the oldest entries until enough cost has expired for this request;
+-- every entry costs at least 1, so 'need' entries always suffice.
+local need = used + cost - limit
+local oldest = redis.call('ZRANGE', log, 0, need - 1, 'WITHSCORES')
+local freed = 0
+local retryAt = resetAt
+for i = 1, #oldest, 2 do
+  freed = freed + costOf(oldest[i])
+  if freed >= need then
+    retryAt = tonumber(oldest[i + 1]) + window
+    break
+  end
+end
+return { 0, limit - used, resetAt, retryAt - now, now }
+`
+
+/**
+ * Token bucket, stored as the time the bucket will be full again ("theoretical
+ * arrival time"): tokens(t) = limit - (tat - t) * limit / window. A full bucket
+ * and a missing key are the same state, so the TTL is the time until full.
+ */
+export const TOKEN_BUCKET = clock + `
+local key = KEYS[1]
+local interval = window / limit
+local eps = 1e-6
+local tat = tonumber(redis.call('GET', key)) or now
+if tat < now then tat = now end
+local nextTat = tat + cost * interval
+local allowAt = nextTat - window
+if allowAt > now + eps then
+  local remaining = math.floor((window - (tat - now)) / interval + eps)
+  return { 0, remaining, math.ceil(tat), math.ceil(allowAt - now), now }
+end
+if consume then
+  tat = nextTat
+  redis.call('SET', key, string.format('%.17g', tat), 'PX', math.max(1, math.ceil(tat - now)))
+end
+local remaining = math.floor((window - (tat - now)) / interval + eps)
+return { 1, remaining, math.ceil(tat), 0, now }
+`

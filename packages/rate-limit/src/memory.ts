@@ -1,0 +1,172 @@
+import type { Backend, BackendLimit, Decision } from './backend.js'
+import { ALGORITHMS } from './options.js'
+
+interface Fixed { kind: 'fixed', used: number, endsAt: number }
+interface Counter { kind: 'sliding', start: number, prev: number, curr: number }
+interface SlidingLog { kind: 'sliding-log', entries: Array<[number, number]>, used: number }
+interface Bucket { kind: 'token-bucket', tat: number }
+type State = Fixed | Counter | SlidingLog | Bucket
+
+interface Entry { state: State, expiresAt: number }
+
+const EPS = 1e-6
+
+function fixed (prev: Fixed | undefined, spec: BackendLimit, now: number, consume: boolean): [Decision, State | undefined, number] {
+  const { limit, window, cost } = spec
+  const live = prev !== undefined && prev.endsAt > now ? prev : undefined
+  const used = live?.used ?? 0
+  const endsAt = live?.endsAt ?? now + window
+  if (used + cost > limit) {
+    return [{ allowed: false, remaining: limit - used, resetAt: endsAt, retryAfter: endsAt - now, now }, live, endsAt]
+  }
+  const next = consume ? { kind: 'fixed' as const, used: used + cost, endsAt } : live
+  return [{ allowed: true, remaining: limit - (next?.used ?? 0), resetAt: endsAt, retryAfter: 0, now }, next, endsAt]
+}
+
+/** The sliding window counter, the same arithmetic as SLIDING_COUNTER in lua.ts. */
+function counter (prev: Counter | undefined, spec: BackendLimit, now: number, consume: boolean): [Decision, State | undefined, number] {
+  const { limit, window, cost } = spec
+  let start = now
+  let p = 0
+  let c = 0
+  if (prev !== undefined && now - prev.start < 2 * window) {
+    start = prev.start
+    p = prev.prev
+    c = prev.curr
+    if (now - start >= window) {
+      start += window
+      p = c
+      c = 0
+    }
+  }
+  const weighted = p * (window - Math.max(0, now - start))
+  const allowed = weighted + (c + cost) * window <= limit * window
+  let next: Counter | undefined = prev
+  if (allowed && consume) {
+    c += cost
+    next = { kind: 'sliding', start, prev: p, curr: c }
+  }
+  const expiresAt = next === undefined ? now : next.start + 2 * window
+  const remaining = Math.max(0, Math.floor((limit * window - weighted - c * window) / window))
+  const resetAt = c > 0 ? start + 2 * window : p > 0 ? start + window : now
+  if (allowed) return [{ allowed, remaining, resetAt, retryAfter: 0, now }, next, expiresAt]
+  const room = limit - c - cost
+  const retryAt = room < 0
+    ? start + window + Math.floor(((c + cost - limit) * window + c - 1) / c)
+    : start + Math.floor(((p - room) * window + p - 1) / p)
+  return [{ allowed, remaining, resetAt, retryAfter: retryAt - now, now }, next, expiresAt]
+}
+
+function slidingLog (prev: SlidingLog | undefined, spec: BackendLimit, now: number, consume: boolean): [Decision, State | undefined, number] {
+  const { limit, window, cost } = spec
+  const cutoff = now - window
+  const state: SlidingLog = prev ?? { kind: 'sliding-log', entries: [], used: 0 }
+  let drop = 0
+  while (drop < state.entries.length && state.entries[drop]![0] <= cutoff) {
+    state.used -= state.entries[drop]![1]
+    drop++
+  }
+  if (drop > 0) state.entries.splice(0, drop)
+  const allowed = state.used + cost <= limit
+  if (allowed && consume) {
+    state.entries.push([now, cost])
+    state.used += cost
+  }
+  const newest = state.entries.at(-1)
+  const resetAt = newest === undefined ? now + window : newest[0] + window
+  const kept = state.entries.length > 0 ? state : undefined
+  if (allowed) return [{ allowed, remaining: limit - state.used, resetAt, retryAfter: 0, now }, kept, resetAt]
+  const need = state.used + cost - limit
+  let freed = 0
+  let retryAt = resetAt
+  for (const [at, c] of state.entries) {
+    freed += c
+    if (freed >= need) {
+      retryAt = at + window
+      break
+    }
+  }
+  return [{ allowed, remaining: limit - state.used, resetAt, retryAfter: retryAt - now, now }, kept, resetAt]
+}
+
+function bucket (prev: Bucket | undefined, spec: BackendLimit, now: number, consume: boolean): [Decision, State | undefined, number] {
+  const { limit, window, cost } = spec
+  const interval = window / limit
+  let tat = Math.max(prev?.tat ?? now, now)
+  const nextTat = tat + cost * interval
+  const allowAt = nextTat - window
+  const remainingAt = (t: number): number => Math.floor((window - (t - now)) / interval + EPS)
+  if (allowAt > now + EPS) {
+    return [{ allowed: false, remaining: remainingAt(tat), resetAt: Math.ceil(tat), retryAfter: Math.ceil(allowAt - now), now }, prev, Math.ceil(tat)]
+  }
+  if (consume) tat = nextTat
+  const state = tat > now ? { kind: 'token-bucket' as const, tat } : undefined
+  return [{ allowed: true, remaining: remainingAt(tat), resetAt: Math.ceil(tat), retryAfter: 0, now }, state, Math.ceil(tat)]
+}
+
+/**
+ * The embedded backend: the same algorithms as the Lua scripts on the local
+ * clock, in a map bounded to `maxKeys` entries (least recently used evicted
+ * first) whose entries expire like the Redis keys do.
+ */
+export class MemoryBackend implements Backend {
+  readonly #map = new Map<string, Entry>()
+  readonly #maxKeys: number
+  readonly #now: () => number
+  readonly #sweeper: NodeJS.Timeout
+
+  constructor (maxKeys: number, now: () => number = Date.now, sweepEvery = 10_000) {
+    this.#maxKeys = maxKeys
+    this.#now = now
+    this.#sweeper = setInterval(() => this.sweep(), sweepEvery)
+    this.#sweeper.unref()
+  }
+
+  get size (): number {
+    return this.#map.size
+  }
+
+  async check (key: string, spec: BackendLimit, consume: boolean): Promise<Decision> {
+    return this.decide(key, spec, consume)
+  }
+
+  /** Synchronous form, so the store can answer without a promise. */
+  decide (key: string, spec: BackendLimit, consume: boolean): Decision {
+    const now = Math.floor(this.#now())
+    const mapKey = `${spec.algorithm}:${key}`
+    const entry = this.#map.get(mapKey)
+    const prev = entry !== undefined && entry.expiresAt > now ? entry.state : undefined
+    const [decision, next, expiresAt] = this.#run(prev, spec, now, consume)
+    this.#map.delete(mapKey)
+    if (next !== undefined) {
+      this.#map.set(mapKey, { state: next, expiresAt })
+      if (this.#map.size > this.#maxKeys) this.#map.delete(this.#map.keys().next().value!)
+    }
+    return decision
+  }
+
+  #run (prev: State | undefined, spec: BackendLimit, now: number, consume: boolean): [Decision, State | undefined, number] {
+    switch (spec.algorithm) {
+      case 'fixed': return fixed(prev as Fixed | undefined, spec, now, consume)
+      case 'sliding': return counter(prev as Counter | undefined, spec, now, consume)
+      case 'sliding-log': return slidingLog(prev as SlidingLog | undefined, spec, now, consume)
+      case 'token-bucket': return bucket(prev as Bucket | undefined, spec, now, consume)
+    }
+  }
+
+  async reset (key: string): Promise<void> {
+    for (const algorithm of ALGORITHMS) this.#map.delete(`${algorithm}:${key}`)
+  }
+
+  sweep (): void {
+    const now = this.#now()
+    for (const [key, entry] of this.#map) {
+      if (entry.expiresAt <= now) this.#map.delete(key)
+    }
+  }
+
+  close (): void {
+    clearInterval(this.#sweeper)
+    this.#map.clear()
+  }
+}

@@ -1,0 +1,147 @@
+import { RateLimitInvalidOptionError } from './errors.js'
+
+export type Algorithm = 'fixed' | 'sliding' | 'sliding-log' | 'token-bucket'
+export type OnRedisError = 'open' | 'closed'
+
+export const ALGORITHMS: readonly Algorithm[] = ['fixed', 'sliding', 'sliding-log', 'token-bucket']
+export const DEFAULT_ALGORITHM: Algorithm = 'sliding'
+export const DEFAULT_ON_REDIS_ERROR: OnRedisError = 'open'
+export const DEFAULT_DEADLINE = 100
+export const DEFAULT_IPV6_SUBNET = 64
+export const DEFAULT_MAX_KEY_LENGTH = 128
+export const DEFAULT_MEMORY_MAX_KEYS = 10_000
+export const DEFAULT_UNAVAILABLE_RETRY_AFTER = 1
+export const DEFAULT_LIMIT = 100
+export const DEFAULT_WINDOW = 60_000
+export const MAX_WINDOW = 366 * 24 * 3600 * 1000
+export const MAX_LIMIT = 1_000_000_000
+
+/** Options of one limit, for check() and peek(). */
+export interface LimitOptions {
+  /** Units allowed per window (for a token bucket: its capacity). */
+  limit?: number
+  /** Window in ms (for a token bucket: the time to refill from empty). */
+  window?: number
+  algorithm?: Algorithm
+  /** Units this request takes; defaults to 1. */
+  cost?: number
+  /** What a check does when Redis fails or misses the deadline. */
+  onRedisError?: OnRedisError
+  /** Hard deadline of one Redis check in ms. */
+  deadline?: number
+}
+
+export interface RateLimitPluginOptions extends LimitOptions {
+  /** IPv6 clients are grouped by this prefix length (0–128). */
+  ipv6Subnet?: number
+  /** Keys longer than this are replaced by their SHA-256. */
+  maxKeyLength?: number
+  /** Most keys the in-memory backend keeps; the least recently used go first. */
+  memoryMaxKeys?: number
+  /** Retry-After (seconds) sent with 503 by fail-closed limits. */
+  unavailableRetryAfter?: number
+  /**
+   * Registers @fastify/rate-limit with a redkit store, with these settings.
+   * `true` uses its defaults.
+   */
+  fastifyRateLimit?: boolean | Record<string, unknown>
+}
+
+export interface ResolvedLimit {
+  limit: number
+  window: number
+  algorithm: Algorithm
+  cost: number
+  onRedisError: OnRedisError
+  deadline: number
+}
+
+export interface ResolvedPluginOptions {
+  defaults: ResolvedLimit
+  ipv6Subnet: number
+  maxKeyLength: number
+  memoryMaxKeys: number
+  unavailableRetryAfter: number
+  fastifyRateLimit: Record<string, unknown> | undefined
+}
+
+function fail (message: string): never {
+  throw new RateLimitInvalidOptionError(message)
+}
+
+function integer (value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function algorithmOf (value: unknown): Algorithm {
+  if (!ALGORITHMS.includes(value as Algorithm)) {
+    fail(`algorithm must be one of ${ALGORITHMS.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`)
+  }
+  return value as Algorithm
+}
+
+function onRedisErrorOf (value: unknown): OnRedisError {
+  if (value !== 'open' && value !== 'closed') fail(`onRedisError must be 'open' or 'closed', got ${JSON.stringify(value)}`)
+  return value
+}
+
+/** Merges per-call options over defaults and validates them; throws FST_REDKIT_RATE_LIMIT_INVALID_OPTION. */
+export function resolveLimit (opts: LimitOptions | undefined, defaults: ResolvedLimit): ResolvedLimit {
+  if (opts === undefined) return defaults
+  if (typeof opts !== 'object' || opts === null) fail('limit options must be an object')
+  const limit = opts.limit === undefined ? defaults.limit : integer(opts.limit, 'limit', 1, MAX_LIMIT)
+  const cost = opts.cost === undefined ? 1 : integer(opts.cost, 'cost', 1, MAX_LIMIT)
+  if (cost > limit) fail(`cost (${cost}) must not exceed limit (${limit}); such a request could never pass`)
+  return {
+    limit,
+    window: opts.window === undefined ? defaults.window : integer(opts.window, 'window (ms)', 1, MAX_WINDOW),
+    algorithm: opts.algorithm === undefined ? defaults.algorithm : algorithmOf(opts.algorithm),
+    cost,
+    onRedisError: opts.onRedisError === undefined ? defaults.onRedisError : onRedisErrorOf(opts.onRedisError),
+    deadline: opts.deadline === undefined ? defaults.deadline : integer(opts.deadline, 'deadline (ms)', 1, 60_000)
+  }
+}
+
+const KNOWN = new Set(['limit', 'window', 'algorithm', 'cost', 'onRedisError', 'deadline', 'ipv6Subnet',
+  'maxKeyLength', 'memoryMaxKeys', 'unavailableRetryAfter', 'fastifyRateLimit'])
+
+/** Validates plugin options at register time. */
+export function checkOptions (opts: RateLimitPluginOptions = {}): ResolvedPluginOptions {
+  if (typeof opts !== 'object' || opts === null) fail('options must be an object')
+  for (const name of Object.keys(opts)) {
+    if (!KNOWN.has(name)) fail(`unknown option "${name}"`)
+  }
+  const base: ResolvedLimit = {
+    limit: DEFAULT_LIMIT,
+    window: DEFAULT_WINDOW,
+    algorithm: DEFAULT_ALGORITHM,
+    cost: 1,
+    onRedisError: DEFAULT_ON_REDIS_ERROR,
+    deadline: DEFAULT_DEADLINE
+  }
+  const defaults = resolveLimit({
+    limit: opts.limit,
+    window: opts.window,
+    algorithm: opts.algorithm,
+    onRedisError: opts.onRedisError,
+    deadline: opts.deadline
+  }, base)
+  if (opts.cost !== undefined) fail('cost is per check; pass it to check() instead of the plugin options')
+  const frl = opts.fastifyRateLimit
+  if (frl !== undefined && typeof frl !== 'boolean' && (typeof frl !== 'object' || frl === null)) {
+    fail('fastifyRateLimit must be true or an object of @fastify/rate-limit settings')
+  }
+  return {
+    defaults,
+    ipv6Subnet: opts.ipv6Subnet === undefined ? DEFAULT_IPV6_SUBNET : integer(opts.ipv6Subnet, 'ipv6Subnet', 0, 128),
+    maxKeyLength: opts.maxKeyLength === undefined ? DEFAULT_MAX_KEY_LENGTH : integer(opts.maxKeyLength, 'maxKeyLength', 16, 4096),
+    memoryMaxKeys: opts.memoryMaxKeys === undefined ? DEFAULT_MEMORY_MAX_KEYS : integer(opts.memoryMaxKeys, 'memoryMaxKeys', 1, 100_000_000),
+    unavailableRetryAfter: opts.unavailableRetryAfter === undefined
+      ? DEFAULT_UNAVAILABLE_RETRY_AFTER
+      : integer(opts.unavailableRetryAfter, 'unavailableRetryAfter (s)', 0, 86_400),
+    fastifyRateLimit: frl === true ? {} : frl === false || frl === undefined ? undefined : frl
+  }
+}

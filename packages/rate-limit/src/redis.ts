@@ -1,0 +1,178 @@
+import type { Redkit } from '@redkit/core'
+import type { Backend, BackendLimit, Decision } from './backend.js'
+import { RateLimitDeadlineError } from './errors.js'
+import { FIXED_WINDOW, SLIDING_COUNTER, SLIDING_LOG, TOKEN_BUCKET } from './lua.js'
+import { ALGORITHMS, type Algorithm } from './options.js'
+
+/** Script reply: allowed (1|0), remaining, resetAt, retryAfter, now. */
+export type Reply = [number, number, number, number, number]
+export type Done = (err: Error | null, reply?: Reply) => void
+
+type Command = (...args: Array<string | number>) => Promise<unknown>
+type PipelineLike = Record<string, (...args: Array<string | number>) => unknown> & {
+  exec: () => Promise<Array<[Error | null, unknown]> | null>
+}
+
+interface ScriptInfo { name: string, lua: string, suffixes: readonly string[] }
+
+const SCRIPTS: Record<Algorithm, ScriptInfo> = {
+  fixed: { name: 'redkitRateLimitFixed', lua: FIXED_WINDOW, suffixes: [':f'] },
+  sliding: { name: 'redkitRateLimitSlidingCounter', lua: SLIDING_COUNTER, suffixes: [':w'] },
+  'sliding-log': { name: 'redkitRateLimitSlidingLog', lua: SLIDING_LOG, suffixes: [':s', ':sm'] },
+  'token-bucket': { name: 'redkitRateLimitTokenBucket', lua: TOKEN_BUCKET, suffixes: [':t'] }
+}
+
+/** One queued check: the script's name and its full argument list (keys, then ARGV). */
+interface Pending {
+  name: string
+  argv: Array<string | number>
+  done: Done
+  settled: boolean
+  group: Group | undefined
+}
+
+/** Checks sent together that share one deadline timer. */
+interface Group {
+  items: Pending[]
+  open: number
+  timer: NodeJS.Timeout | undefined
+}
+
+/**
+ * The Redis backend. Keys are `<prefix>rl:{<key>}:<suffix>`; the hash tag
+ * keeps every key of one limit in one Cluster slot.
+ *
+ * Checks made in one event-loop turn are sent together (one pipeline on a
+ * single Redis) and share one deadline timer per deadline value, instead of
+ * one timer per check.
+ */
+export class RedisBackend implements Backend {
+  readonly #redkit: Redkit
+  readonly #commands: Record<string, Command>
+  readonly #keyStart: string
+  #queue: Pending[] = []
+  #groups = new Map<number, Group>()
+  #scheduled = false
+  readonly #flushBound = (): void => { this.#flush() }
+
+  constructor (redkit: Redkit) {
+    this.#redkit = redkit
+    this.#keyStart = redkit.key('rl', '{')
+    this.#commands = {}
+    const client = redkit.client as unknown as Record<string, Command>
+    for (const algorithm of ALGORITHMS) {
+      const { name, lua, suffixes } = SCRIPTS[algorithm]
+      // defineScript registers the script as a client command (EVALSHA, EVAL after NOSCRIPT);
+      // calling that command with a flat argument list avoids a copy per check.
+      redkit.defineScript<Reply>(name, lua, suffixes.length)
+      this.#commands[name] = client[name]!.bind(client)
+    }
+  }
+
+  /** The key(s) of one algorithm's state, in script order. */
+  keysOf (key: string, algorithm: Algorithm): string[] {
+    const base = this.#keyStart + key + '}'
+    return SCRIPTS[algorithm].suffixes.map((suffix) => base + suffix)
+  }
+
+  async check (key: string, spec: BackendLimit, consume: boolean): Promise<Decision> {
+    return await new Promise<Decision>((resolve, reject) => {
+      this.send(key, spec, consume, 0, (err, reply) => {
+        if (err !== null) reject(err)
+        else resolve(decisionOf(reply!))
+      })
+    })
+  }
+
+  /**
+   * Queues one check; `done` is called once, with the reply or with an error
+   * (FST_REDKIT_RATE_LIMIT_DEADLINE when `deadline` ms pass first; 0 = none).
+   */
+  send (key: string, spec: BackendLimit, consume: boolean, deadline: number, done: Done): void {
+    // Stored keys never contain braces (see storedKey), so the tag is the key itself.
+    const base = this.#keyStart + key + '}'
+    const { name, suffixes } = SCRIPTS[spec.algorithm]
+    const argv = suffixes.length === 1
+      ? [base + suffixes[0]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0]
+      : [base + suffixes[0]!, base + suffixes[1]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0]
+    const item: Pending = { name, argv, done, settled: false, group: undefined }
+    this.#queue.push(item)
+    if (deadline > 0) this.#watch(item, deadline)
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      setImmediate(this.#flushBound)
+    }
+  }
+
+  /** Adds the check to this turn's group for its deadline, arming the group's one timer. */
+  #watch (item: Pending, deadline: number): void {
+    let group = this.#groups.get(deadline)
+    if (group === undefined) {
+      const created: Group = { items: [], open: 0, timer: undefined }
+      created.timer = setTimeout(() => { expire(created, deadline) }, deadline)
+      this.#groups.set(deadline, created)
+      group = created
+    }
+    group.items.push(item)
+    group.open++
+    item.group = group
+  }
+
+  /**
+   * Sends the checks queued during one event-loop turn: one pipeline (one
+   * write, one read) on a single Redis, each check still its own atomic script.
+   */
+  #flush (): void {
+    const batch = this.#queue
+    this.#queue = []
+    this.#groups.clear()
+    this.#scheduled = false
+    if (batch.length === 1 || this.#redkit.isCluster) {
+      for (const item of batch) this.#single(item)
+      return
+    }
+    const pipeline = this.#redkit.client!.pipeline() as unknown as PipelineLike
+    for (const item of batch) pipeline[item.name]!(...item.argv)
+    pipeline.exec().then((results) => {
+      for (let i = 0; i < batch.length; i++) {
+        const item = batch[i]!
+        const [err, reply] = results?.[i] ?? [new Error('no reply in pipeline'), null]
+        if (err === null) settle(item, null, reply as Reply)
+        // After SCRIPT FLUSH or a restart, the single-command path reloads the script.
+        else if (err.message.includes('NOSCRIPT')) this.#single(item)
+        else settle(item, err)
+      }
+    }, (err: Error) => { for (const item of batch) settle(item, err) })
+  }
+
+  #single (item: Pending): void {
+    this.#commands[item.name]!(...item.argv).then(
+      (reply) => { settle(item, null, reply as Reply) },
+      (err: Error) => { settle(item, err) })
+  }
+
+  async reset (key: string): Promise<void> {
+    const keys = ALGORITHMS.flatMap((algorithm) => this.keysOf(key, algorithm))
+    await this.#redkit.client!.del(...keys)
+  }
+
+  close (): void {}
+}
+
+function settle (item: Pending, err: Error | null, reply?: Reply): void {
+  if (item.settled) return
+  item.settled = true
+  const group = item.group
+  if (group !== undefined && --group.open === 0) clearTimeout(group.timer)
+  item.done(err, reply)
+}
+
+function expire (group: Group, deadline: number): void {
+  for (const item of group.items) {
+    if (!item.settled) settle(item, new RateLimitDeadlineError(deadline))
+  }
+}
+
+export function decisionOf (reply: Reply): Decision {
+  return { allowed: reply[0] === 1, remaining: reply[1], resetAt: reply[2], retryAfter: reply[3], now: reply[4] }
+}

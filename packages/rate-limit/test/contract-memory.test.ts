@@ -1,0 +1,7 @@
+import { contract } from './contract.js'
+
+contract({
+  name: 'memory',
+  core: () => ({ mode: 'memory', env: {} }),
+  admin: () => null
+})
