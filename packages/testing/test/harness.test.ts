@@ -57,3 +57,15 @@ test('startSentinel builds a monitored group', async (t) => {
   await client.connect()
   t.equal(await client.set('x', '1'), 'OK')
 })
+
+test('keysWithoutTtl finds keys with no expiry under a literal prefix', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const client = server.client()
+  const prefix = `${uniquePrefix()}[x]*`
+  await client.set(`${prefix}a`, '1', 'PX', 60_000)
+  await client.set(`${prefix}b`, '1')
+  await client.set(`${prefix.replace('[x]', 'x')}c`, '1')
+  const { keysWithoutTtl } = await import('../src/index.js')
+  t.same(await keysWithoutTtl(client, prefix), [`${prefix}b`])
+})

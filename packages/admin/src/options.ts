@@ -1,0 +1,117 @@
+import type { FastifyRequest } from 'fastify'
+import type { Registry } from 'prom-client'
+import { AdminInvalidOptionError } from './errors.js'
+
+export const DEFAULT_PREFIX = '/admin'
+export const DEFAULT_READY_TIMEOUT = 1000
+export const DEFAULT_PAGE_SIZE = 100
+export const MAX_PAGE_SIZE = 1000
+export const DEFAULT_SLOWLOG_COUNT = 50
+export const MAX_SLOWLOG_COUNT = 1000
+/** A shorter token is too easy to guess for something that can revoke every session. */
+export const MIN_TOKEN_LENGTH = 16
+
+/** Decides whether a request may use the admin routes. */
+export type AdminAuthHook = (request: FastifyRequest) => boolean | Promise<boolean>
+
+export interface AdminOptions {
+  /** Where the routes live. Default '/admin'. */
+  prefix?: string
+  /** Shared secret, sent as `Authorization: Bearer <token>`. At least 16 characters. */
+  token?: string
+  /** Custom check, e.g. `(request) => request.user?.isAdmin === true`. */
+  auth?: AdminAuthHook
+  /** Serve every route without any check. Only for tests and trusted networks. */
+  dangerouslyDisableAuth?: boolean
+  /** Also mount GET /health and GET /ready under this prefix ('' for the root), outside the admin prefix. */
+  healthPrefix?: string
+  /** Deadline of the readiness check in ms. Default 1000. */
+  readyTimeout?: number
+  /** Serve the dashboard at GET <prefix>/. Default true. */
+  dashboard?: boolean
+  /** Serve GET <prefix>/metrics. Default true. */
+  metrics?: boolean
+  /** prom-client registry to fill; by default each plugin instance has its own. */
+  registry?: Registry
+}
+
+export interface ResolvedAdminOptions {
+  prefix: string
+  token: string | undefined
+  auth: AdminAuthHook | undefined
+  authDisabled: boolean
+  healthPrefix: string | undefined
+  readyTimeout: number
+  dashboard: boolean
+  metrics: boolean
+  registry: Registry | undefined
+}
+
+const KNOWN = new Set(['prefix', 'token', 'auth', 'dangerouslyDisableAuth', 'healthPrefix', 'readyTimeout', 'dashboard',
+  'metrics', 'registry'])
+
+function fail (message: string): never {
+  throw new AdminInvalidOptionError(message)
+}
+
+function checkPrefix (value: unknown, name: string, allowEmpty: boolean): string {
+  if (typeof value !== 'string') fail(`${name} must be a string like '/admin'`)
+  const trimmed = value.replace(/\/+$/, '')
+  if (trimmed === '' && allowEmpty) return ''
+  if (!/^\/[A-Za-z0-9._~\-/]*$/.test(trimmed) || trimmed.includes('//')) {
+    fail(`${name} must start with '/' and hold only letters, digits and . _ ~ - /, got ${JSON.stringify(value)}`)
+  }
+  return trimmed
+}
+
+function checkBoolean (value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(`${name} must be true or false`)
+  return value
+}
+
+export function checkOptions (options: AdminOptions | undefined): ResolvedAdminOptions {
+  const opts = options ?? {}
+  if (typeof opts !== 'object') fail('options must be an object')
+  for (const name of Object.keys(opts)) {
+    if (!KNOWN.has(name)) fail(`unknown option "${name}"`)
+  }
+  const { token, auth } = opts
+  if (token !== undefined) {
+    // The token itself is never echoed.
+    if (typeof token !== 'string') fail('token must be a string')
+    if (token.length < MIN_TOKEN_LENGTH) fail(`token must be at least ${MIN_TOKEN_LENGTH} characters; generate one with \`openssl rand -hex 32\``)
+  }
+  if (auth !== undefined && typeof auth !== 'function') fail('auth must be a function (request) => boolean | Promise<boolean>')
+  const authDisabled = checkBoolean(opts.dangerouslyDisableAuth, 'dangerouslyDisableAuth', false)
+  if (authDisabled && (token !== undefined || auth !== undefined)) {
+    fail('dangerouslyDisableAuth cannot be combined with token or auth; remove one')
+  }
+  if (!authDisabled && token === undefined && auth === undefined) {
+    fail('admin routes need authentication: set `token` (Bearer token) or `auth` (a function of the request), ' +
+      'or `dangerouslyDisableAuth: true` for a trusted network')
+  }
+  const readyTimeout = opts.readyTimeout ?? DEFAULT_READY_TIMEOUT
+  if (typeof readyTimeout !== 'number' || !Number.isInteger(readyTimeout) || readyTimeout < 1 || readyTimeout > 60_000) {
+    fail(`readyTimeout must be an integer from 1 to 60000 ms, got ${JSON.stringify(readyTimeout)}`)
+  }
+  const registry = opts.registry
+  if (registry !== undefined && (typeof registry !== 'object' || registry === null ||
+      typeof (registry as { metrics?: unknown }).metrics !== 'function')) {
+    fail('registry must be a prom-client Registry')
+  }
+  const prefix = opts.prefix === undefined ? DEFAULT_PREFIX : checkPrefix(opts.prefix, 'prefix', true)
+  const healthPrefix = opts.healthPrefix === undefined ? undefined : checkPrefix(opts.healthPrefix, 'healthPrefix', true)
+  if (healthPrefix === prefix) fail('healthPrefix must differ from prefix; /health and /ready are always served under prefix')
+  return {
+    prefix,
+    token,
+    auth,
+    authDisabled,
+    healthPrefix,
+    readyTimeout,
+    dashboard: checkBoolean(opts.dashboard, 'dashboard', true),
+    metrics: checkBoolean(opts.metrics, 'metrics', true),
+    registry
+  }
+}

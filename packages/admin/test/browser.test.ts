@@ -1,0 +1,97 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { chromium } from 'playwright-core'
+import { startRedis, uniquePrefix } from '@redkit/testing'
+import { AUTH, build, TOKEN } from './helpers.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARTIFACT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../artifacts/admin-dashboard.png')
+
+if (!existsSync(CHROMIUM)) {
+  if (process.env.REDKIT_SKIP_BROWSER === '1') {
+    t.test('dashboard in headless Chromium', { skip: `${CHROMIUM} is missing and REDKIT_SKIP_BROWSER=1` }, async () => {})
+  } else {
+    t.fail(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), or set REDKIT_SKIP_BROWSER=1 to skip this test`)
+  }
+} else {
+  t.test('the dashboard signs in, lists a session made by another request, revokes it', async (t) => {
+    const server = await startRedis()
+    t.teardown(server.stop)
+    const { app } = await build(t, { url: server.url, keyPrefix: uniquePrefix('admin-ui'), env: {} })
+    const base = await app.listen({ host: '127.0.0.1', port: 0 })
+
+    // Sessions made by ordinary HTTP requests from other clients.
+    const made: string[] = []
+    for (const [user, agent] of [['eve', 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0'], ['frank', 'curl/8.5.0'], ['eve', 'EveMobile/2.1 (iPhone)']]) {
+      const res = await fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': agent! }, body: JSON.stringify({ user }) })
+      made.push(((await res.json()) as { sessionId: string }).sessionId)
+    }
+    const target = made[0]!
+    const lock = await app.locks.acquire('nightly-report', { ttl: 60_000 })
+    t.teardown(async () => { await lock.release().catch(() => {}) })
+    const off = await app.pubsub.subscribe('orders', () => {})
+    t.teardown(async () => { await off() })
+    await app.cache.get('warmup')
+
+    const profile = mkdtempSync(join(tmpdir(), 'redkit-admin-chromium-'))
+    t.teardown(() => rmSync(profile, { recursive: true, force: true }))
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run', '--disable-quic'],
+      viewport: { width: 1360, height: 980 }
+    })
+    t.teardown(async () => await context.close())
+    const page = context.pages()[0] ?? await context.newPage()
+    const urls: string[] = []
+    const bearer: string[] = []
+    page.on('request', (request) => {
+      urls.push(request.url())
+      const header = request.headers().authorization
+      if (header !== undefined) bearer.push(header)
+    })
+    const consoleErrors: string[] = []
+    page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()) })
+
+    await page.goto(`${base}/admin/`)
+    await page.locator('#token').waitFor({ state: 'visible', timeout: 10_000 })
+    t.ok(await page.locator('#app').isHidden(), 'no data before signing in')
+
+    await page.fill('#token', 'wrong-token-wrong-token')
+    await page.click('#login-form button[type=submit]')
+    await page.locator('#login-error', { hasText: 'refused' }).waitFor({ timeout: 10_000 })
+    t.pass('a wrong token is refused')
+
+    await page.fill('#token', TOKEN)
+    await page.click('#login-form button[type=submit]')
+    const row = page.locator(`tr[data-session-row="${target}"]`)
+    await row.waitFor({ state: 'visible', timeout: 10_000 })
+    t.match(await row.textContent(), /eve/, 'the session shows its user')
+    t.match(await row.textContent(), /Firefox/, 'and its user agent')
+    t.equal(await page.evaluate('sessionStorage.getItem("redkitAdminToken")'), TOKEN, 'the token stays in sessionStorage')
+
+    const button = row.locator('button[data-session]')
+    await button.click()
+    await page.locator(`tr[data-session-row="${target}"] button`, { hasText: 'Confirm' }).waitFor({ timeout: 5000 })
+    await button.click()
+    await row.waitFor({ state: 'detached', timeout: 10_000 })
+    t.pass('the row is gone after revoking')
+    const gone = await app.inject({ url: `/admin/sessions/${target}`, headers: AUTH })
+    t.equal(gone.statusCode, 404, 'the session is revoked on the server')
+    for (const id of made.slice(1)) t.equal((await app.inject({ url: `/admin/sessions/${id}`, headers: AUTH })).statusCode, 200, 'others remain')
+
+    await page.locator('#redis table').waitFor({ timeout: 10_000 })
+    await page.locator('#locks table').waitFor({ timeout: 10_000 })
+    mkdirSync(dirname(ARTIFACT), { recursive: true })
+    await page.screenshot({ path: ARTIFACT, fullPage: true })
+    t.ok(existsSync(ARTIFACT), `screenshot saved to ${ARTIFACT}`)
+
+    t.notOk(urls.some((u) => u.includes(TOKEN)), 'the token never appears in a URL')
+    t.ok(bearer.includes(`Bearer ${TOKEN}`), 'the token travels as a Bearer header')
+    t.same(consoleErrors.filter((e) => !e.includes('401')), [], 'no script or CSP errors')
+  })
+}

@@ -1,0 +1,3 @@
+import { runContract } from './contract.js'
+
+runContract({ name: 'memory', core: () => ({ mode: 'memory', env: {} }) })
