@@ -9,6 +9,7 @@
 // process with --cpu-prof; BENCH_ONLY=<store> loads only that store.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 import { startRedis } from '@redkit/testing'
 
@@ -20,6 +21,16 @@ const PROFILE = process.env.BENCH_CPU_PROF
 async function load (url, seconds) {
   const result = await autocannon({ url, connections: CONNECTIONS, duration: seconds })
   return { rps: result['2xx'] / seconds, errors: result.non2xx + result.errors + result.timeouts, p99: result.latency.p99 }
+}
+
+/** CPU ms a process has used so far (user + system), from /proc; NaN where /proc is missing. */
+function cpuMs (pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return Number.NaN
+  }
 }
 
 const median = (xs) => {
@@ -35,6 +46,7 @@ const child = fork(new URL('./server.mjs', import.meta.url), {
   execArgv: PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`]
 })
 const [{ urls }] = await once(child, 'message')
+const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))[1])
 // BENCH_ONLY=<store> loads a single store (for profiling); ratios need all four.
 const names = process.env.BENCH_ONLY === undefined ? Object.keys(urls) : [process.env.BENCH_ONLY]
 
@@ -48,9 +60,13 @@ for (let round = 0; round < ROUNDS; round++) {
   const order = names.map((_, i) => names[(i + round) % names.length])
   for (const name of order) {
     await admin.flushall()
+    const before = [cpuMs(child.pid), cpuMs(redisPid), cpuMs(process.pid)]
     const r = await load(urls[name], DURATION)
+    const per1k = [cpuMs(child.pid), cpuMs(redisPid), cpuMs(process.pid)]
+      .map((ms, i) => ((ms - before[i]) / (r.rps * DURATION / 1000)).toFixed(0).padStart(3))
     samples[name].push(r.rps)
-    console.log(`round ${round + 1} ${name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} allowed req/s  p99 ${r.p99} ms  non-2xx+errors ${r.errors}`)
+    console.log(`round ${round + 1} ${name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} allowed req/s  p99 ${String(r.p99).padStart(3)} ms  ` +
+      `non-2xx+errors ${r.errors}  cpu ms/1k req: server ${per1k[0]} redis ${per1k[1]} autocannon ${per1k[2]}`)
   }
 }
 

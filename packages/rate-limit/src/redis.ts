@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream'
 import type { Redkit } from '@redkit/core'
 import type { Backend, BackendLimit, Decision } from './backend.js'
 import { RateLimitDeadlineError } from './errors.js'
@@ -9,9 +10,6 @@ export type Reply = [number, number, number, number, number]
 export type Done = (err: Error | null, reply?: Reply) => void
 
 type Command = (...args: Array<string | number>) => Promise<unknown>
-type PipelineLike = Record<string, (...args: Array<string | number>) => unknown> & {
-  exec: () => Promise<Array<[Error | null, unknown]> | null>
-}
 
 interface ScriptInfo { name: string, lua: string, suffixes: readonly string[] }
 
@@ -42,8 +40,8 @@ interface Group {
  * The Redis backend. Keys are `<prefix>rl:{<key>}:<suffix>`; the hash tag
  * keeps every key of one limit in one Cluster slot.
  *
- * Checks made in one event-loop turn are sent together (one pipeline on a
- * single Redis) and share one deadline timer per deadline value, instead of
+ * Checks made in one event-loop turn are sent together (one socket write on
+ * a single Redis) and share one deadline timer per deadline value, instead of
  * one timer per check.
  */
 export class RedisBackend implements Backend {
@@ -119,30 +117,21 @@ export class RedisBackend implements Backend {
   }
 
   /**
-   * Sends the checks queued during one event-loop turn: one pipeline (one
-   * write, one read) on a single Redis, each check still its own atomic script.
+   * Sends the checks queued during one event-loop turn. On a single Redis the
+   * socket is corked around them, so they leave in one write (one system
+   * call) while each stays its own atomic script with its own reply. This is
+   * cheaper than a client pipeline object per batch.
    */
   #flush (): void {
     const batch = this.#queue
     this.#queue = []
     this.#groups.clear()
     this.#scheduled = false
-    if (batch.length === 1 || this.#redkit.isCluster) {
-      for (const item of batch) this.#single(item)
-      return
-    }
-    const pipeline = this.#redkit.client!.pipeline() as unknown as PipelineLike
-    for (const item of batch) pipeline[item.name]!(...item.argv)
-    pipeline.exec().then((results) => {
-      for (let i = 0; i < batch.length; i++) {
-        const item = batch[i]!
-        const [err, reply] = results?.[i] ?? [new Error('no reply in pipeline'), null]
-        if (err === null) settle(item, null, reply as Reply)
-        // After SCRIPT FLUSH or a restart, the single-command path reloads the script.
-        else if (err.message.includes('NOSCRIPT')) this.#single(item)
-        else settle(item, err)
-      }
-    }, (err: Error) => { for (const item of batch) settle(item, err) })
+    const stream = batch.length > 1 && !this.#redkit.isCluster ? (this.#redkit.client as { stream?: Writable }).stream : undefined
+    const corked = stream !== undefined && stream.writable && typeof stream.cork === 'function'
+    if (corked) stream.cork()
+    for (const item of batch) this.#single(item)
+    if (corked) stream.uncork()
   }
 
   #single (item: Pending): void {

@@ -50,7 +50,9 @@ class CounterModel {
       this.curr = state.curr + cost
     }
     let retryAt = now
-    while (!allowed && !fits(retryAt)) retryAt++
+    if (!allowed) {
+      while (!fits(retryAt)) retryAt++
+    }
     let resetAt = now
     while (this.scaled(resetAt, window) > 0) resetAt++
     const remaining = Math.max(0, Math.floor((limit * window - this.scaled(now, window)) / window))

@@ -16,6 +16,7 @@ test('decorator types', async (t) => {
   await app.register(rateLimit, { algorithm: 'token-bucket', limit: 10, window: 1000, onRedisError: 'closed', deadline: 50 })
   await app.register(fastifyRateLimit, { store: app.rateLimit.store({ algorithm: 'fixed' }), max: 5 })
   app.get('/', { config: { rateLimit: { max: 2, algorithm: 'sliding', onRedisError: 'open', cost: 1 } } }, async () => 'ok')
+  app.get('/log', { config: { rateLimit: { max: 2, algorithm: 'sliding-log' } } }, async () => 'ok')
   await app.ready()
 
   const decision = expectType<RateLimitDecision>(await app.rateLimit.check('k', { cost: 2 }))
@@ -35,4 +36,5 @@ test('decorator types', async (t) => {
 
   t.equal(decision.remaining, 8, 'a memory token bucket with cost 2 leaves 8 of 10')
   t.equal((await app.inject({ url: '/' })).statusCode, 200)
+  t.equal((await app.inject({ url: '/log' })).statusCode, 200)
 })

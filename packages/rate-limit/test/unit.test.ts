@@ -80,3 +80,27 @@ test('memory backend: bounded map and expiry', async (t) => {
   now += 500
   t.same(backend.decide('tb', bucket, false), { allowed: false, remaining: 1, resetAt: now + 500, retryAfter: 500, now })
 })
+
+test('memory backend: sliding counter on a controlled clock', async (t) => {
+  let now = 5_000_000
+  const backend = new MemoryBackend(10, () => now)
+  t.teardown(() => backend.close())
+  const spec = { limit: 10, window: 1000, algorithm: 'sliding' as const, cost: 1 }
+  const anchor = now
+  for (let i = 0; i < 10; i++) backend.decide('k', spec, true)
+  t.same(backend.decide('k', spec, true), { allowed: false, remaining: 0, resetAt: anchor + 2000, retryAfter: 1100, now },
+    'full: one unit frees up a tenth into the next sub-window')
+  now = anchor + 1099
+  t.equal(backend.decide('k', spec, true).allowed, false, '10 × 901/1000 + 1 > 10')
+  now = anchor + 1100
+  t.same(backend.decide('k', spec, true), { allowed: true, remaining: 0, resetAt: anchor + 3000, retryAfter: 0, now },
+    '10 × 900/1000 + 1 = 10 fits exactly')
+  now = anchor + 1500
+  t.same(backend.decide('k', { ...spec, cost: 3 }, false), { allowed: true, remaining: 4, resetAt: anchor + 3000, retryAfter: 0, now },
+    'peek: estimate 10 × 0.5 + 1 = 6, cost 3 fits, nothing taken')
+  now = anchor + 2999
+  t.equal(backend.decide('k', spec, false).remaining, 9, 'in the third sub-window the previous one holds the single unit')
+  now = anchor + 3000
+  t.same(backend.decide('k', { ...spec, cost: 10 }, true), { allowed: true, remaining: 0, resetAt: now + 2000, retryAfter: 0, now },
+    'both sub-windows over: the grid is anchored again at this request')
+})
