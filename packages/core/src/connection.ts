@@ -9,6 +9,8 @@ export type RedisClient = Redis | Cluster
 
 export interface ConnectionStats {
   commands: number
+  /** Commands failed at once because Redis had stopped answering. */
+  fastFailed: number
   errors: number
   timeouts: number
   offlineRejected: number
@@ -85,38 +87,104 @@ interface QueuedClient {
 
 interface CommandLike {
   name: string
+  resolve: (value: unknown) => void
   reject: (err: Error) => void
   promise: Promise<unknown>
   setTimeout?: (ms: number) => void
 }
 
+export interface BreakerEvents {
+  /** A command timed out: later commands fail at once until one probe is answered. */
+  onOpen: () => void
+  onClose: () => void
+}
+
+function isCoded (err: Error, code: string): boolean {
+  return (err as { code?: string }).code === code
+}
+
+/**
+ * Fails commands at once while Redis is known not to answer. The first
+ * command to time out opens it; from then on one command at a time goes
+ * through as a probe, and the first reply (or a fresh connection) closes it.
+ * A paused or overloaded Redis then costs one deadline, not one per command.
+ */
+class Breaker {
+  open = false
+  probing = false
+
+  constructor (private readonly events: BreakerEvents | undefined) {}
+
+  trip (): void {
+    if (this.open) return
+    this.open = true
+    this.events?.onOpen()
+  }
+
+  reset (): void {
+    this.probing = false
+    if (!this.open) return
+    this.open = false
+    this.events?.onClose()
+  }
+}
+
 /**
  * Wraps sendCommand of a client redkit owns: it bounds the offline queue,
- * arms the command deadline, turns connection failures into coded errors
- * and counts commands for stats().
+ * arms the command deadline, fails fast while Redis does not answer, turns
+ * connection failures into coded errors and counts commands for stats().
  */
-export function instrument (client: RedisClient, config: ResolvedConfig, stats: ConnectionStats): void {
+export function instrument (client: RedisClient, config: ResolvedConfig, stats: ConnectionStats, events?: BreakerEvents): void {
   const original = client.sendCommand.bind(client) as (command: CommandLike, stream?: unknown) => unknown
   const queued = client as unknown as QueuedClient
   const isCluster = client instanceof Cluster
+  const breaker = new Breaker(events)
+  client.on('ready', () => breaker.reset())
+
+  const fail = (command: CommandLike, err: Error): unknown => {
+    command.reject(err)
+    return command.promise
+  }
   const patched = (command: CommandLike, stream?: unknown): unknown => {
     stats.commands++
     const status = queued.status
     // Handshake commands (AUTH, CLIENT SETINFO on older servers) may fail by
     // design; only the app's own commands count as errors.
     if (status === 'connect' && !isCluster) return original(command, stream)
+    const probe = breaker.open && config.failFast
+    if (probe && breaker.probing) {
+      stats.errors++
+      stats.fastFailed++
+      return fail(command, new RedkitUnavailableError('Redis is not answering; failing fast until it does'))
+    }
+    if (probe) {
+      breaker.probing = true
+      const resolve = command.resolve
+      command.resolve = (value) => {
+        breaker.reset()
+        resolve(value)
+      }
+    }
     const reject = command.reject
     command.reject = (err: Error) => {
       stats.errors++
       const coded = translate(err, command.name, config.commandTimeout)
-      if (coded !== err && (coded as { code?: string }).code === 'FST_REDKIT_COMMAND_TIMEOUT') stats.timeouts++
+      if (isCoded(coded, 'FST_REDKIT_COMMAND_TIMEOUT')) {
+        stats.timeouts++
+        breaker.trip()
+        if (probe) breaker.probing = false
+      } else if (probe && coded === err) {
+        // A reply error is still a reply: Redis answers again.
+        breaker.reset()
+      } else if (probe) {
+        breaker.probing = false
+      }
       reject(coded)
     }
     if (stream === undefined && status !== 'ready' &&
         (queued.offlineQueue?.length ?? 0) >= config.maxOfflineQueue) {
       stats.offlineRejected++
-      command.reject(new RedkitOfflineQueueFullError(config.maxOfflineQueue))
-      return command.promise
+      return fail(command, new RedkitOfflineQueueFullError(config.maxOfflineQueue))
     }
     // Cluster only arms deadlines on node clients, so a command parked in the
     // cluster-level queue while it reconnects would otherwise wait forever.

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { Cluster, type Redis } from 'ioredis'
 import {
-  close, connect, createClient, instrument, watch, type ConnectionStats, type RedisClient
+  close, connect, createClient, instrument, watch, type BreakerEvents, type ConnectionStats, type RedisClient
 } from './connection.js'
 import { RedkitMemoryModeError } from './errors.js'
 import { escapeGlob, hashTag, joinKey } from './keys.js'
@@ -72,6 +72,14 @@ function redactor (config: ResolvedConfig): (text: string) => string {
   return (text) => secrets.reduce((out, secret) => out.split(secret).join('***'), text)
 }
 
+function breakerLog (log: FastifyBaseLogger, redis: string, config: ResolvedConfig, role = 'connection'): BreakerEvents {
+  return {
+    onOpen: () => log.warn({ redis, role, commandTimeout: config.commandTimeout },
+      'redkit: Redis stopped answering within the command deadline; failing fast until it answers again'),
+    onClose: () => log.info({ redis, role }, 'redkit: Redis answers again; no longer failing fast')
+  }
+}
+
 function memoryOnly (what: string): never {
   throw new RedkitMemoryModeError(what)
 }
@@ -87,7 +95,7 @@ async function openClient (config: ResolvedConfig, log: FastifyBaseLogger, stats
     return null
   }
   const client = target.kind === 'client' ? target.client : createClient(config)
-  if (target.kind !== 'client') instrument(client, config, stats)
+  if (target.kind !== 'client') instrument(client, config, stats, breakerLog(log, target.description, config))
   watch(client, { log, description: target.description, stats, redact })
   try {
     await connect(client, config, target.description, redact)
@@ -134,7 +142,7 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
     duplicate: () => {
       if (client === null) return memoryOnly('duplicate()')
       const copy: RedisClient = client instanceof Cluster ? client.duplicate() : client.duplicate()
-      if (config.target.kind !== 'client') instrument(copy, config, stats)
+      if (config.target.kind !== 'client') instrument(copy, config, stats, breakerLog(log, description, config, 'duplicate'))
       watch(copy, { log, description, stats, redact }, 'duplicate')
       duplicates.add(copy)
       // Connect now so a subscriber is ready before the first message is published.
@@ -160,7 +168,7 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
 
 const plugin: FastifyPluginAsync<RedkitOptions> = async (app: FastifyInstance, options) => {
   const config = resolveConfig(options)
-  const stats: ConnectionStats = { commands: 0, errors: 0, timeouts: 0, offlineRejected: 0, reconnects: 0 }
+  const stats: ConnectionStats = { commands: 0, fastFailed: 0, errors: 0, timeouts: 0, offlineRejected: 0, reconnects: 0 }
   const redact = redactor(config)
   const client = await openClient(config, app.log, stats, redact)
   const duplicates = new Set<RedisClient>()

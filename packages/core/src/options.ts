@@ -63,6 +63,12 @@ export interface RedkitOptions {
   mode?: 'auto' | 'memory'
   /** Deadline of health() in ms. */
   healthTimeout?: number
+  /**
+   * After a command times out, fail further commands at once until Redis
+   * answers a probe again, so a stalled Redis costs one deadline, not one per
+   * command. Default true.
+   */
+  failFast?: boolean
   /** Environment to read REDIS_* from; defaults to process.env. */
   env?: Record<string, string | undefined>
 }
@@ -88,6 +94,7 @@ export interface ResolvedConfig {
   keyPrefix: string
   fallback: 'memory' | 'fail'
   healthTimeout: number
+  failFast: boolean
 }
 
 export interface ResolvedTls {
@@ -285,7 +292,7 @@ function checkPrefix (prefix: unknown, name: string): string {
 
 const KNOWN = new Set(['url', 'host', 'port', 'username', 'password', 'db', 'sentinels', 'sentinelName',
   'sentinelPassword', 'clusterNodes', 'tls', 'client', 'closeClient', 'connectTimeout', 'commandTimeout',
-  'maxRetries', 'maxOfflineQueue', 'keyPrefix', 'fallback', 'mode', 'healthTimeout', 'env'])
+  'maxRetries', 'maxOfflineQueue', 'keyPrefix', 'fallback', 'mode', 'healthTimeout', 'failFast', 'env'])
 
 /**
  * Resolves options and the environment into one connection config.
@@ -303,6 +310,7 @@ export function resolveConfig (opts: RedkitOptions = {}): ResolvedConfig {
     fail(`fallback must be 'memory' or 'fail', got ${JSON.stringify(opts.fallback)}`)
   }
   if (opts.closeClient !== undefined && typeof opts.closeClient !== 'boolean') fail('closeClient must be a boolean')
+  if (opts.failFast !== undefined && typeof opts.failFast !== 'boolean') fail('failFast must be a boolean')
 
   const fromOpts = opts.mode === 'memory' ? undefined : fromOptions(opts)
   const conn: Connection = opts.mode === 'memory'
@@ -337,6 +345,7 @@ export function resolveConfig (opts: RedkitOptions = {}): ResolvedConfig {
     keyPrefix: opts.keyPrefix !== undefined
       ? checkPrefix(opts.keyPrefix, 'keyPrefix')
       : present(env.REDIS_KEY_PREFIX) ? checkPrefix(env.REDIS_KEY_PREFIX, 'REDIS_KEY_PREFIX') : DEFAULT_KEY_PREFIX,
-    fallback: opts.fallback ?? (production ? 'fail' : 'memory')
+    fallback: opts.fallback ?? (production ? 'fail' : 'memory'),
+    failFast: opts.failFast ?? true
   }
 }

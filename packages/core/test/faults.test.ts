@@ -44,7 +44,7 @@ test('SIGKILL and restart mid-run: commands fail within the deadline, then recov
 test('SIGSTOP: no call outlives the deadline by more than 200 ms', async (t) => {
   const server = await startRedis({ local: true })
   t.teardown(server.stop)
-  const { app } = await buildApp(t, { url: server.url, commandTimeout: DEADLINE, keyPrefix: uniquePrefix() })
+  const { app, logs } = await buildApp(t, { url: server.url, commandTimeout: DEADLINE, keyPrefix: uniquePrefix() })
   const key = app.redkit.key('k')
   await app.redis!.set(key, '1', 'PX', 60_000)
 
@@ -58,9 +58,31 @@ test('SIGSTOP: no call outlives the deadline by more than 200 ms', async (t) => 
   const health = await app.redkit.health()
   t.equal(health.status, 'down', 'health reports down within its own deadline')
 
+  const second = await Promise.all(Array.from({ length: 20 }, async () => await timed(async () => await app.redis!.get(key))))
+  const fast = second.filter((r) => r.err?.code === 'FST_REDKIT_UNAVAILABLE')
+  t.equal(fast.length, 19, 'once a deadline passed, all but one probe fail at once')
+  t.ok(fast.every((r) => r.ms < 50), `fast failures take no deadline (slowest ${Math.round(Math.max(...fast.map((r) => r.ms)))} ms)`)
+  t.equal(second.filter((r) => r.err?.code === 'FST_REDKIT_COMMAND_TIMEOUT').length, 1, 'the probe waits out the deadline')
+  t.ok(logs.lines.some((l) => l.includes('failing fast until it answers again')), 'failing fast is logged')
+
   await server.resume()
-  await waitFor(async () => await app.redis!.get(key) === '1', 5000, 'commands to flow after resume')
+  await waitFor(async () => await app.redis!.get(key).catch(() => null) === '1', 5000, 'commands to flow after resume')
   t.pass('recovers after SIGCONT')
+  await waitFor(() => logs.lines.some((l) => l.includes('no longer failing fast')), 2000, 'recovery log')
+  t.equal(await app.redis!.get(key), '1', 'commands flow normally again')
+  t.ok(app.redkit.stats().fastFailed >= 19)
+})
+
+test('SIGSTOP with failFast off: every call waits out its own deadline', async (t) => {
+  const server = await startRedis({ local: true })
+  t.teardown(server.stop)
+  const { app } = await buildApp(t, { url: server.url, commandTimeout: DEADLINE, failFast: false, keyPrefix: uniquePrefix() })
+  await app.redis!.ping()
+  await server.pause()
+  await timed(async () => await app.redis!.ping())
+  const later = await Promise.all(Array.from({ length: 5 }, async () => await timed(async () => await app.redis!.ping())))
+  t.ok(later.every((r) => r.err?.code === 'FST_REDKIT_COMMAND_TIMEOUT' && r.ms >= DEADLINE - 20), 'no fast failures')
+  await server.resume()
 })
 
 test('the offline queue is bounded while reconnecting', async (t) => {
