@@ -201,6 +201,9 @@ export interface ConnectionEvents {
   redact: (text: string) => string
 }
 
+/** Clients being closed on purpose; their 'close' is not a lost connection. */
+const closing = new WeakSet<RedisClient>()
+
 /** Logs connect, loss and recovery once each, not once per retry. */
 export function watch (client: RedisClient, { log, description, stats, redact }: ConnectionEvents, role = 'connection'): void {
   let everReady = false
@@ -217,7 +220,7 @@ export function watch (client: RedisClient, { log, description, stats, redact }:
     lostAt = undefined
   })
   const lost = (): void => {
-    if (!everReady || lostAt !== undefined) return
+    if (!everReady || lostAt !== undefined || closing.has(client)) return
     lostAt = Date.now()
     log.warn({ redis: description, role, err: lastError === '' ? undefined : lastError }, 'redkit: Redis connection lost, reconnecting')
   }
@@ -264,6 +267,7 @@ export async function connect (client: RedisClient, config: ResolvedConfig, desc
 
 /** Quits gracefully so pending replies arrive, with a deadline so close never hangs. */
 export async function close (client: RedisClient, timeoutMs: number): Promise<void> {
+  closing.add(client)
   if (client.status === 'end' || client.status === 'wait') {
     client.disconnect()
     return

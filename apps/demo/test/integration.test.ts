@@ -1,0 +1,33 @@
+import { test } from 'tap'
+import { startRedis, uniquePrefix, keysWithoutTtl } from '@redkit/testing'
+import { startDemos, type DemoInstance } from './instances.js'
+import { integrationSuite } from './scenarios.js'
+
+test('3 demo instances on one Redis', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const prefix = uniquePrefix('demo')
+  let demos: DemoInstance[] = []
+  t.before(async () => {
+    demos = await startDemos(3, { REDIS_URL: server.url, REDIS_KEY_PREFIX: prefix })
+  })
+  t.teardown(async () => { await Promise.all(demos.map(async (d) => await d.stop())) })
+
+  integrationSuite(t, () => demos, 'single')
+
+  t.test('every key the demo wrote has a TTL', async (t) => {
+    t.same(await keysWithoutTtl(server.client(), prefix), [])
+  })
+
+  t.test('SIGTERM finishes requests in flight, then exits cleanly', async (t) => {
+    const [first] = demos
+    const slow = fetch(`${first!.url}/jobs/shutdown-${Date.now()}/run?ms=500`, { method: 'POST' })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const exit = first!.stop('SIGTERM')
+    const res = await slow
+    t.equal(res.status, 200, 'the request in flight completed')
+    t.equal(await exit, 0, 'exit code 0')
+    t.ok(first!.logs.some((l) => l.includes('shutting down')), 'shutdown is logged')
+    t.ok(first!.logs.some((l) => l.includes('Redis connection closed')), 'Redis is closed')
+  })
+})

@@ -1,0 +1,95 @@
+// Session benchmark: @redkit/session vs @fastify/session + connect-redis 7
+// (ioredis) vs @fastify/session's MemoryStore, plus a bare route.
+// Servers run in one child process; autocannon runs here. Rounds alternate
+// between targets and the median of each is reported.
+import { fork } from 'node:child_process'
+import autocannon from 'autocannon'
+import { startRedis } from '@redkit/testing'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const DURATION = Number(process.env.BENCH_DURATION ?? 3)
+const CONNECTIONS = 50
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function serverCpu () {
+  child.send('cpu')
+  return await new Promise((resolve) => child.once('message', (msg) => resolve(msg.cpu)))
+}
+
+// Returns req/s and the server's CPU microseconds per request; the latter
+// is steadier than throughput on a machine shared with other work.
+async function run (url, headers = {}, duration = DURATION) {
+  const before = await serverCpu()
+  const result = await autocannon({ url, connections: CONNECTIONS, duration, headers })
+  const cpu = await serverCpu() - before
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
+  return { rps: result.requests.average, cpu: cpu / result.requests.total }
+}
+
+async function cookieFor (port) {
+  const res = await fetch(`http://127.0.0.1:${port}/login`)
+  const header = res.headers.get('set-cookie')
+  if (header === null) throw new Error(`no cookie from port ${port}`)
+  return header.split(';')[0]
+}
+
+const redis = await startRedis({ local: true })
+const child = fork(new URL('./server.mjs', import.meta.url), { env: { ...process.env, BENCH_REDIS_URL: redis.url } })
+const { ports } = await new Promise((resolve) => child.once('message', resolve))
+console.log(`servers in a child process on 127.0.0.1 (ports ${JSON.stringify(ports)}), autocannon in this process,`)
+console.log(`${CONNECTIONS} connections, ${DURATION}s per round, ${ROUNDS} alternating rounds, median req/s\n`)
+
+const cookies = {}
+for (const name of ['redkit', 'connect-redis', 'memory']) cookies[name] = await cookieFor(ports[name])
+
+const plan = {
+  'fixed-cookie read+modify+write (/rmw)': [
+    ['bare route (no session)', 'bare', '/rmw', false],
+    ['@redkit/session', 'redkit', '/rmw', true],
+    ['@fastify/session + connect-redis 7', 'connect-redis', '/rmw', true],
+    ['@fastify/session + MemoryStore', 'memory', '/rmw', true]
+  ],
+  'new session per request (/new)': [
+    ['@redkit/session', 'redkit', '/new', false],
+    ['@fastify/session + connect-redis 7', 'connect-redis', '/new', false],
+    ['@fastify/session + MemoryStore', 'memory', '/new', false]
+  ]
+}
+
+const results = {}
+for (const [scenario, targets] of Object.entries(plan)) {
+  for (const [, name, path, withCookie] of targets) {
+    await run(`http://127.0.0.1:${ports[name]}${path}`, withCookie ? { cookie: cookies[name] } : {}, 1)
+  }
+  const samples = targets.map(() => [])
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, [, name, path, withCookie]] of targets.entries()) {
+      samples[i].push(await run(`http://127.0.0.1:${ports[name]}${path}`, withCookie ? { cookie: cookies[name] } : {}))
+    }
+  }
+  results[scenario] = targets.map(([label, name], i) => ({
+    label, name, rps: median(samples[i].map((s) => s.rps)), cpu: median(samples[i].map((s) => s.cpu)), samples: samples[i].map((s) => s.rps)
+  }))
+}
+
+for (const [scenario, rows] of Object.entries(results)) {
+  console.log(scenario)
+  const by = Object.fromEntries(rows.map((r) => [r.name, r.rps]))
+  const cpu = Object.fromEntries(rows.map((r) => [r.name, r.cpu]))
+  for (const row of rows) {
+    console.log(`  ${row.label.padEnd(38)} ${String(Math.round(row.rps)).padStart(7)} req/s  ${row.cpu.toFixed(1).padStart(6)} µs server CPU/req   (rounds: ${row.samples.map(Math.round).join(', ')})`)
+  }
+  console.log(`  ratio @redkit/session / connect-redis 7:  ${(by.redkit / by['connect-redis']).toFixed(2)}x  (by server CPU per request: ${(cpu['connect-redis'] / cpu.redkit).toFixed(2)}x)`)
+  console.log(`  ratio @redkit/session / MemoryStore:      ${(by.redkit / by.memory).toFixed(2)}x  (by server CPU per request: ${(cpu.memory / cpu.redkit).toFixed(2)}x)`)
+  if (by.bare !== undefined) {
+    console.log(`  ratio @redkit/session / bare route:       ${(by.redkit / by.bare).toFixed(2)}x`)
+    console.log(`  ratio MemoryStore / bare route:           ${(by.memory / by.bare).toFixed(2)}x`)
+    console.log(`  ratio connect-redis 7 / bare route:       ${(by['connect-redis'] / by.bare).toFixed(2)}x`)
+  }
+  console.log('')
+}
+
+child.send('stop')
+await new Promise((resolve) => child.once('exit', resolve))
+await redis.stop()

@@ -1,0 +1,95 @@
+/// <reference types="@fastify/session" preserve="true" />
+// The reference keeps @fastify/session's request.session types in this package's declarations.
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import fp from 'fastify-plugin'
+import { createBridgeTokens, type BridgeTokens } from './bridge.js'
+import { CachedSigner } from './signer.js'
+import { checkPluginOptions, type SessionPluginOptions } from './options.js'
+import { LOADED_KEY, snapshots, type Snapshot } from './snapshot.js'
+import { RedisSessionStore, type UserSession } from './store.js'
+
+/** Per-user session administration. */
+export interface SessionAdmin {
+  readonly store: RedisSessionStore
+  /** Live sessions of a user: ids, created and expiry times, IP and user agent. */
+  listByUser: (userId: string | number) => Promise<UserSession[]>
+  /** Destroys one session on every instance. */
+  revoke: (sessionId: string) => Promise<void>
+  /** "Log out everywhere": destroys every session of the user except `except`; returns how many. */
+  revokeAll: (userId: string | number, opts?: { except?: string | string[] }) => Promise<number>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessions: SessionAdmin
+    bridgeTokens: BridgeTokens
+  }
+}
+
+/**
+ * Moves the snapshot a loaded session carries to a non-enumerable slot, so
+ * handlers iterating the session only see their own fields.
+ *
+ * A loaded session whose cookie differs from its freshly signed id was signed
+ * with an older secret of the rotation list. @fastify/session would clear
+ * such a cookie unless the session changed; pointing the parsed cookie at
+ * the new signature makes it re-sign (and with rolling, re-send) instead.
+ */
+function adoptSnapshot (cookieName: string) {
+  return function adopt (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const session = request.session as unknown as Record<string | symbol, unknown> | null
+    const snapshot = session?.[LOADED_KEY] as Snapshot | undefined
+    if (snapshot !== undefined && session !== null) {
+      snapshots.set(session, snapshot)
+      delete session[LOADED_KEY]
+      const signed = request.session.encryptedSessionId
+      if (request.cookies[cookieName] !== signed) request.cookies[cookieName] = signed
+    }
+    done()
+  }
+}
+
+const plugin: FastifyPluginAsync<SessionPluginOptions> = async (app: FastifyInstance, options) => {
+  const opts = checkPluginOptions(options)
+  const { ttl, maxSize, userField, tombstoneTtl, maxEntries } = options
+  const store = new RedisSessionStore(app, { ttl, maxSize, userField, tombstoneTtl, maxEntries })
+
+  app.decorate<SessionAdmin>('sessions', {
+    store,
+    listByUser: async (userId) => await store.listByUser(userId),
+    revoke: async (sessionId) => { await store.revoke(sessionId) },
+    revokeAll: async (userId, o) => await store.revokeAll(userId, o)
+  })
+  app.decorate<BridgeTokens>('bridgeTokens', createBridgeTokens(() => store.backend, opts.store.maxSize))
+  app.addHook('onClose', async () => { store.close() })
+
+  if (!app.hasPlugin('@fastify/cookie')) await app.register(fastifyCookie)
+  await app.register(fastifySession, {
+    secret: new CachedSigner(opts.secret),
+    store,
+    cookieName: opts.cookieName,
+    cookie: { ...opts.cookie },
+    rolling: opts.rolling,
+    saveUninitialized: opts.saveUninitialized,
+    ...(opts.idGenerator !== undefined ? { idGenerator: opts.idGenerator } : {})
+  })
+  app.addHook('onRequest', adoptSnapshot(opts.cookieName))
+}
+
+export const redkitSession = fp(plugin, {
+  name: '@redkit/session',
+  fastify: '5.x',
+  dependencies: ['@redkit/core']
+})
+export default redkitSession
+
+export { RedisSessionStore, checkId, type SessionData, type UserSession, type Callback } from './store.js'
+export { createBridgeTokens, type BridgeTokens, type IssueOptions } from './bridge.js'
+export {
+  checkPluginOptions, checkStoreOptions, DEFAULT_TTL, DEFAULT_MAX_SIZE, DEFAULT_USER_FIELD, DEFAULT_TOMBSTONE_TTL,
+  DEFAULT_MAX_ENTRIES, DEFAULT_BRIDGE_TTL, DEFAULT_COOKIE_NAME, MIN_SECRET_LENGTH,
+  type SessionPluginOptions, type SessionStoreOptions, type SessionCookieOptions, type ResolvedStoreOptions
+} from './options.js'
+export * from './errors.js'

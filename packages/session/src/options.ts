@@ -1,0 +1,165 @@
+import { SessionInvalidOptionError } from './errors.js'
+
+export const DEFAULT_TTL = 86_400
+export const DEFAULT_MAX_SIZE = 64 * 1024
+export const DEFAULT_USER_FIELD = 'userId'
+export const DEFAULT_TOMBSTONE_TTL = 300
+export const DEFAULT_MAX_ENTRIES = 10_000
+export const DEFAULT_BRIDGE_TTL = 60
+export const MAX_BRIDGE_TTL = 86_400
+export const DEFAULT_COOKIE_NAME = 'sessionId'
+export const MIN_SECRET_LENGTH = 32
+const MAX_TTL = 2_000_000
+
+export interface SessionStoreOptions {
+  /** Lifetime in seconds of a session whose cookie has no expiry. Default 86400. */
+  ttl?: number
+  /** Largest session or bridge payload in bytes of JSON. Default 65536. */
+  maxSize?: number
+  /** Session field that holds the user id for the per-user index; false turns the index off. Default 'userId'. */
+  userField?: string | false
+  /** Seconds a destroyed session id stays blocked against late writes. Default 300. */
+  tombstoneTtl?: number
+  /** Most sessions (and, separately, bridge tokens) the in-memory backend keeps. Default 10000. */
+  maxEntries?: number
+}
+
+export interface ResolvedStoreOptions {
+  ttlMs: number
+  maxSize: number
+  userField: string | false
+  tombstoneTtlMs: number
+  maxEntries: number
+}
+
+export interface SessionCookieOptions {
+  /** Cookie and session lifetime in ms; without it the cookie lasts for the browser session and the store uses `ttl`. */
+  maxAge?: number
+  path?: string
+  domain?: string
+  sameSite?: 'lax' | 'strict' | 'none' | boolean
+  /** Default: true in production (NODE_ENV=production), 'auto' otherwise. */
+  secure?: boolean | 'auto'
+  httpOnly?: boolean
+  partitioned?: boolean
+}
+
+export interface SessionPluginOptions extends SessionStoreOptions {
+  /** Signing secret of at least 32 characters; with an array, the first signs and all verify. */
+  secret: string | string[]
+  cookieName?: string
+  cookie?: SessionCookieOptions
+  /** Re-send the cookie and move the expiry on every request. Unchanged sessions are only touched. Default true. */
+  rolling?: boolean
+  /** Store sessions nobody wrote to. Default false. */
+  saveUninitialized?: boolean
+  /** Generates session ids; they must match /^[A-Za-z0-9_-]{8,128}$/. */
+  idGenerator?: (request?: unknown) => string
+  /** Treat the app as production (secure cookies). Default: NODE_ENV === 'production'. */
+  production?: boolean
+}
+
+function fail (message: string): never {
+  throw new SessionInvalidOptionError(message)
+}
+
+function integer (value: unknown, name: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+const STORE_KEYS = ['ttl', 'maxSize', 'userField', 'tombstoneTtl', 'maxEntries']
+const PLUGIN_KEYS = new Set([...STORE_KEYS, 'secret', 'cookieName', 'cookie', 'rolling', 'saveUninitialized',
+  'idGenerator', 'production'])
+const COOKIE_KEYS = new Set(['maxAge', 'path', 'domain', 'sameSite', 'secure', 'httpOnly', 'partitioned'])
+
+export function checkStoreOptions (opts: SessionStoreOptions = {}): ResolvedStoreOptions {
+  if (typeof opts !== 'object' || opts === null) fail('options must be an object')
+  const userField = opts.userField ?? DEFAULT_USER_FIELD
+  if (userField !== false && (typeof userField !== 'string' || userField === '' || userField === 'cookie')) {
+    fail(`userField must be a non-empty field name other than "cookie", or false, got ${JSON.stringify(userField)}`)
+  }
+  return {
+    ttlMs: integer(opts.ttl ?? DEFAULT_TTL, 'ttl (seconds)', 1, MAX_TTL) * 1000,
+    maxSize: integer(opts.maxSize ?? DEFAULT_MAX_SIZE, 'maxSize (bytes)', 64, 512 * 1024 * 1024),
+    userField,
+    tombstoneTtlMs: integer(opts.tombstoneTtl ?? DEFAULT_TOMBSTONE_TTL, 'tombstoneTtl (seconds)', 1, MAX_TTL) * 1000,
+    maxEntries: integer(opts.maxEntries ?? DEFAULT_MAX_ENTRIES, 'maxEntries', 1, 100_000_000)
+  }
+}
+
+function checkSecret (secret: unknown): string | string[] {
+  const secrets = Array.isArray(secret) ? secret : [secret]
+  if (secret === undefined) fail(`secret is required: pass a random string of at least ${MIN_SECRET_LENGTH} characters`)
+  if (secrets.length === 0) fail('secret must not be an empty array')
+  secrets.forEach((s, i) => {
+    const name = Array.isArray(secret) ? `secret[${i}]` : 'secret'
+    if (typeof s !== 'string') fail(`${name} must be a string`)
+    if (s.length < MIN_SECRET_LENGTH) fail(`${name} must be at least ${MIN_SECRET_LENGTH} characters, got ${s.length}`)
+  })
+  return secret as string | string[]
+}
+
+function checkCookie (cookie: unknown): SessionCookieOptions {
+  if (cookie === undefined) return {}
+  if (typeof cookie !== 'object' || cookie === null) fail('cookie must be an object')
+  for (const name of Object.keys(cookie)) {
+    if (!COOKIE_KEYS.has(name)) fail(`unknown cookie option "${name}"`)
+  }
+  const c = cookie as SessionCookieOptions
+  if (c.maxAge !== undefined) integer(c.maxAge, 'cookie.maxAge (ms)', 1000, MAX_TTL * 1000)
+  if (c.secure !== undefined && typeof c.secure !== 'boolean' && c.secure !== 'auto') fail("cookie.secure must be true, false or 'auto'")
+  if (c.sameSite !== undefined && typeof c.sameSite !== 'boolean' && !['lax', 'strict', 'none'].includes(c.sameSite)) {
+    fail("cookie.sameSite must be 'lax', 'strict', 'none' or a boolean")
+  }
+  if (c.sameSite === 'none' && c.secure === false) fail("cookie.sameSite 'none' needs secure cookies")
+  return c
+}
+
+export interface ResolvedPluginOptions {
+  store: ResolvedStoreOptions
+  secret: string | string[]
+  cookieName: string
+  cookie: SessionCookieOptions
+  rolling: boolean
+  saveUninitialized: boolean
+  idGenerator?: (request?: unknown) => string
+}
+
+function optionalBoolean (value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(`${name} must be a boolean`)
+  return value
+}
+
+export function checkPluginOptions (opts: SessionPluginOptions): ResolvedPluginOptions {
+  if (typeof opts !== 'object' || opts === null) fail('options must be an object with at least a secret')
+  for (const name of Object.keys(opts)) {
+    if (!PLUGIN_KEYS.has(name)) fail(`unknown option "${name}"`)
+  }
+  const secret = checkSecret(opts.secret)
+  const cookieName = opts.cookieName ?? DEFAULT_COOKIE_NAME
+  if (typeof cookieName !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
+    fail(`cookieName must be a valid cookie name, got ${JSON.stringify(cookieName)}`)
+  }
+  if (opts.idGenerator !== undefined && typeof opts.idGenerator !== 'function') fail('idGenerator must be a function')
+  const production = optionalBoolean(opts.production, 'production', process.env.NODE_ENV === 'production')
+  const cookie = checkCookie(opts.cookie)
+  return {
+    store: checkStoreOptions(opts),
+    secret,
+    cookieName,
+    cookie: {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: production ? true : 'auto',
+      ...cookie
+    },
+    rolling: optionalBoolean(opts.rolling, 'rolling', true),
+    saveUninitialized: optionalBoolean(opts.saveUninitialized, 'saveUninitialized', false),
+    ...(opts.idGenerator !== undefined ? { idGenerator: opts.idGenerator } : {})
+  }
+}

@@ -1,0 +1,183 @@
+import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
+import { META_FIELD, parseMeta, type IndexEntry, type LoadedRaw, type SavePlan, type SessionBackend } from './backend.js'
+import { DESTROY, INDEX, SAVE, TAKE, TOUCH, USER_LIST } from './lua.js'
+import type { ResolvedStoreOptions } from './options.js'
+
+const CLEAR_BATCH = 100
+
+/** Escapes what hashTag would fold, so distinct user ids never share a key. */
+function tagSafe (text: string): string {
+  return text.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+}
+
+function isUnknownCommand (err: unknown): boolean {
+  return /unknown command/i.test((err as Error | null)?.message ?? '')
+}
+
+/**
+ * Key layout (under the core prefix):
+ *   sess:{<id>}        hash: '#meta', '#cookie' and '.<field>' JSON values
+ *   sess-gone:{<id>}   tombstone of a destroyed session
+ *   sess-user:{<user>} sorted set of session ids scored by expiry (ms)
+ *   sess-bridge:<hash> bridge token payload
+ */
+export class RedisBackend implements SessionBackend {
+  private readonly client: RedisClient
+  private readonly saveScript: RedkitScript<number>
+  private readonly saveIndexedScript: RedkitScript<number>
+  private readonly saveReindexedScript: RedkitScript<number>
+  private readonly touchScript: RedkitScript<number>
+  private readonly touchIndexedScript: RedkitScript<number>
+  private readonly indexScript: RedkitScript<number>
+  private readonly destroyScript: RedkitScript<string | null>
+  private readonly userListScript: RedkitScript<string[]>
+  private readonly takeScript: RedkitScript<string | null>
+  private readonly sessionPrefix: string
+  private readonly gonePrefix: string
+  private readonly userPrefix: string
+  private readonly inlineIndex: boolean
+  private hasGetdel = true
+
+  constructor (private readonly redkit: Redkit, private readonly options: ResolvedStoreOptions) {
+    if (redkit.client === null) throw new Error('RedisBackend needs a Redis client')
+    this.client = redkit.client
+    this.sessionPrefix = redkit.key('sess', '')
+    this.gonePrefix = redkit.key('sess-gone', '')
+    this.userPrefix = redkit.key('sess-user', '')
+    // One script may only touch keys of one slot on Cluster; the user index
+    // lives in its own slot there, so it is updated by a second script.
+    this.inlineIndex = !redkit.isCluster
+    this.saveScript = redkit.defineScript('redkitSessionSave', SAVE, 2)
+    this.saveIndexedScript = redkit.defineScript('redkitSessionSaveIndexed', SAVE, 3)
+    this.saveReindexedScript = redkit.defineScript('redkitSessionSaveReindexed', SAVE, 4)
+    this.touchScript = redkit.defineScript('redkitSessionTouch', TOUCH, 1)
+    this.touchIndexedScript = redkit.defineScript('redkitSessionTouchIndexed', TOUCH, 2)
+    this.indexScript = redkit.defineScript('redkitSessionIndex', INDEX, 1)
+    this.destroyScript = redkit.defineScript('redkitSessionDestroy', DESTROY, 2)
+    this.userListScript = redkit.defineScript('redkitSessionUserList', USER_LIST, 1)
+    this.takeScript = redkit.defineScript('redkitSessionTake', TAKE, 1)
+  }
+
+  private sessionKey (id: string): string {
+    return `${this.sessionPrefix}{${id}}`
+  }
+
+  private goneKey (id: string): string {
+    return `${this.gonePrefix}{${id}}`
+  }
+
+  private userKey (user: string): string {
+    return `${this.userPrefix}{${tagSafe(user)}}`
+  }
+
+  async load (id: string): Promise<LoadedRaw | null> {
+    const stored = await this.client.hgetall(this.sessionKey(id))
+    // A live session always has its meta field, so an empty reply means none.
+    return Object.keys(stored).length === 0 ? null : stored
+  }
+
+  async save (plan: SavePlan): Promise<boolean> {
+    const { id, user, previousUser } = plan
+    const keys = [this.sessionKey(id), this.goneKey(id)]
+    const args: Array<string | number> = [plan.mode === 'new' ? 'n' : 'u', plan.ttlMs, plan.set.length / 2, plan.del.length, id]
+    for (const item of plan.set) args.push(item)
+    for (const item of plan.del) args.push(item)
+    const moved = previousUser !== undefined && previousUser !== user
+    if (this.inlineIndex) {
+      if (moved && user === undefined) return await this.saveThenUnindex(keys, args, previousUser, id)
+      if (moved) return await this.saveReindexedScript([...keys, this.userKey(user!), this.userKey(previousUser)], args) === 1
+      if (user !== undefined) return await this.saveIndexedScript([...keys, this.userKey(user)], args) === 1
+      return await this.saveScript(keys, args) === 1
+    }
+    const saved = await this.saveScript(keys, args) === 1
+    if (saved) {
+      if (moved) await this.client.zrem(this.userKey(previousUser), id)
+      if (user !== undefined) await this.indexScript([this.userKey(user)], [plan.ttlMs, id])
+    }
+    return saved
+  }
+
+  private async saveThenUnindex (keys: string[], args: Array<string | number>, previousUser: string, id: string): Promise<boolean> {
+    const saved = await this.saveScript(keys, args) === 1
+    await this.client.zrem(this.userKey(previousUser), id)
+    return saved
+  }
+
+  async touch (id: string, ttlMs: number, user: string | undefined): Promise<boolean> {
+    if (user !== undefined && this.inlineIndex) {
+      return await this.touchIndexedScript([this.sessionKey(id), this.userKey(user)], [ttlMs, id]) === 1
+    }
+    const touched = await this.touchScript([this.sessionKey(id)], [ttlMs, id]) === 1
+    if (touched && user !== undefined) await this.indexScript([this.userKey(user)], [ttlMs, id])
+    return touched
+  }
+
+  async destroy (id: string, tombstone: boolean): Promise<void> {
+    const meta = await this.destroyScript([this.sessionKey(id), this.goneKey(id)], [tombstone ? this.options.tombstoneTtlMs : 0])
+    const user = parseMeta(meta)?.u
+    if (user !== undefined) await this.client.zrem(this.userKey(user), id)
+  }
+
+  async * ids (): AsyncIterable<string> {
+    const start = this.sessionPrefix.length + 1
+    for await (const key of this.redkit.scan(`${this.sessionPrefix}*`, { type: 'hash' })) {
+      yield key.slice(start, -1)
+    }
+  }
+
+  async clear (): Promise<void> {
+    for (const pattern of [`${this.sessionPrefix}*`, `${this.userPrefix}*`]) {
+      let batch: string[] = []
+      for await (const key of this.redkit.scan(pattern)) {
+        batch.push(key)
+        if (batch.length >= CLEAR_BATCH) {
+          await this.unlink(batch)
+          batch = []
+        }
+      }
+      await this.unlink(batch)
+    }
+  }
+
+  private async unlink (keys: string[]): Promise<void> {
+    // Keys of different slots cannot share one command on Cluster.
+    await Promise.all(keys.map(async (key) => await this.client.unlink(key)))
+  }
+
+  async listUser (user: string): Promise<IndexEntry[]> {
+    const index = this.userKey(user)
+    const flat = await this.userListScript([index])
+    const entries: Array<{ id: string, expires: number }> = []
+    for (let i = 0; i < flat.length; i += 2) entries.push({ id: flat[i]!, expires: Number(flat[i + 1]) })
+    const metas = await Promise.all(entries.map(async (e) => await this.client.hget(this.sessionKey(e.id), META_FIELD)))
+    const out: IndexEntry[] = []
+    const dead: string[] = []
+    entries.forEach((entry, i) => {
+      const meta = metas[i]
+      if (meta === null || meta === undefined) dead.push(entry.id)
+      else out.push({ ...entry, meta })
+    })
+    if (dead.length > 0) await this.client.zrem(index, ...dead)
+    return out
+  }
+
+  async putToken (key: string, value: string, ttlMs: number): Promise<void> {
+    await this.client.psetex(this.redkit.key('sess-bridge', key), ttlMs, value)
+  }
+
+  async takeToken (key: string): Promise<string | null> {
+    const full = this.redkit.key('sess-bridge', key)
+    if (this.hasGetdel) {
+      try {
+        return await this.client.getdel(full)
+      } catch (err) {
+        if (!isUnknownCommand(err)) throw err
+        // Redis before 6.2 has no GETDEL; the script is just as atomic.
+        this.hasGetdel = false
+      }
+    }
+    return await this.takeScript([full])
+  }
+
+  close (): void {}
+}

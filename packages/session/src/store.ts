@@ -1,0 +1,363 @@
+import { EventEmitter } from 'node:events'
+import type { FastifyInstance } from 'fastify'
+import { COOKIE_FIELD, DATA_PREFIX, META_FIELD, parseMeta, type Meta, type SavePlan, type SessionBackend } from './backend.js'
+import {
+  SessionInvalidIdError, SessionInvalidOptionError, SessionInvalidUserIdError, SessionNotSerializableError, SessionTooLargeError
+} from './errors.js'
+import { MemoryBackend } from './memory.js'
+import { checkStoreOptions, type ResolvedStoreOptions, type SessionStoreOptions } from './options.js'
+import { RedisBackend } from './redis.js'
+import {
+  cookieExpiry, decode, encodeCookie, fieldState, isPrimitive, LOADED_KEY, Snapshot, snapshots, type FieldState
+} from './snapshot.js'
+
+export type SessionData = Record<string, unknown>
+export type Callback<T = void> = (err: unknown, result?: T) => void
+
+export interface UserSession {
+  sessionId: string
+  /** ms since the epoch. */
+  created: number
+  /** ms since the epoch. */
+  expires: number
+  ip?: string
+  userAgent?: string
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{8,128}$/
+const MAX_USER_ID = 512
+const MAX_USER_AGENT = 512
+const STORE_KEYS = new Set(['ttl', 'maxSize', 'userField', 'tombstoneTtl', 'maxEntries'])
+
+export function checkId (id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new SessionInvalidIdError()
+}
+
+/** A user id as indexed, or undefined when the value cannot be one. */
+function userKey (value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 && value.length <= MAX_USER_ID ? value : undefined
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  return undefined
+}
+
+export function checkUserId (value: unknown): string {
+  const user = userKey(value)
+  if (user === undefined) throw new SessionInvalidUserIdError()
+  return user
+}
+
+/** UTF-8 length, computed only when the cheap bound says it could matter. */
+function byteSize (parts: string[], chars: number, max: number): number {
+  if (chars * 3 <= max) return chars
+  return parts.reduce((sum, part) => sum + Buffer.byteLength(part), 0)
+}
+
+/**
+ * Settles a promise into a Node-style callback, or returns it when there is
+ * none. An exception thrown by the callback becomes an unhandled rejection,
+ * which Node reports like an uncaught exception; it is never swallowed.
+ */
+function settle<T> (promise: Promise<T>, callback: Callback<T> | undefined): Promise<T> | undefined {
+  if (callback === undefined) return promise
+  promise.then((value) => { callback(null, value) }, (err: unknown) => { callback(err) })
+  return undefined
+}
+
+interface RequestLike {
+  ip?: string
+  headers?: Record<string, string | string[] | undefined>
+}
+
+let requestSymbol: symbol | undefined
+
+/** The request a @fastify/session Session belongs to (it keeps it under a private symbol). */
+function requestOf (session: object): RequestLike | undefined {
+  if (requestSymbol === undefined) {
+    requestSymbol = Object.getOwnPropertySymbols(session).find((s) => s.description === 'request')
+    if (requestSymbol === undefined) return undefined
+  }
+  return (session as Record<symbol, RequestLike | undefined>)[requestSymbol]
+}
+
+function metaFor (session: object, created: number, user: string | undefined): Meta {
+  const meta: Meta = { c: created }
+  if (user !== undefined) meta.u = user
+  const request = requestOf(session)
+  if (request === undefined) return meta
+  if (typeof request.ip === 'string') meta.ip = request.ip
+  const ua = request.headers?.['user-agent']
+  if (typeof ua === 'string') meta.ua = ua.slice(0, MAX_USER_AGENT)
+  return meta
+}
+
+interface Change {
+  key: string
+  state: FieldState | undefined
+}
+
+/**
+ * Session store for @fastify/session and express-session, on Redis or on
+ * the in-memory backend (whichever @redkit/core runs). Saves write only the
+ * top-level fields that changed since the session was loaded, so concurrent
+ * requests changing different fields do not lose each other's writes.
+ */
+export class RedisSessionStore extends EventEmitter {
+  readonly options: ResolvedStoreOptions
+  private backendInstance: SessionBackend | undefined
+
+  constructor (private readonly app: FastifyInstance, options: SessionStoreOptions = {}) {
+    super()
+    if (typeof options === 'object' && options !== null) {
+      for (const name of Object.keys(options)) {
+        if (!STORE_KEYS.has(name)) throw new SessionInvalidOptionError(`unknown store option "${name}"`)
+      }
+    }
+    this.options = checkStoreOptions(options)
+  }
+
+  /** Picked on first use, so the store can be built before @redkit/core finishes registering. */
+  get backend (): SessionBackend {
+    if (this.backendInstance === undefined) {
+      const redkit = this.app.redkit
+      if (redkit === undefined) throw new SessionInvalidOptionError('register @redkit/core before using the session store')
+      this.backendInstance = redkit.mode === 'memory' ? new MemoryBackend(this.options) : new RedisBackend(redkit, this.options)
+    }
+    return this.backendInstance
+  }
+
+  get (sessionId: string, callback: Callback<SessionData | null>): void
+  get (sessionId: string): Promise<SessionData | null>
+  get (sessionId: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | undefined {
+    return settle(this.load(sessionId), callback)
+  }
+
+  set (sessionId: string, session: object, callback: Callback): void
+  set (sessionId: string, session: object): Promise<void>
+  set (sessionId: string, session: object, callback?: Callback): Promise<void> | undefined {
+    return settle(this.save(sessionId, session), callback)
+  }
+
+  destroy (sessionId: string, callback: Callback): void
+  destroy (sessionId: string): Promise<void>
+  destroy (sessionId: string, callback?: Callback): Promise<void> | undefined {
+    return settle(this.remove(sessionId, true), callback)
+  }
+
+  /** Moves the expiry only; never rewrites data. */
+  touch (sessionId: string, session: object, callback: Callback): void
+  touch (sessionId: string, session: object): Promise<void>
+  touch (sessionId: string, session: object, callback?: Callback): Promise<void> | undefined {
+    return settle(this.refresh(sessionId, session), callback)
+  }
+
+  /** Every live session, each with its id (SCAN over every master). */
+  all (callback: Callback<SessionData[]>): void
+  all (): Promise<SessionData[]>
+  all (callback?: Callback<SessionData[]>): Promise<SessionData[]> | undefined {
+    return settle(this.collect(), callback)
+  }
+
+  ids (callback: Callback<string[]>): void
+  ids (): Promise<string[]>
+  ids (callback?: Callback<string[]>): Promise<string[]> | undefined {
+    return settle(this.listIds(), callback)
+  }
+
+  length (callback: Callback<number>): void
+  length (): Promise<number>
+  length (callback?: Callback<number>): Promise<number> | undefined {
+    return settle(this.listIds().then((ids) => ids.length), callback)
+  }
+
+  /** Deletes every session and user index of this app's prefix. */
+  clear (callback: Callback): void
+  clear (): Promise<void>
+  clear (callback?: Callback): Promise<void> | undefined {
+    return settle(this.backend.clear(), callback)
+  }
+
+  /** Live sessions of a user, with their metadata. */
+  async listByUser (userId: string | number): Promise<UserSession[]> {
+    const entries = await this.backend.listUser(checkUserId(userId))
+    return entries.map(({ id, expires, meta }) => {
+      const m = parseMeta(meta)
+      return {
+        sessionId: id,
+        created: m?.c ?? 0,
+        expires,
+        ...(m?.ip !== undefined ? { ip: m.ip } : {}),
+        ...(m?.ua !== undefined ? { userAgent: m.ua } : {})
+      }
+    })
+  }
+
+  /** Destroys one session; it cannot be saved again. */
+  async revoke (sessionId: string): Promise<void> {
+    await this.remove(sessionId, true)
+  }
+
+  /** Destroys every session of a user except the listed ones; returns how many were revoked. */
+  async revokeAll (userId: string | number, opts: { except?: string | string[] } = {}): Promise<number> {
+    const user = checkUserId(userId)
+    const except = new Set(typeof opts.except === 'string' ? [opts.except] : opts.except ?? [])
+    // Listing drops index entries whose session already ended, so the count is of live sessions.
+    const ids = (await this.backend.listUser(user)).map((entry) => entry.id).filter((id) => !except.has(id))
+    await Promise.all(ids.map(async (id) => { await this.backend.destroy(id, true) }))
+    return ids.length
+  }
+
+  close (): void {
+    this.backendInstance?.close()
+  }
+
+  private async load (id: string): Promise<SessionData | null> {
+    checkId(id)
+    const raw = await this.backend.load(id)
+    if (raw === null) return null
+    return decode(id, raw).data
+  }
+
+  private ttlOf (session: object): number {
+    const expiry = cookieExpiry((session as { cookie?: unknown }).cookie)
+    return expiry === undefined ? this.options.ttlMs : expiry - Date.now()
+  }
+
+  private userOf (session: object): string | undefined {
+    const field = this.options.userField
+    return field === false ? undefined : userKey((session as Record<string, unknown>)[field])
+  }
+
+  private async save (id: string, session: object): Promise<void> {
+    checkId(id)
+    const ttlMs = this.ttlOf(session)
+    if (ttlMs <= 0) {
+      await this.backend.destroy(id, false)
+      return
+    }
+    const holder = session as Record<string | symbol, unknown>
+    let snapshot = snapshots.get(session) ?? holder[LOADED_KEY] as Snapshot | undefined
+    if (!(snapshot instanceof Snapshot) || snapshot.id !== id) snapshot = undefined
+
+    const set: string[] = []
+    const del: string[] = []
+    const changes: Change[] = []
+    const sizes: string[] = []
+    let chars = 0
+    const seen = snapshot === undefined ? undefined : new Set<string>()
+    for (const key of Object.keys(session)) {
+      if (key === 'cookie' || key === LOADED_KEY || key === '__proto__') continue
+      const value = holder[key]
+      if (value === undefined || typeof value === 'function') continue
+      const before = snapshot?.fields.get(key)
+      // Unchanged primitives are not serialised again.
+      if (before !== undefined && before.value === value && isPrimitive(value)) {
+        seen!.add(key)
+        chars += before.raw.length
+        sizes.push(before.raw)
+        continue
+      }
+      const raw = serialise(key, value)
+      if (raw === undefined) continue
+      seen?.add(key)
+      chars += raw.length
+      sizes.push(raw)
+      if (before !== undefined && before.raw === raw) continue
+      set.push(DATA_PREFIX + key, raw)
+      if (snapshot !== undefined) changes.push({ key, state: fieldState(raw, value) })
+    }
+    if (snapshot !== undefined) {
+      for (const key of snapshot.fields.keys()) {
+        if (!seen!.has(key)) {
+          del.push(DATA_PREFIX + key)
+          changes.push({ key, state: undefined })
+        }
+      }
+    }
+
+    const size = byteSize(sizes, chars, this.options.maxSize)
+    if (size > this.options.maxSize) throw new SessionTooLargeError(size, this.options.maxSize)
+
+    const cookie = encodeCookie((session as { cookie?: unknown }).cookie)
+    if (cookie !== undefined && cookie !== snapshot?.cookie) set.push(COOKIE_FIELD, cookie)
+
+    const user = this.userOf(session)
+    const previousUser = snapshot?.meta?.u
+    let meta = snapshot?.meta
+    if (snapshot === undefined || meta === undefined || user !== previousUser) {
+      meta = metaFor(session, meta?.c ?? Date.now(), user)
+      set.push(META_FIELD, JSON.stringify(meta))
+    }
+
+    const plan: SavePlan = {
+      id,
+      mode: snapshot === undefined ? 'new' : 'update',
+      ttlMs,
+      set,
+      del,
+      user,
+      previousUser
+    }
+    const saved = await this.backend.save(plan)
+    if (!saved) {
+      this.app.log.debug({ sessionId: id.slice(0, 6) }, 'redkit session: save skipped, the session was destroyed or expired meanwhile')
+      return
+    }
+    this.remember(snapshot, changes, cookie, meta)
+  }
+
+  /**
+   * Keeps what was just written in the loaded snapshot, so a second save in
+   * the same request is a diff too. A session that was written whole is
+   * written whole again: no other request knows a new id yet.
+   */
+  private remember (snapshot: Snapshot | undefined, changes: Change[], cookie: string | undefined, meta: Meta): void {
+    if (snapshot === undefined) return
+    for (const { key, state } of changes) {
+      if (state === undefined) snapshot.fields.delete(key)
+      else snapshot.fields.set(key, state)
+    }
+    snapshot.cookie = cookie
+    snapshot.meta = meta
+  }
+
+  private async refresh (id: string, session: object): Promise<void> {
+    checkId(id)
+    const ttlMs = this.ttlOf(session)
+    if (ttlMs <= 0) {
+      await this.backend.destroy(id, false)
+      return
+    }
+    await this.backend.touch(id, ttlMs, this.userOf(session))
+  }
+
+  private async remove (id: string, tombstone: boolean): Promise<void> {
+    checkId(id)
+    await this.backend.destroy(id, tombstone)
+  }
+
+  private async listIds (): Promise<string[]> {
+    const ids = new Set<string>()
+    for await (const id of this.backend.ids()) ids.add(id)
+    return [...ids]
+  }
+
+  private async collect (): Promise<SessionData[]> {
+    const out: SessionData[] = []
+    for (const id of await this.listIds()) {
+      const raw = await this.backend.load(id)
+      if (raw === null) continue
+      const { data } = decode(id, raw)
+      delete data[LOADED_KEY]
+      out.push({ id, ...data })
+    }
+    return out
+  }
+}
+
+function serialise (key: string, value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value)
+  } catch (err) {
+    throw new SessionNotSerializableError(key, (err as Error).message)
+  }
+}

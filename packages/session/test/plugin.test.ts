@@ -1,0 +1,106 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { test } from 'tap'
+import Fastify from 'fastify'
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
+import { redkit } from '@redkit/core'
+import { startRedis, uniquePrefix } from '@redkit/testing'
+import { redkitSession, RedisSessionStore, checkPluginOptions } from '../src/index.js'
+import { buildApp, login, me, SECRET, sessionCookie } from './helpers.js'
+
+test('invalid options fail at register with a coded error', async (t) => {
+  const cases: Array<[string, unknown]> = [
+    ['no secret', {}],
+    ['short secret', { secret: 'short' }],
+    ['empty secret array', { secret: [] }],
+    ['short rotated secret', { secret: [SECRET, 'short'] }],
+    ['unknown option', { secret: SECRET, colour: 'red' }],
+    ['bad ttl', { secret: SECRET, ttl: 0 }],
+    ['bad maxSize', { secret: SECRET, maxSize: 'big' }],
+    ['bad userField', { secret: SECRET, userField: '' }],
+    ['bad cookie option', { secret: SECRET, cookie: { maxAge: -1 } }],
+    ['unknown cookie option', { secret: SECRET, cookie: { signed: true } }],
+    ['sameSite none without secure', { secret: SECRET, cookie: { sameSite: 'none', secure: false } }],
+    ['bad cookie name', { secret: SECRET, cookieName: 'a b' }]
+  ]
+  for (const [name, options] of cases) {
+    const app = Fastify()
+    await app.register(redkit, { mode: 'memory', env: {} })
+    app.register(redkitSession, options as never)
+    await t.rejects(async () => { await app.ready() }, { code: 'FST_REDKIT_SESSION_INVALID_OPTION' }, name)
+    await app.close()
+  }
+  t.throws(() => new RedisSessionStore(Fastify(), { nope: 1 } as never), { code: 'FST_REDKIT_SESSION_INVALID_OPTION' })
+})
+
+test('cookies are secure in production, httpOnly and sameSite lax by default', async (t) => {
+  const resolved = checkPluginOptions({ secret: SECRET, production: true })
+  t.equal(resolved.cookie.secure, true)
+  t.equal(resolved.saveUninitialized, false)
+  t.equal(checkPluginOptions({ secret: SECRET, production: false }).cookie.secure, 'auto')
+  const { app } = await buildApp(t, { mode: 'memory' }, { production: true })
+  const http = await app.inject({ method: 'POST', url: '/login', payload: { user: 'x' } })
+  t.equal(http.cookies.length, 0, 'no session cookie over plain http in production')
+  const https = await app.inject({ method: 'POST', url: '/login', payload: { user: 'x' }, headers: { 'x-forwarded-proto': 'https' } })
+  t.equal(https.statusCode, 200)
+  const dev = await buildApp(t, { mode: 'memory' })
+  const res = await dev.app.inject({ method: 'POST', url: '/login', payload: { user: 'x' } })
+  const cookie = res.cookies.find((c) => c.name === 'sessionId')
+  t.equal(cookie?.httpOnly, true)
+  t.equal(String(cookie?.sameSite).toLowerCase(), 'lax')
+})
+
+test('an array of secrets rotates: old cookies still work and are re-signed', async (t) => {
+  const prefix = uniquePrefix('sess-rotate')
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const OLD = 'the-old-secret-that-is-long-enough-xxxxxxxx'
+  const before = await buildApp(t, { url: server.url, keyPrefix: prefix }, { secret: OLD })
+  const { cookie } = await login(before.app, 'rita')
+  const after = await buildApp(t, { url: server.url, keyPrefix: prefix }, { secret: [SECRET, OLD] })
+  const res = await after.app.inject({ method: 'GET', url: '/me', cookies: { sessionId: cookie } })
+  t.equal(res.json<{ data: { userId: string } }>().data.userId, 'rita', 'old signature accepted')
+  const renewed = sessionCookie(res)
+  t.not(renewed, cookie, 'cookie re-signed with the new secret')
+  const onlyNew = await buildApp(t, { url: server.url, keyPrefix: prefix }, { secret: SECRET })
+  t.equal((await me(onlyNew.app, renewed)).data.userId, 'rita')
+  t.same((await me(onlyNew.app, cookie)).data, {}, 'a retired secret no longer verifies')
+})
+
+test('rolling requests only touch: the expiry moves, no data is rewritten', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const prefix = uniquePrefix('sess-rolling')
+  const admin = server.client()
+  const { app } = await buildApp(t, { url: server.url, keyPrefix: prefix }, { cookie: { maxAge: 60_000 } })
+  const { cookie, sessionId } = await login(app, 'tom')
+  const key = `${prefix}sess:{${sessionId}}`
+  await admin.pexpire(key, 5000)
+  const monitor = await admin.monitor()
+  const seen: string[] = []
+  monitor.on('monitor', (_time: string, args: string[]) => { seen.push(args.join(' ')) })
+  const res = await app.inject({ method: 'GET', url: '/me', cookies: { sessionId: cookie } })
+  t.equal(res.cookies.length, 1, 'cookie re-sent')
+  await sleep(100)
+  monitor.disconnect()
+  t.ok(await admin.pttl(key) > 50_000, 'expiry moved to maxAge')
+  t.ok(seen.some((line) => /^pexpire\b/i.test(line)), 'commands run by scripts are visible')
+  t.notOk(seen.some((line) => /^(hset|hdel|del)\b/i.test(line)), `no data write: ${seen.filter((l) => !/^(evalsha|eval|pttl|hgetall)/i.test(l)).join(' | ')}`)
+})
+
+test('users can register @fastify/session themselves with the store', async (t) => {
+  const app = Fastify()
+  t.teardown(async () => await app.close())
+  await app.register(redkit, { mode: 'memory', env: {} })
+  await app.register(fastifyCookie)
+  await app.register(fastifySession, { secret: SECRET, store: new RedisSessionStore(app), cookie: { secure: false } })
+  app.get('/inc', async (request) => {
+    const n = (request.session.get('n') as number | undefined) ?? 0
+    request.session.set('n', n + 1)
+    return { n: n + 1 }
+  })
+  const first = await app.inject({ url: '/inc' })
+  const cookie = sessionCookie(first)
+  const second = await app.inject({ url: '/inc', cookies: { sessionId: cookie } })
+  t.same(second.json(), { n: 2 })
+})
