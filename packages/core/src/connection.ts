@@ -135,7 +135,7 @@ class Breaker {
  * connection failures into coded errors and counts commands for stats().
  */
 export function instrument (client: RedisClient, config: ResolvedConfig, stats: ConnectionStats, events?: BreakerEvents): void {
-  const original = client.sendCommand.bind(client) as (command: CommandLike, stream?: unknown) => unknown
+  const original = client.sendCommand.bind(client) as (command: CommandLike, ...rest: unknown[]) => unknown
   const queued = client as unknown as QueuedClient
   const isCluster = client instanceof Cluster
   const breaker = new Breaker(events)
@@ -145,12 +145,14 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
     command.reject(err)
     return command.promise
   }
-  const patched = (command: CommandLike, stream?: unknown): unknown => {
+  // Cluster passes a third argument (the target node) for pipelines, so every
+  // argument is forwarded as it came.
+  const patched = (command: CommandLike, stream?: unknown, ...rest: unknown[]): unknown => {
     stats.commands++
     const status = queued.status
     // Handshake commands (AUTH, CLIENT SETINFO on older servers) may fail by
     // design; only the app's own commands count as errors.
-    if (status === 'connect' && !isCluster) return original(command, stream)
+    if (status === 'connect' && !isCluster) return original(command, stream, ...rest)
     const probe = breaker.open && config.failFast
     if (probe && breaker.probing) {
       stats.errors++
@@ -189,7 +191,7 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
     // Cluster only arms deadlines on node clients, so a command parked in the
     // cluster-level queue while it reconnects would otherwise wait forever.
     if (isCluster) command.setTimeout?.(config.commandTimeout)
-    return original(command, stream)
+    return original(command, stream, ...rest)
   }
   Object.defineProperty(client, 'sendCommand', { value: patched, writable: true, configurable: true })
 }

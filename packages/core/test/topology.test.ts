@@ -48,4 +48,10 @@ test('Cluster: commands, scripts and scan across every master', async (t) => {
   await redis.set(app.redkit.key(tag, 'a'), 'A', 'PX', 60_000)
   t.equal(await swap([app.redkit.key(tag, 'a'), app.redkit.key(tag, 'b')]), 'A', 'a multi-key script works with a shared hash tag')
   t.equal(await redis.get(app.redkit.key(tag, 'b')), 'A')
+
+  const hash = app.redkit.key(tag, 'h')
+  const replies = await redis.multi().hset(hash, 'f', '1').pexpire(hash, 60_000).exec()
+  t.same(replies, [[null, 1], [null, 1]], 'MULTI works through the instrumented cluster client')
+  const piped = await redis.pipeline().get(app.redkit.key(tag, 'a')).get(app.redkit.key(tag, 'b')).exec()
+  t.same(piped, [[null, 'A'], [null, 'A']], 'pipelines within one slot work')
 })
