@@ -9,15 +9,8 @@ import { fork } from 'node:child_process'
 import { redkit } from '@redkit/core'
 import { startRedis } from '@redkit/testing'
 import { redkitSession, RedisSessionStore } from '../dist/index.js'
-import Module, { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
 import { Redis } from 'ioredis'
-
-const shim = fileURLToPath(new URL('./express-session-shim.cjs', import.meta.url))
-const resolveFilename = Module._resolveFilename
-Module._resolveFilename = function (request, ...rest) {
-  return request === 'express-session' ? shim : resolveFilename.call(this, request, ...rest)
-}
 
 const target = process.argv[2] ?? 'redkit'
 const route = process.env.ROUTE ?? 'rmw'

@@ -1,7 +1,6 @@
 // Starts the compared servers in this child process, each on 127.0.0.1:0,
 // and reports their ports to the parent over IPC.
-import Module, { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
 import Fastify from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
@@ -13,11 +12,6 @@ const SECRET = 'bench-secret-bench-secret-bench-secret-0123'
 const MAX_AGE = 3_600_000
 const url = process.env.BENCH_REDIS_URL
 
-const shim = fileURLToPath(new URL('./express-session-shim.cjs', import.meta.url))
-const resolve = Module._resolveFilename
-Module._resolveFilename = function (request, ...rest) {
-  return request === 'express-session' ? shim : resolve.call(this, request, ...rest)
-}
 const RedisStore = createRequire(import.meta.url)('connect-redis').default
 
 function routes (app) {

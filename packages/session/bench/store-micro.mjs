@@ -2,19 +2,13 @@
 // new session) through the store API that @fastify/session calls, 50
 // concurrent loops, CPU microseconds of this process per operation.
 // `node bench/store-micro.mjs [ours|peer]`; STATS=1 prints Redis commandstats.
-import Module, { createRequire } from 'node:module'
-import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import { redkit } from '@redkit/core'
 import { startRedis } from '@redkit/testing'
 import { RedisSessionStore } from '../dist/index.js'
 
-const shim = fileURLToPath(new URL('./express-session-shim.cjs', import.meta.url))
-const resolve = Module._resolveFilename
-Module._resolveFilename = function (request, ...rest) {
-  return request === 'express-session' ? shim : resolve.call(this, request, ...rest)
-}
 const ConnectRedis = createRequire(import.meta.url)('connect-redis').default
 
 const redis = await startRedis({ local: true })
