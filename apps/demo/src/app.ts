@@ -40,7 +40,7 @@ export async function buildApp (config: DemoConfig, opts: BuildOptions = {}): Pr
   await app.register(redkit, { fallback: config.production ? 'fail' : 'memory', ...opts.redis })
   await app.register(session, {
     secret: config.sessionSecret.split(','),
-    cookie: { maxAge: 24 * 3600 * 1000 },
+    cookie: { maxAge: 24 * 3600 * 1000, secure: config.cookieSecure },
     production: config.production
   })
   await app.register(locks)

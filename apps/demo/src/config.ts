@@ -7,6 +7,8 @@ export interface DemoConfig {
   sessionSecret: string
   adminToken: string
   production: boolean
+  /** Session cookies only over HTTPS; defaults to true in production. */
+  cookieSecure: boolean
   /** Fastify's trustProxy: false, true, or comma-separated proxy addresses/CIDRs. */
   trustProxy: boolean | string
   /** Requests per minute per client on GET /api/items. */
@@ -41,8 +43,13 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(env.PORT)}`)
   const itemsRateLimit = Number(env.ITEMS_RATE_LIMIT ?? 600)
   if (!Number.isInteger(itemsRateLimit) || itemsRateLimit < 1) fail(`ITEMS_RATE_LIMIT must be a positive integer, got ${JSON.stringify(env.ITEMS_RATE_LIMIT)}`)
+  const cookieSecure = env.COOKIE_SECURE === undefined || env.COOKIE_SECURE === '' ? production : env.COOKIE_SECURE === 'true'
+  if (env.COOKIE_SECURE !== undefined && env.COOKIE_SECURE !== '' && !['true', 'false'].includes(env.COOKIE_SECURE)) {
+    fail(`COOKIE_SECURE must be true or false, got ${JSON.stringify(env.COOKIE_SECURE)}`)
+  }
   return {
     port,
+    cookieSecure,
     trustProxy: trustProxyOf(env.TRUST_PROXY),
     itemsRateLimit,
     host: env.HOST ?? '0.0.0.0',
