@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
-import { Cluster, type Redis } from 'ioredis'
+import { Cluster, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis'
 import {
   close, connect, createClient, instrument, watch, type BreakerEvents, type ConnectionStats, type RedisClient
 } from './connection.js'
@@ -27,6 +27,13 @@ export interface RedkitStats extends ConnectionStats {
 /** A Lua script bound to the connection; it reloads itself after NOSCRIPT. */
 export type RedkitScript<T = unknown> = (keys: string[], args?: Array<string | number | Buffer>) => Promise<T>
 
+export interface DuplicateOptions {
+  /** Per-command deadline of the copy in ms, e.g. longer for blocking reads. */
+  commandTimeout?: number
+  /** ioredis options of the copy: RedisOptions, or ClusterOptions on Cluster (e.g. shardedSubscribers). */
+  overrides?: Partial<RedisOptions> | Partial<ClusterOptions>
+}
+
 export interface Redkit {
   /** 'redis' when connected to Redis, 'memory' when running on the embedded backend. */
   readonly mode: RedkitMode
@@ -48,7 +55,7 @@ export interface Redkit {
   /** Pings Redis within its own deadline; never throws. */
   health: () => Promise<RedkitHealth>
   /** A new connection with the same settings (e.g. for subscribers), closed with the app. */
-  duplicate: () => RedisClient
+  duplicate: (opts?: DuplicateOptions) => RedisClient
   /** Iterates keys matching a full-key pattern, on every Cluster master. Never uses KEYS. */
   scan: (match: string, opts?: ScanOptions) => AsyncGenerator<string>
   /**
@@ -139,10 +146,19 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
         clearTimeout(timer)
       }
     },
-    duplicate: () => {
+    duplicate: (opts = {}) => {
       if (client === null) return memoryOnly('duplicate()')
-      const copy: RedisClient = client instanceof Cluster ? client.duplicate() : client.duplicate()
-      if (config.target.kind !== 'client') instrument(copy, config, stats, breakerLog(log, description, config, 'duplicate'))
+      const commandTimeout = opts.commandTimeout ?? config.commandTimeout
+      const copyConfig = { ...config, commandTimeout }
+      let copy: RedisClient
+      if (client instanceof Cluster) {
+        const overrides = (opts.overrides ?? {}) as Partial<ClusterOptions>
+        const redisOptions = { ...client.options.redisOptions, commandTimeout, ...overrides.redisOptions }
+        copy = client.duplicate(undefined, { ...overrides, redisOptions })
+      } else {
+        copy = client.duplicate({ commandTimeout, ...(opts.overrides as Partial<RedisOptions>) })
+      }
+      if (config.target.kind !== 'client') instrument(copy, copyConfig, stats, breakerLog(log, description, copyConfig, 'duplicate'))
       watch(copy, { log, description, stats, redact }, 'duplicate')
       duplicates.add(copy)
       // Connect now so a subscriber is ready before the first message is published.

@@ -77,6 +77,18 @@ test('health, stats and duplicate', async (t) => {
   t.equal(sub.status, 'end', 'duplicates are closed with the app')
 })
 
+test('duplicate takes a deadline and ioredis overrides', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const { app } = await buildApp(t, { url: server.url, commandTimeout: 200, keyPrefix: uniquePrefix() })
+  const blocking = app.redkit.duplicate({ commandTimeout: 2000, overrides: { connectionName: 'redkit-reader' } })
+  const started = Date.now()
+  t.equal(await blocking.call('BLPOP', app.redkit.key('empty'), '0.5'), null, 'a 500 ms blocking read outlives the app deadline of 200 ms')
+  t.ok(Date.now() - started >= 450)
+  t.equal(await blocking.client('GETNAME'), 'redkit-reader')
+  await t.rejects(app.redis!.call('BLPOP', app.redkit.key('empty'), '0.5'), { code: 'FST_REDKIT_COMMAND_TIMEOUT' }, 'the app client keeps its own deadline')
+})
+
 test('close waits for pending replies', async (t) => {
   const server = await startRedis()
   t.teardown(server.stop)

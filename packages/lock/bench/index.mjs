@@ -1,6 +1,8 @@
 // Compares @redkit/lock with redlock, redis-semaphore and a raw SET NX PX +
 // compare-and-delete, against one redis-server this script starts itself.
 // Everything runs in this one process; each contender has its own connection.
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import Redlock from 'redlock'
@@ -11,7 +13,7 @@ import locks from '../dist/index.js'
 
 const IN_FLIGHT = 50
 const PAIRS = 10_000
-const ROUNDS = 3
+const ROUNDS = 7
 const HANDOFFS = 300
 const TTL = 10_000
 
@@ -19,8 +21,14 @@ const COMPARE_AND_DELETE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
 
+// A full GC before each measurement, so no contender pays for the garbage of the one before it.
+v8.setFlagsFromString('--expose-gc')
+const gc = vm.runInNewContext('gc')
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const spread = (xs) => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}`
+const fixed = (x, digits = 2) => x.toFixed(digits)
 const percentile = (xs, p) => {
   const sorted = [...xs].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
@@ -62,49 +70,76 @@ async function main () {
   const redlock = new Redlock([redlockClient], { retryCount: 0 })
   const semClient = client(server)
 
+  // The same raw pair on the app's own redkit connection, which arms core's per-command
+  // deadline: it shows how much of the gap is the connection rather than the lock.
+  ours.redis.defineCommand('benchCompareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
+
+  const RAW = 'raw SET NX PX + CAD'
+  const RAW_CORE = 'raw SET NX PX + CAD, redkit connection'
+  const OURS = '@redkit/lock'
+  const REDLOCK = 'redlock 5.0.0-beta.2'
+  const SEM = 'redis-semaphore Mutex'
   const contenders = {
-    '@redkit/lock': async (slot) => {
+    [OURS]: async (slot) => {
       const lock = await ours.locks.acquire(`k${slot}`, { ttl: TTL })
       if (!(lock.token > 0)) throw new Error('no fencing token')
       await lock.release()
     },
-    'raw SET NX PX + CAD': async (slot, i) => {
+    [RAW]: async (slot, i) => {
       const key = `bench:raw:k${slot}`
       const value = `v${i}`
       if (await raw.set(key, value, 'PX', TTL, 'NX') !== 'OK') throw new Error('raw lock held')
       await raw.compareAndDelete(key, value)
     },
-    'redlock 5.0.0-beta.2': async (slot) => {
+    [RAW_CORE]: async (slot, i) => {
+      const key = `bench:rawcore:k${slot}`
+      const value = `v${i}`
+      if (await ours.redis.set(key, value, 'PX', TTL, 'NX') !== 'OK') throw new Error('raw lock held')
+      await ours.redis.benchCompareAndDelete(key, value)
+    },
+    [REDLOCK]: async (slot) => {
       const lock = await redlock.acquire([`bench:redlock:k${slot}`], TTL)
       await lock.release()
     },
-    'redis-semaphore Mutex': async (slot) => {
+    [SEM]: async (slot) => {
       const mutex = new Mutex(semClient, `bench:sem:k${slot}`, { lockTimeout: TTL, refreshInterval: 0 })
       await mutex.acquire()
       await mutex.release()
     }
   }
+  const names = Object.keys(contenders)
 
   // Warm up connections and script caches.
-  for (const pair of Object.values(contenders)) for (let i = 0; i < 200; i++) await pair(0, i)
+  for (const pair of Object.values(contenders)) for (let i = 0; i < 500; i++) await pair(0, i)
 
-  const results = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]))
+  // Alternating rounds; each round starts with a different contender and odd rounds run
+  // in reverse, so no contender always follows the same neighbour.
+  const results = Object.fromEntries(names.map((name) => [name, []]))
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, pair] of Object.entries(contenders)) results[name].push(await throughput(pair))
+    const order = names.map((_, j) => names[(round + j) % names.length])
+    if (round % 2 === 1) order.reverse()
+    for (const name of order) {
+      gc()
+      await sleep(20)
+      results[name].push(await throughput(contenders[name]))
+    }
   }
 
-  console.log(`\nacquire + release pairs, ${IN_FLIGHT} in flight, ${PAIRS} pairs per round, median of ${ROUNDS} alternating rounds`)
-  console.log('(one process; redis-server spawned locally; each contender on its own connection)\n')
-  const base = median(results['raw SET NX PX + CAD'])
-  const oursRate = median(results['@redkit/lock'])
-  const rows = Object.entries(results).map(([name, rates]) => ({
+  console.log(`\nacquire + release pairs, ${IN_FLIGHT} in flight, ${PAIRS} pairs per round, ${ROUNDS} alternating rounds`)
+  console.log('(one process; redis-server spawned locally by this script; each contender on its own connection;')
+  console.log(' a full GC before each measurement;')
+  console.log(' pairs/s is the median over rounds, spread is the slowest–fastest round)\n')
+  const rate = (name) => median(results[name])
+  console.table(names.map((name) => ({
     contender: name,
-    'pairs/s': Math.round(median(rates)),
-    'vs raw': (median(rates) / base).toFixed(2) + 'x',
-    'ours vs it': (oursRate / median(rates)).toFixed(2) + 'x',
-    'fencing token': name === '@redkit/lock' ? 'yes' : 'no'
-  }))
-  console.table(rows)
+    'pairs/s': Math.round(rate(name)),
+    'spread pairs/s': spread(results[name]),
+    'vs raw': fixed(rate(name) / rate(RAW)) + 'x',
+    'fencing token': name === OURS ? 'yes' : 'no'
+  })))
+  // Rounds run back to back, so the per-round ratio cancels much of the machine's drift.
+  const perRound = results[OURS].map((x, i) => x / results[RAW][i])
+  console.log(`@redkit/lock / raw per round: ${perRound.map((x) => fixed(x)).join(' ')} (median ${fixed(median(perRound))})`)
 
   // Contended hand-off: time from the holder calling release to the waiter holding the lock.
   const ours2 = await app(server, 'bench:ours:')
@@ -131,24 +166,29 @@ async function main () {
     await waiter.release()
     return at - t0
   }
-  const lat = { '@redkit/lock': [], 'redis-semaphore Mutex': [] }
+  const lat = { [OURS]: [], [SEM]: [] }
   for (let i = 0; i < HANDOFFS; i++) {
-    lat['@redkit/lock'].push(await handoffOurs())
-    lat['redis-semaphore Mutex'].push(await handoffSem())
+    lat[OURS].push(await handoffOurs())
+    lat[SEM].push(await handoffSem())
   }
   console.log(`\ncontended hand-off (release → next holder acquired, other instance/connection), ${HANDOFFS} hand-offs each, interleaved\n`)
   const p50 = (name) => percentile(lat[name], 0.5)
+  const p90 = (name) => percentile(lat[name], 0.9)
   const p99 = (name) => percentile(lat[name], 0.99)
   console.table(Object.keys(lat).map((name) => ({
     contender: name,
-    'p50 ms': p50(name).toFixed(3),
-    'p99 ms': p99(name).toFixed(3)
+    'p50 ms': fixed(p50(name), 3),
+    'p90 ms': fixed(p90(name), 3),
+    'p99 ms': fixed(p99(name), 3)
   })))
-  console.log(`\nratios: @redkit/lock throughput = ${(oursRate / base).toFixed(2)}x raw, ` +
-    `${(oursRate / median(results['redlock 5.0.0-beta.2'])).toFixed(2)}x redlock, ` +
-    `${(oursRate / median(results['redis-semaphore Mutex'])).toFixed(2)}x redis-semaphore; ` +
-    `hand-off p50 ${(p50('redis-semaphore Mutex') / p50('@redkit/lock')).toFixed(1)}x faster, ` +
-    `p99 ${(p99('redis-semaphore Mutex') / p99('@redkit/lock')).toFixed(1)}x faster than redis-semaphore`)
+
+  console.log('')
+  console.log(`ratio @redkit/lock / raw SET NX + CAD: ${fixed(rate(OURS) / rate(RAW))}`)
+  console.log(`ratio @redkit/lock / raw SET NX + CAD on the redkit connection: ${fixed(rate(OURS) / rate(RAW_CORE))}`)
+  console.log(`ratio @redkit/lock / redlock: ${fixed(rate(OURS) / rate(REDLOCK))}`)
+  console.log(`ratio @redkit/lock / redis-semaphore: ${fixed(rate(OURS) / rate(SEM))}`)
+  console.log(`ratio hand-off p50 redis-semaphore / @redkit/lock: ${fixed(p50(SEM) / p50(OURS), 1)}`)
+  console.log(`ratio hand-off p99 redis-semaphore / @redkit/lock: ${fixed(p99(SEM) / p99(OURS), 1)}`)
 
   await ours.close()
   await ours2.close()

@@ -5,6 +5,8 @@ export interface LockRef {
   kind: LockKind
   name: string
   limit: number
+  /** The backend's cache of this lock's key names, filled on first use. */
+  keys?: string[]
 }
 
 /**

@@ -93,13 +93,13 @@ export class Lock {
     checkInteger(ms, 'extend(ms)', 10, MAX_TTL)
     if (this.#backend === null || this.#released || this.lost) return false
     const sentAt = performance.now()
-    let ok: boolean
+    let reply: number
     try {
-      ok = await this.#backend.extend(this.#ref, this.#member, ms)
+      reply = await this.#backend.extend(this.#ref, this.#member, ms)
     } catch (err) {
       throw new RedisUnavailableError(this.name, { cause: err })
     }
-    if (!ok) {
+    if (reply <= 0) {
       this.lose('it expired or another holder took it')
       return false
     }
@@ -120,7 +120,7 @@ export class Lock {
     clearTimeout(this.#timer)
     this.#hooks.settled(this)
     try {
-      return await this.#backend.release(this.#ref, this.#member)
+      return await this.#backend.release(this.#ref, this.#member) === 1
     } catch (err) {
       throw new RedisUnavailableError(this.name, { cause: err })
     }

@@ -45,7 +45,7 @@ export interface Locks {
   semaphore: (name: string, limit: number) => LockHandle
 }
 
-type Refused = AcquireReply & { granted: false }
+type Refused = Exclude<AcquireReply, number>
 
 interface Waiter {
   /** A wake-up that arrived while no sleep was in progress. */
@@ -81,6 +81,10 @@ async function sleep (ms: number, waiter: Waiter, signal: AbortSignal | undefine
   })
 }
 
+function lockRef (name: string): LockRef {
+  return { kind: 'lock', name: checkName(name), limit: 1 }
+}
+
 export class LockManager implements Locks {
   readonly #backend: Backend
   readonly #opts: ResolvedLockOptions
@@ -104,17 +108,18 @@ export class LockManager implements Locks {
     this.#lease = Math.max(1000, opts.pollInterval * 4)
   }
 
-  acquire = async (name: string, opts?: AcquireOptions): Promise<Lock> =>
-    await this.acquireRef({ kind: 'lock', name: checkName(name), limit: 1 }, opts, false) as Lock
+  // Straight to acquireRef, which checks the name: one async layer per call, and bad input still rejects.
+  acquire = (name: string, opts?: AcquireOptions): Promise<Lock> =>
+    this.acquireRef(undefined, name, opts, false) as Promise<Lock>
 
-  tryAcquire = async (name: string, opts?: Omit<AcquireOptions, 'timeout'>): Promise<Lock | null> =>
-    await this.acquireRef({ kind: 'lock', name: checkName(name), limit: 1 }, { ...opts, timeout: 0 }, true)
+  tryAcquire = (name: string, opts?: Omit<AcquireOptions, 'timeout'>): Promise<Lock | null> =>
+    this.acquireRef(undefined, name, opts, true)
 
   withLock = async <T>(name: string, fn: LockWork<T>, opts?: AcquireOptions): Promise<T> =>
-    await this.withRef({ kind: 'lock', name: checkName(name), limit: 1 }, fn, opts)
+    await this.withRef(lockRef(name), fn, opts)
 
   isLocked = async (name: string): Promise<LockInfo | null> =>
-    await this.inspectRef({ kind: 'lock', name: checkName(name), limit: 1 })
+    await this.inspectRef(lockRef(name))
 
   list = async (): Promise<LockInfo[]> => {
     const out: LockInfo[] = []
@@ -135,8 +140,8 @@ export class LockManager implements Locks {
     return {
       name: ref.name,
       limit: ref.limit,
-      acquire: async (opts) => await this.acquireRef(ref, opts, false) as Lock,
-      tryAcquire: async (opts) => await this.acquireRef(ref, { ...opts, timeout: 0 }, true),
+      acquire: (opts) => this.acquireRef(ref, ref.name, opts, false) as Promise<Lock>,
+      tryAcquire: (opts) => this.acquireRef(ref, ref.name, opts, true),
       withLock: async (fn, opts) => await this.withRef(ref, fn, opts),
       isLocked: async () => await this.inspectRef(ref)
     }
@@ -186,7 +191,7 @@ export class LockManager implements Locks {
   }
 
   async withRef<T> (ref: LockRef, fn: LockWork<T>, opts?: AcquireOptions): Promise<T> {
-    const lock = await this.acquireRef(ref, opts, false) as Lock
+    const lock = await this.acquireRef(ref, ref.name, opts, false) as Lock
     const stop = this.keepAlive(lock)
     try {
       const result = await fn(lock.signal, lock)
@@ -205,7 +210,9 @@ export class LockManager implements Locks {
     }
   }
 
-  async acquireRef (ref: LockRef, opts: AcquireOptions | undefined, once: boolean): Promise<Lock | null> {
+  /** Without a ref, `name` is a lock name, checked here. `once` means tryAcquire: never wait, null when held. */
+  async acquireRef (known: LockRef | undefined, name: string, opts: AcquireOptions | undefined, once: boolean): Promise<Lock | null> {
+    const ref = known ?? lockRef(name)
     const { ttl, timeout, signal } = checkAcquireOptions(opts, this.#opts)
     if (signal?.aborted === true) throw new LockAbortedError(ref.name, { cause: signal.reason })
     const owner = `${this.#instanceId}:${++this.#seq}`
@@ -223,12 +230,12 @@ export class LockManager implements Locks {
       if (waiter !== undefined) this.#waiters.delete(owner)
       return this.#unavailable(ref, owner, ttl, err)
     }
-    if (reply.granted) {
+    if (typeof reply === 'number') {
       if (waiter !== undefined) this.#waiters.delete(owner)
-      return this.#grant(ref, owner, reply.token, reply.ttl, sentAt)
+      return this.#grant(ref, owner, reply, ttl, sentAt)
     }
     if (once) return null
-    if (!queue) throw lockTimeout(ref.name, timeout, reply.holderTtl)
+    if (!queue) throw lockTimeout(ref.name, timeout, reply[0])
     return await this.#wait(ref, owner, ttl, timeout, signal, sentAt, reply, waiter ?? this.#register(owner))
   }
 
@@ -239,17 +246,17 @@ export class LockManager implements Locks {
   ): Promise<Lock> {
     const stop = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal])
     let refused = first
-    let queued = first.queued
+    let queued = first[1] === 1
     let granted = false
     this.#listen()
     try {
       for (;;) {
         const left = timeout - (performance.now() - started)
-        if (left <= 0) throw lockTimeout(ref.name, timeout, refused.holderTtl)
+        if (left <= 0) throw lockTimeout(ref.name, timeout, refused[0])
         // Release messages wake the head of the queue at once; the timer is the
         // fallback for lost messages and for leases that simply run out.
         let pause = this.#opts.pollInterval
-        if (refused.holderTtl >= 0) pause = Math.min(pause, refused.holderTtl + 1)
+        if (refused[0] >= 0) pause = Math.min(pause, refused[0] + 1)
         pause = Math.min(Math.max(1, Math.round(pause * (0.9 + Math.random() * 0.2))), left)
         try {
           await sleep(pause, waiter, stop)
@@ -263,12 +270,12 @@ export class LockManager implements Locks {
         } catch (err) {
           return this.#unavailable(ref, owner, ttl, err)
         }
-        if (reply.granted) {
+        if (typeof reply === 'number') {
           granted = true
-          return this.#grant(ref, owner, reply.token, reply.ttl, sentAt)
+          return this.#grant(ref, owner, reply, ttl, sentAt)
         }
         refused = reply
-        queued ||= reply.queued
+        queued ||= reply[1] === 1
       }
     } finally {
       this.#waiters.delete(owner)

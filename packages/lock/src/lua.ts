@@ -1,8 +1,8 @@
 /*
  * Two layouts share these scripts' helpers.
  *
- * A lock (one holder) is a plain string key, so the common case costs about
- * what a bare SET NX PX does:
+ * A lock (one holder) is a plain string key, so the common case is a SET NX PX
+ * plus a write of the fencing counter, and a compare-and-delete:
  *   holder  string "<token>|<owner>", PX = the lease
  *   fence   string, last fencing token issued for the name
  *   queue   zset  member waiter id, score = arrival (server µs)
@@ -15,8 +15,9 @@
  *   holders zset  member "<token>|<owner>", score = expiry (server ms)
  *   fence, queue, alive as above.
  *
- * Time always comes from TIME, never from the application's clock. Expired
- * semaphore holders and dead waiters are pruned by the scripts that touch them.
+ * Time comes from the server only (TIME, and key expiry for a lock's lease),
+ * never from the application's clock. Expired semaphore holders and dead
+ * waiters are pruned by the scripts that touch them.
  */
 
 const CLOCK = `
@@ -30,21 +31,46 @@ local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
 /*
  * token = max(last token + 1, server time in µs). TIME is read on every grant,
  * not only when the counter is missing: after a failover the counter can exist
- * but lag behind tokens the old master issued, and only the clock floor keeps
+ * yet lag behind tokens the old master issued, and only the clock floor keeps
  * the next token above them.
+ *
+ * clockText gives the clock in µs as text without float formatting: seconds
+ * have 10 digits until 2286, so equal-length texts compare like their numbers.
+ * advanceFence writes the counter and returns the token actually issued: the
+ * clock, or last + 1 when the counter is ahead of the clock. On Redis 7+ one
+ * SET ... GET both reads and writes the counter (REDIS_VERSION_NUM exists from
+ * 7.0; older servers read it with GET first).
  */
-const NEXT_TOKEN = `
-local function nextToken (fence, counterTtl)
-  local t = redis.call('TIME')
-  local token = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  local last = redis.call('GET', fence)
-  if last then
-    last = tonumber(last) + 1
-    if last > token then token = last end
+const TOKENS = `
+local SET_GET = redis.REDIS_VERSION_NUM ~= nil
+local function clockText (t)
+  return t[1] .. string.sub('00000' .. t[2], -6)
+end
+local function advanceFence (fence, text, counterTtl)
+  local last
+  if SET_GET then
+    last = redis.call('SET', fence, text, 'PX', counterTtl, 'GET')
+  else
+    last = redis.call('GET', fence)
   end
-  local text = string.format('%d', token)
+  if last and (#last > #text or (#last == #text and last >= text)) then
+    text = string.format('%d', tonumber(last) + 1)
+  elseif SET_GET then
+    return text
+  end
   redis.call('SET', fence, text, 'PX', counterTtl)
-  return token, text
+  return text
+end
+`
+
+// Adds or refreshes a waiter: arrival (µs) keeps its place, the lease keeps it alive.
+const JOIN_QUEUE = `
+local function joinQueue (t, queue, alive, waiter, lease)
+  local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', queue, 'NX', t[1] .. string.format('%06d', tonumber(t[2])), waiter)
+  redis.call('ZADD', alive, nowMs + lease, waiter)
+  redis.call('PEXPIRE', queue, lease)
+  redis.call('PEXPIRE', alive, lease)
 end
 `
 
@@ -200,40 +226,48 @@ end
  * Returns the token (a number) when granted, else {ms until the holder's lease ends (-1 if free), queued}.
  * The lock is granted when it is free and nobody waits, or the caller is the first live waiter.
  */
-export const LOCK_ACQUIRE = PRUNE_WAITERS + NEXT_TOKEN + `
-local held = redis.call('PTTL', KEYS[1])
-local waiter = false
-if ARGV[3] ~= '0' then waiter = ARGV[1] end
-local nowMs = false
-if held == -2 then
-  local queued = redis.call('EXISTS', KEYS[3]) == 1
-  local mine = true
-  if queued then
-    local t = redis.call('TIME')
-    nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    pruneWaiters(KEYS[3], KEYS[4], nowMs)
-    local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
-    mine = head == nil or head == waiter
+export const LOCK_ACQUIRE = PRUNE_WAITERS + TOKENS + JOIN_QUEUE + `
+local owner = ARGV[1]
+local lease = tonumber(ARGV[3])
+local t = redis.call('TIME')
+-- Writes the holder and the counter; nobody sees the first value if the counter forces a higher token.
+local function grant (nx)
+  local text = clockText(t)
+  if nx then
+    if not redis.call('SET', KEYS[1], text .. '|' .. owner, 'NX', 'PX', ARGV[2]) then return false end
+  else
+    redis.call('SET', KEYS[1], text .. '|' .. owner, 'PX', ARGV[2])
   end
-  if mine then
-    local token, text = nextToken(KEYS[2], ARGV[4])
-    redis.call('SET', KEYS[1], text .. '|' .. ARGV[1], 'PX', ARGV[2])
-    if queued and waiter then
-      redis.call('ZREM', KEYS[3], waiter)
-      redis.call('ZREM', KEYS[4], waiter)
+  local token = advanceFence(KEYS[2], text, ARGV[4])
+  if token ~= text then redis.call('SET', KEYS[1], token .. '|' .. owner, 'PX', ARGV[2]) end
+  return tonumber(token)
+end
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  -- Nobody waits: SET NX decides.
+  local token = grant(true)
+  if token then return token end
+  local held = redis.call('PTTL', KEYS[1])
+  if lease == 0 then return {held, 0} end
+  joinQueue(t, KEYS[3], KEYS[4], owner, lease)
+  return {held, 1}
+end
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+pruneWaiters(KEYS[3], KEYS[4], nowMs)
+local held = redis.call('PTTL', KEYS[1])
+if held == -2 then
+  local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+  if head == nil or (lease > 0 and head == owner) then
+    local token = grant(false)
+    if head ~= nil then
+      redis.call('ZREM', KEYS[3], owner)
+      redis.call('ZREM', KEYS[4], owner)
     end
     return token
   end
   held = -1
 end
-if not waiter then return {held, 0} end
-local t = redis.call('TIME')
-local lease = tonumber(ARGV[3])
-nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[3], 'NX', t[1] .. string.format('%06d', tonumber(t[2])), waiter)
-redis.call('ZADD', KEYS[4], nowMs + lease, waiter)
-redis.call('PEXPIRE', KEYS[3], lease)
-redis.call('PEXPIRE', KEYS[4], lease)
+if lease == 0 then return {held, 0} end
+joinQueue(t, KEYS[3], KEYS[4], owner, lease)
 return {held, 1}
 `
 

@@ -98,37 +98,37 @@ export function memoryBackend (counterTtl: number): Backend {
         const token = nextToken(ref, at)
         entry.holders.set(member(token, owner), at + ttl)
         if (waiter !== null) entry.queue.delete(waiter)
-        return { granted: true, token, ttl }
+        return token
       }
       let holderTtl = -1
       for (const expiry of entry?.holders.values() ?? []) {
         const left = Math.floor(expiry - at)
         if (holderTtl < 0 || left < holderTtl) holderTtl = left
       }
-      if (waiter === null) return { granted: false, holderTtl, queued: false }
+      if (waiter === null) return [holderTtl, 0]
       if (entry === undefined) {
         entry = { holders: new Map(), queue: new Map() }
         entries.set(id(ref), entry)
       }
       // Refreshing the lease keeps the waiter's place (Map keeps insertion order).
       entry.queue.set(waiter, at + lease)
-      return { granted: false, holderTtl, queued: true }
+      return [holderTtl, 1]
     },
     release: async (ref, m) => {
       const at = now()
       const entry = entries.get(id(ref))
       const expiry = entry?.holders.get(m)
-      if (entry === undefined || expiry === undefined) return false
+      if (entry === undefined || expiry === undefined) return 0
       entry.holders.delete(m)
       notify(ref, get(ref, at))
-      return expiry > at
+      return expiry > at ? 1 : 0
     },
     extend: async (ref, m, ttl) => {
       const at = now()
       const entry = get(ref, at)
-      if (entry?.holders.has(m) !== true) return false
+      if (entry?.holders.has(m) !== true) return 0
       entry.holders.set(m, at + ttl)
-      return true
+      return 1
     },
     leave: async (ref, waiter) => {
       const entry = entries.get(id(ref))

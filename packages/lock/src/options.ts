@@ -81,6 +81,7 @@ export interface AcquireOptions {
 }
 
 export function checkAcquireOptions (opts: AcquireOptions | undefined, defaults: ResolvedLockOptions): { ttl: number, timeout: number, signal?: AbortSignal } {
+  if (opts === undefined) return defaults
   if (opts !== undefined && (typeof opts !== 'object' || opts === null)) fail('acquire options must be an object')
   const ttl = checkInteger(opts?.ttl ?? defaults.ttl, 'ttl', 10, MAX_TTL)
   const timeout = checkInteger(opts?.timeout ?? defaults.timeout, 'timeout', 0, MAX_TTL)

@@ -28,30 +28,38 @@ export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl
   const counterTtlText = String(counterTtl)
   let subscriber: RedisClient | undefined
 
-  /** "<prefix>lock:{name}" or "<prefix>sem:{name}": every key of one lock shares the hash tag. */
-  const base = (ref: LockRef): string => heads[ref.kind] + redkit.hashTag(ref.name)
-
-  // The lock paths return the script's promise as it is: no extra async layer per call.
-  const acquireLock = (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number): Promise<AcquireReply> => {
-    const b = base(ref)
-    return lockAcquire([`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`],
-      [owner, ttl, waiter === null ? 0 : lease, counterTtlText])
+  /**
+   * [holder(s), fence, queue, alive] under "<prefix>lock:{name}" or "<prefix>sem:{name}":
+   * every key of one lock shares the hash tag. Kept on the ref, so a release reuses them.
+   */
+  const keysOf = (ref: LockRef): string[] => {
+    if (ref.keys !== undefined) return ref.keys
+    const b = heads[ref.kind] + redkit.hashTag(ref.name)
+    ref.keys = [ref.kind === 'lock' ? `${b}:holder` : `${b}:holders`, `${b}:fence`, `${b}:queue`, `${b}:alive`]
+    return ref.keys
+  }
+  /** [holder(s), queue, alive]: the keys of release and leave. */
+  const releaseKeys = (ref: LockRef): string[] => {
+    const k = keysOf(ref)
+    return [k[0]!, k[2]!, k[3]!]
   }
 
+  // The lock paths return the script's promise as it is: no extra async layer per call.
+  const acquireLock = (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number): Promise<AcquireReply> =>
+    lockAcquire(keysOf(ref), [owner, ttl, waiter === null ? 0 : lease, counterTtlText])
+
   const acquireSemaphore = async (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number): Promise<AcquireReply> => {
-    const b = base(ref)
-    const [granted, x, y] = await semAcquire([`${b}:holders`, `${b}:fence`, `${b}:queue`, `${b}:alive`],
-      [owner, ttl, ref.limit, waiter === null ? '' : '1', lease, counterTtlText])
+    const [granted, x, y] = await semAcquire(keysOf(ref), [owner, ttl, ref.limit, waiter === null ? '' : '1', lease, counterTtlText])
     return granted === 1 ? x : [x, y]
   }
 
   const inspectLock = async (ref: LockRef): Promise<HolderInfo[]> => {
-    const [value, ttl] = await lockInspect([`${base(ref)}:holder`], [])
+    const [value, ttl] = await lockInspect([keysOf(ref)[0]!], [])
     return value === null || ttl < 0 ? [] : [{ ...parseMember(value), ttl }]
   }
 
   const inspectSemaphore = async (ref: LockRef): Promise<HolderInfo[]> => {
-    const reply = await semInspect([`${base(ref)}:holders`], [])
+    const reply = await semInspect([keysOf(ref)[0]!], [])
     const at = Number(reply[0])
     const out: HolderInfo[] = []
     for (let i = 1; i + 1 < reply.length; i += 2) {
@@ -65,19 +73,15 @@ export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl
     acquire: (ref, owner, ttl, waiter, lease) => ref.kind === 'lock'
       ? acquireLock(ref, owner, ttl, waiter, lease)
       : acquireSemaphore(ref, owner, ttl, waiter, lease),
-    release: (ref, member) => {
-      const b = base(ref)
-      return ref.kind === 'lock'
-        ? lockRelease([`${b}:holder`, `${b}:queue`, `${b}:alive`], [member, channel])
-        : semRelease([`${b}:holders`, `${b}:queue`, `${b}:alive`], [member, ref.limit, channel])
-    },
+    release: (ref, member) => ref.kind === 'lock'
+      ? lockRelease(releaseKeys(ref), [member, channel])
+      : semRelease(releaseKeys(ref), [member, ref.limit, channel]),
     extend: (ref, member, ttl) => ref.kind === 'lock'
-      ? lockExtend([`${base(ref)}:holder`], [member, ttl])
-      : semExtend([`${base(ref)}:holders`], [member, ttl]),
+      ? lockExtend([keysOf(ref)[0]!], [member, ttl])
+      : semExtend([keysOf(ref)[0]!], [member, ttl]),
     leave: async (ref, waiter) => {
-      const b = base(ref)
-      if (ref.kind === 'lock') await lockLeave([`${b}:holder`, `${b}:queue`, `${b}:alive`], [waiter, channel])
-      else await semLeave([`${b}:holders`, `${b}:queue`, `${b}:alive`], [waiter, ref.limit, channel])
+      if (ref.kind === 'lock') await lockLeave(releaseKeys(ref), [waiter, channel])
+      else await semLeave(releaseKeys(ref), [waiter, ref.limit, channel])
     },
     inspect: async (ref) => ref.kind === 'lock' ? await inspectLock(ref) : await inspectSemaphore(ref),
     names: async function * () {

@@ -10,6 +10,15 @@ test('3-master Cluster', async (t) => {
   const admin = cluster.client()
   const prefixes: string[] = []
 
+  const rewindCounters = async (app: FastifyInstance, by: number): Promise<number> => {
+    let n = 0
+    for await (const key of app.redkit.scan(app.redkit.key('lock', '*:fence'))) {
+      await admin.decrby(key, by)
+      n++
+    }
+    return n
+  }
+
   const dropCounters = async (app: FastifyInstance): Promise<number> => {
     let n = 0
     for await (const key of app.redkit.scan(app.redkit.key('lock', '*:fence'))) n += await admin.del(key)
@@ -42,6 +51,7 @@ test('3-master Cluster', async (t) => {
       return { apps }
     },
     dropCounters,
+    rewindCounters,
     keysWithoutTtl: async () => {
       const missing: string[] = []
       for (const node of admin.nodes('master')) {

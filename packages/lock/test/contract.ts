@@ -16,6 +16,8 @@ export interface Target {
   keysWithoutTtl?: () => Promise<string[]>
   /** Deletes every fencing counter, as TTL expiry or a restart without persistence would. */
   dropCounters?: (app: FastifyInstance) => Promise<number>
+  /** Sets every fencing counter back by `by`, as a failover that lost the last writes would. */
+  rewindCounters?: (app: FastifyInstance, by: number) => Promise<number>
 }
 
 export function contract (t: Test, target: Target): void {
@@ -158,6 +160,48 @@ export function contract (t: Test, target: Target): void {
     t.same(order, [0, 1, 2, 3, 4])
   })
 
+  t.test('a waiter queued while the lock was held goes before a newcomer that arrives after the release', async (t) => {
+    const { apps: [a, b, c] } = await target.setup(t, 3)
+    const holder = await a!.locks.acquire('queue-first', { ttl: 10_000 })
+    const order: string[] = []
+    const queued = b!.locks.withLock('queue-first', async () => {
+      order.push('queued')
+      await sleep(30)
+    }, { timeout: 5000 })
+    await sleep(80)
+    t.equal(await holder.release(), true)
+    // Right after the release the lock is free, but the queued waiter has not taken it yet.
+    const newcomer = c!.locks.withLock('queue-first', async () => { order.push('newcomer') }, { timeout: 5000 })
+    t.equal(await c!.locks.tryAcquire('queue-first'), null, 'tryAcquire does not jump the queue')
+    await Promise.all([queued, newcomer])
+    t.same(order, ['queued', 'newcomer'])
+    t.equal(await a!.locks.isLocked('queue-first'), null)
+    const free = await c!.locks.tryAcquire('queue-first')
+    t.ok(free !== null, 'with the queue empty, the lock is granted at once again')
+    await free?.release()
+  })
+
+  t.test('hand-off under load keeps tokens increasing and serves every waiter', async (t) => {
+    const { apps } = await target.setup(t, 2)
+    const tokens: number[] = []
+    let inside = 0
+    let overlaps = 0
+    await Promise.all(Array.from({ length: 12 }, async (_, i) => {
+      for (let k = 0; k < 5; k++) {
+        await apps[i % 2]!.locks.withLock('load', async (signal, lock) => {
+          if (inside++ > 0) overlaps++
+          tokens.push(lock.token)
+          await new Promise((resolve) => setImmediate(resolve))
+          inside--
+        }, { timeout: 10_000 })
+      }
+    }))
+    t.equal(tokens.length, 60)
+    t.equal(overlaps, 0)
+    t.ok(tokens.every((x, i) => i === 0 || x > tokens[i - 1]!), 'tokens strictly increase in grant order')
+    t.equal(await apps[0]!.locks.isLocked('load'), null)
+  })
+
   t.test('withLock returns the result, extends while fn runs, and releases', async (t) => {
     const { apps: [app] } = await target.setup(t)
     let seen: AbortSignal | undefined
@@ -268,6 +312,19 @@ export function contract (t: Test, target: Target): void {
       await first.release()
       t.ok(await drop(app!) >= 1, 'counter deleted')
       const second = await app!.locks.acquire('fence')
+      t.ok(second.token > first.token, `${second.token} > ${first.token}`)
+      await second.release()
+    })
+  }
+
+  if (target.rewindCounters !== undefined) {
+    const rewind = target.rewindCounters
+    t.test('tokens keep increasing when the fencing counter lags behind (failover lost writes)', async (t) => {
+      const { apps: [app] } = await target.setup(t)
+      const first = await app!.locks.acquire('lag')
+      await first.release()
+      t.ok(await rewind(app!, 1_000_000) >= 1, 'counter set back')
+      const second = await app!.locks.acquire('lag')
       t.ok(second.token > first.token, `${second.token} > ${first.token}`)
       await second.release()
     })

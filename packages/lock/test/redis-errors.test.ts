@@ -82,7 +82,7 @@ test('the fencing counter key has the long counterTtl', async (t) => {
   const fence = app.redkit.key('lock', '{ttl}', 'fence')
   const pttl = await admin.pttl(fence)
   t.ok(pttl > 6 * 24 * 3600 * 1000 && pttl <= 7 * 24 * 3600 * 1000, `fence TTL ${pttl}`)
-  t.ok(await admin.pttl(app.redkit.key('lock', '{ttl}', 'holders')) > 0)
+  t.ok(await admin.pttl(app.redkit.key('lock', '{ttl}', 'holder')) > 0)
   await lock.release()
   admin.disconnect()
 })

@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { startRedis, uniquePrefix } from '@redkit/testing'
 import { makeApp, sleep } from './helpers.js'
-import { runWorkers } from './stress.js'
+import { Resource, runWorkers } from './stress.js'
 
 const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => { unhandled.push(reason) })
@@ -15,13 +15,16 @@ for (const persistence of [true, false]) {
     const apps = [await makeApp(core), await makeApp(core)]
     t.teardown(async () => { await Promise.all(apps.map(async (a) => await a.close())) })
 
+    const resource = new Resource()
+    // Killed after a fifth of the run, however fast the run goes, so it is down mid-run.
+    const fifth = new Promise<void>((resolve) => { resource.onEnter = (n) => { if (n === 200) resolve() } })
     const chaos = (async () => {
-      await sleep(300)
+      await fifth
       await server.kill()
       await sleep(3000)
       await server.restart()
     })()
-    const { resource, errors, uncoded } = await runWorkers(apps, 4, 1000, 'shared')
+    const { errors, uncoded } = await runWorkers(apps, 4, 1000, 'shared', resource)
     await chaos
     t.equal(resource.entries, 1000)
     t.equal(resource.overlaps, 0, 'no overlap')

@@ -8,6 +8,8 @@ export class Resource {
   overlaps = 0
   decreases = 0
   entries = 0
+  /** Called after each entry with the number of entries so far. */
+  onEnter: (entries: number) => void = () => {}
 
   enter (who: string, token: number): void {
     if (this.holder !== null) this.overlaps++
@@ -15,6 +17,7 @@ export class Resource {
     this.lastToken = Math.max(this.lastToken, token)
     this.holder = who
     this.entries++
+    this.onEnter(this.entries)
   }
 
   exit (who: string): void {
@@ -29,8 +32,7 @@ export interface RunResult {
 }
 
 /** Workers spread over the apps take `total` acquisitions of one lock between them. */
-export async function runWorkers (apps: FastifyInstance[], workers: number, total: number, name: string): Promise<RunResult> {
-  const resource = new Resource()
+export async function runWorkers (apps: FastifyInstance[], workers: number, total: number, name: string, resource = new Resource()): Promise<RunResult> {
   const errors = new Map<string, number>()
   const uncoded: unknown[] = []
   let remaining = total
