@@ -1,0 +1,37 @@
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { checkOptions, type PubsubOptions } from './options.js'
+import { Pubsub } from './pubsub.js'
+import type { PubsubChannels } from './types.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Pub/sub between instances, durable streams and an SSE bridge. */
+    pubsub: Pubsub<PubsubChannels>
+  }
+}
+
+const plugin: FastifyPluginAsync<PubsubOptions> = async (app: FastifyInstance, options) => {
+  const resolved = checkOptions(options)
+  const pubsub = new Pubsub<PubsubChannels>(app.redkit, app.log, resolved)
+  app.decorate('pubsub', pubsub)
+  // Open SSE responses would keep the HTTP server from closing.
+  app.addHook('preClose', async () => { pubsub.closeSse() })
+  app.addHook('onClose', async () => { await pubsub.close() })
+}
+
+export const pubsub = fp(plugin, { name: '@redkit/pubsub', fastify: '5.x', dependencies: ['@redkit/core'] })
+export default pubsub
+
+export { Pubsub, type PubsubStats } from './pubsub.js'
+export { DurableStream, type StreamHandler, type StreamStats, type ReplayOptions } from './stream.js'
+export type { ResubscribeInfo } from './redis.js'
+export type {
+  PubsubChannels, Payload, PubsubMessage, Handler, Unsubscribe, SubscribeOptions, IterateOptions, GapInfo, SseOptions
+} from './types.js'
+export {
+  checkOptions, DEFAULT_MAX_SIZE, DEFAULT_MAX_CHANNEL_LENGTH, DEFAULT_CONCURRENCY, DEFAULT_MAX_PENDING, DEFAULT_SLOW_HANDLER_MS,
+  DEFAULT_HEARTBEAT_MS, DEFAULT_STREAM_MAX_LEN, DEFAULT_STREAM_TTL_MS, DEFAULT_CLAIM_IDLE_MS, DEFAULT_STREAM_BATCH,
+  type PubsubOptions, type StreamOptions
+} from './options.js'
+export * from './errors.js'

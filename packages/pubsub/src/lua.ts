@@ -1,0 +1,18 @@
+/** XADD with an approximate length bound, and a TTL refreshed in the same round trip. */
+export const STREAM_ADD = `
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'm', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return id
+`
+
+/** Creates a consumer group (and the stream) once; a stream created here gets a TTL too. */
+export const STREAM_GROUP = `
+local r = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], ARGV[2], 'MKSTREAM')
+if type(r) == 'table' and r.err and not string.find(r.err, 'BUSYGROUP') then
+  return redis.error_reply(r.err)
+end
+if redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return 1
+`

@@ -1,0 +1,157 @@
+import { PubsubInvalidOptionError } from './errors.js'
+
+export const DEFAULT_MAX_SIZE = 512 * 1024
+export const DEFAULT_MAX_CHANNEL_LENGTH = 256
+export const DEFAULT_CONCURRENCY = 1
+export const DEFAULT_MAX_PENDING = 10_000
+export const DEFAULT_SLOW_HANDLER_MS = 5000
+export const DEFAULT_HEARTBEAT_MS = 15_000
+export const DEFAULT_STREAM_MAX_LEN = 10_000
+export const DEFAULT_STREAM_TTL_MS = 7 * 24 * 3600 * 1000
+export const DEFAULT_CLAIM_IDLE_MS = 30_000
+export const DEFAULT_STREAM_BATCH = 100
+export const DEFAULT_GAP_TRACKING = 10_000
+
+export interface PubsubOptions {
+  /** Largest encoded envelope in bytes; bigger messages are refused. */
+  maxSize?: number
+  /** Longest channel name in characters. */
+  maxChannelLength?: number
+  /** Default number of messages one handler may process at once. */
+  concurrency?: number
+  /** Messages queued per handler before the oldest are dropped (and counted). */
+  maxPending?: number
+  /** A handler slower than this (ms) is logged. */
+  slowHandlerMs?: number
+  /** Drop messages this instance published itself. */
+  skipSelf?: boolean
+  /** On Redis Cluster, use SPUBLISH/SSUBSCRIBE. Pattern subscriptions need false. */
+  sharded?: boolean
+  /** Interval of SSE heartbeat comments in ms. */
+  heartbeatMs?: number
+  /** How many (channel, publisher) sequence positions are remembered for gap detection. */
+  gapTracking?: number
+}
+
+export interface StreamOptions {
+  /** Consumer group; every group receives every message once. */
+  group?: string
+  /** Consumer name inside the group; defaults to the instance id. */
+  consumer?: string
+  /** Approximate length bound (XADD MAXLEN ~). */
+  maxLen?: number
+  /** Stream key TTL in ms, refreshed on each publish. */
+  ttlMs?: number
+  /** Pending messages idle this long (ms) are reclaimed from their consumer. */
+  claimIdleMs?: number
+  /** Entries read per XREADGROUP call. */
+  batch?: number
+  /** How long XREADGROUP blocks (ms); capped below the command deadline. */
+  blockMs?: number
+  /** Messages one consumer processes at once. */
+  concurrency?: number
+  /** Where a new group starts: '$' (new messages) or an id such as '0'. */
+  start?: string
+  /** Also publish each entry on the pub/sub channel of the same name, for live listeners and SSE. */
+  notify?: boolean
+}
+
+export interface ResolvedOptions {
+  maxSize: number
+  maxChannelLength: number
+  concurrency: number
+  maxPending: number
+  slowHandlerMs: number
+  skipSelf: boolean
+  sharded: boolean
+  heartbeatMs: number
+  gapTracking: number
+}
+
+export interface ResolvedStreamOptions {
+  group: string
+  consumer: string
+  maxLen: number
+  ttlMs: number
+  claimIdleMs: number
+  batch: number
+  blockMs: number
+  concurrency: number
+  start: string
+  notify: boolean
+}
+
+function fail (message: string): never {
+  throw new PubsubInvalidOptionError(message)
+}
+
+export function integer (value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function bool (value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(`${name} must be true or false, got ${JSON.stringify(value)}`)
+  return value
+}
+
+function known (opts: object, names: string[], what: string): void {
+  for (const name of Object.keys(opts)) {
+    if (!names.includes(name)) fail(`unknown ${what} option "${name}"; known options are ${names.join(', ')}`)
+  }
+}
+
+const OPTION_NAMES = ['maxSize', 'maxChannelLength', 'concurrency', 'maxPending', 'slowHandlerMs', 'skipSelf',
+  'sharded', 'heartbeatMs', 'gapTracking']
+
+export function checkOptions (opts: PubsubOptions = {}): ResolvedOptions {
+  if (typeof opts !== 'object' || opts === null) fail('options must be an object')
+  known(opts, OPTION_NAMES, 'plugin')
+  return {
+    maxSize: integer(opts.maxSize, 'maxSize', DEFAULT_MAX_SIZE, 64, 512 * 1024 * 1024),
+    maxChannelLength: integer(opts.maxChannelLength, 'maxChannelLength', DEFAULT_MAX_CHANNEL_LENGTH, 1, 65_536),
+    concurrency: integer(opts.concurrency, 'concurrency', DEFAULT_CONCURRENCY, 1, 10_000),
+    maxPending: integer(opts.maxPending, 'maxPending', DEFAULT_MAX_PENDING, 1, 10_000_000),
+    slowHandlerMs: integer(opts.slowHandlerMs, 'slowHandlerMs', DEFAULT_SLOW_HANDLER_MS, 1, 3_600_000),
+    skipSelf: bool(opts.skipSelf, 'skipSelf', false),
+    sharded: bool(opts.sharded, 'sharded', true),
+    heartbeatMs: integer(opts.heartbeatMs, 'heartbeatMs', DEFAULT_HEARTBEAT_MS, 10, 3_600_000),
+    gapTracking: integer(opts.gapTracking, 'gapTracking', DEFAULT_GAP_TRACKING, 1, 10_000_000)
+  }
+}
+
+const STREAM_OPTION_NAMES = ['group', 'consumer', 'maxLen', 'ttlMs', 'claimIdleMs', 'batch', 'blockMs', 'concurrency',
+  'start', 'notify']
+
+/** Stream and group ids: '$', or ms[-seq]. */
+export const STREAM_ID = /^(\$|\d{1,20}(-\d{1,20})?)$/
+const NAME = /^[^\s{}]{1,200}$/
+
+export function checkStreamOptions (opts: StreamOptions, instanceId: string, commandTimeout: number): ResolvedStreamOptions {
+  if (typeof opts !== 'object' || opts === null) fail('stream options must be an object')
+  known(opts, STREAM_OPTION_NAMES, 'stream')
+  const group = opts.group ?? 'default'
+  if (typeof group !== 'string' || !NAME.test(group)) fail(`stream group must be 1 to 200 characters without spaces or braces, got ${JSON.stringify(group)}`)
+  const consumer = opts.consumer ?? instanceId
+  if (typeof consumer !== 'string' || !NAME.test(consumer)) fail(`stream consumer must be 1 to 200 characters without spaces or braces, got ${JSON.stringify(consumer)}`)
+  const start = opts.start ?? '$'
+  if (typeof start !== 'string' || !STREAM_ID.test(start)) fail(`stream start must be '$' or a stream id such as '0' or '1700000000000-0', got ${JSON.stringify(start)}`)
+  // A blocking read must return before the connection's command deadline fires.
+  const blockCap = Math.max(10, commandTimeout - 250)
+  return {
+    group,
+    consumer,
+    start,
+    maxLen: integer(opts.maxLen, 'stream maxLen', DEFAULT_STREAM_MAX_LEN, 1, 1_000_000_000),
+    ttlMs: integer(opts.ttlMs, 'stream ttlMs', DEFAULT_STREAM_TTL_MS, 1000, 10 * 365 * 24 * 3600 * 1000),
+    claimIdleMs: integer(opts.claimIdleMs, 'stream claimIdleMs', DEFAULT_CLAIM_IDLE_MS, 10, 24 * 3600 * 1000),
+    batch: integer(opts.batch, 'stream batch', DEFAULT_STREAM_BATCH, 1, 10_000),
+    blockMs: Math.min(blockCap, integer(opts.blockMs, 'stream blockMs', 1000, 10, 600_000)),
+    concurrency: integer(opts.concurrency, 'stream concurrency', 1, 1, 10_000),
+    notify: bool(opts.notify, 'stream notify', true)
+  }
+}

@@ -1,0 +1,345 @@
+import { EventEmitter } from 'node:events'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
+import type { Redkit } from '@redkit/core'
+import type { Transport } from './backend.js'
+import { HandlerSlot, type DispatchStats } from './dispatch.js'
+import { checkChannel, decodeMessage, encode, hasGlob } from './envelope.js'
+import { PubsubClosedError, PubsubInvalidHandlerError, PubsubShardedPatternError } from './errors.js'
+import { MemoryTransport } from './memory.js'
+import { checkStreamOptions, integer, type ResolvedOptions, type StreamOptions } from './options.js'
+import { RedisTransport, type ResubscribeInfo } from './redis.js'
+import { openSse } from './sse.js'
+import { DurableStream, type StreamStats } from './stream.js'
+import type {
+  GapInfo, Handler, IterateOptions, Payload, PubsubChannels, PubsubMessage, SseOptions, SubscribeOptions, Unsubscribe
+} from './types.js'
+
+interface Route {
+  name: string
+  pattern: boolean
+  slots: Set<HandlerSlot<PubsubMessage>>
+  /** Last sequence seen per channel, then per publisher, for gap detection. */
+  seqs: Map<string, Map<string, number>>
+  tracked: number
+  ready: Promise<void>
+  /** Redis confirmed the subscription. */
+  confirmed: boolean
+}
+
+export interface PubsubStats extends DispatchStats {
+  mode: 'memory' | 'redis' | 'cluster'
+  sharded: boolean
+  channels: Array<{ channel: string, subscribers: number }>
+  patterns: Array<{ pattern: string, subscribers: number }>
+  /** Messages published by this instance. */
+  published: number
+  /** Messages received from Redis (in). */
+  received: number
+  malformed: number
+  /** Gap events, and the messages they reported missing. */
+  gaps: number
+  missed: number
+  resubscribes: number
+  sseClients: number
+  streams: StreamStats[]
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+export interface Pubsub<M extends object = PubsubChannels> {
+  on: ((event: 'gap', listener: (gap: GapInfo) => void) => this) &
+  ((event: 'resubscribed', listener: (info: ResubscribeInfo) => void) => this) &
+  ((event: string | symbol, listener: (...args: any[]) => void) => this)
+}
+
+/**
+ * Publishes JSON envelopes and fans incoming messages out to handlers. One
+ * subscriber connection per app; each channel or pattern is subscribed once in
+ * Redis however many handlers listen, and unsubscribed when the last one leaves.
+ */
+export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
+  readonly instanceId: string
+  private readonly transport: Transport
+  private readonly routes = new Map<string, Route>()
+  /** Per channel published to: its Redis name and last sequence number. */
+  private readonly outgoing = new Map<string, { name: string, seq: number }>()
+  private readonly prefix: string
+  private readonly streams = new Map<string, DurableStream<unknown>>()
+  private readonly sseClients = new Set<() => void>()
+  private readonly counters = { published: 0, received: 0, malformed: 0, gaps: 0, missed: 0, resubscribes: 0 }
+  private readonly dispatch: DispatchStats = { delivered: 0, handlerErrors: 0, slowHandlers: 0, dropped: 0 }
+  private closed = false
+
+  constructor (private readonly redkit: Redkit, private readonly log: FastifyBaseLogger, readonly options: ResolvedOptions) {
+    super()
+    this.instanceId = redkit.instanceId
+    this.prefix = `${redkit.prefix}ps:`
+    const sink = (route: string, channel: string, payload: string): void => this.receive(route, channel, payload)
+    this.transport = redkit.mode === 'memory'
+      ? new MemoryTransport(sink)
+      : new RedisTransport(redkit, log, options.sharded, sink, (info) => {
+        this.counters.resubscribes++
+        this.emit('resubscribed', info)
+      })
+  }
+
+  /** The same object, typed with another channel map. */
+  typed<N extends object> (): Pubsub<N> {
+    return this as unknown as Pubsub<N>
+  }
+
+  /** JSON-encodes the message in an envelope and publishes it; resolves to the number of receiving connections. */
+  publish<C extends string> (channel: C, message: Payload<M, C>): Promise<number> {
+    // Not an async function: on the hot path every extra promise layer costs throughput.
+    let payload: string
+    let out: { name: string, seq: number }
+    try {
+      out = this.outgoingChannel(channel)
+      payload = encode(channel, this.instanceId, out.seq + 1, message, this.options.maxSize)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    // The sequence number is only taken once the message is known to be valid.
+    out.seq++
+    this.counters.published++
+    return this.transport.publish(out.name, payload)
+  }
+
+  private outgoingChannel (channel: string): { name: string, seq: number } {
+    let out = this.outgoing.get(channel)
+    if (out === undefined) {
+      if (this.closed) throw new PubsubClosedError()
+      checkChannel(channel, this.options.maxChannelLength)
+      out = { name: this.prefix + channel, seq: 0 }
+      this.outgoing.set(channel, out)
+    } else if (this.closed) {
+      throw new PubsubClosedError()
+    }
+    return out
+  }
+
+  /** Encodes for a stream entry, taking the channel's next sequence number. */
+  private encodeOnce (channel: string, data: unknown): string {
+    const out = this.outgoingChannel(channel)
+    const payload = encode(channel, this.instanceId, out.seq + 1, data, this.options.maxSize)
+    out.seq++
+    return payload
+  }
+
+  /** Subscribes a handler to a channel or glob pattern; resolves, once Redis confirmed, to its unsubscribe function. */
+  async subscribe<C extends string> (channelOrPattern: C, handler: Handler<Payload<M, C>>, opts: SubscribeOptions = {}): Promise<Unsubscribe> {
+    if (this.closed) throw new PubsubClosedError()
+    checkChannel(channelOrPattern, this.options.maxChannelLength, 'channel or pattern')
+    if (typeof handler !== 'function') throw new PubsubInvalidHandlerError()
+    const pattern = opts.pattern ?? hasGlob(channelOrPattern)
+    if (pattern && this.transport.sharded) throw new PubsubShardedPatternError(channelOrPattern)
+    const slot = new HandlerSlot<PubsubMessage>(handler as Handler, {
+      concurrency: integer(opts.concurrency, 'concurrency', this.options.concurrency, 1, 10_000),
+      maxPending: this.options.maxPending,
+      slowHandlerMs: this.options.slowHandlerMs,
+      skipSelf: opts.skipSelf ?? this.options.skipSelf
+    }, this.dispatch, this.log)
+    const route = this.addRoute(channelOrPattern, pattern)
+    route.slots.add(slot)
+    try {
+      await route.ready
+    } catch (err) {
+      this.removeSlot(route, slot)
+      throw err
+    }
+    let done = false
+    return async () => {
+      if (done) return
+      done = true
+      await this.removeSlot(route, slot)
+    }
+  }
+
+  private addRoute (name: string, pattern: boolean): Route {
+    const key = this.prefix + name
+    let route = this.routes.get(key)
+    if (route === undefined || route.pattern !== pattern) {
+      // The command is sent now, so it reaches Redis in call order with any unsubscribe.
+      const ready = pattern ? this.transport.psubscribe(key) : this.transport.subscribe(key)
+      const created: Route = { name, pattern, slots: new Set(), seqs: new Map(), tracked: 0, ready, confirmed: false }
+      ready.then(() => { created.confirmed = true }, () => {})
+      this.routes.set(key, created)
+      route = created
+    }
+    return route
+  }
+
+  private async removeSlot (route: Route, slot: HandlerSlot<PubsubMessage>): Promise<void> {
+    slot.close()
+    if (!route.slots.delete(slot) || route.slots.size > 0) return
+    const key = this.prefix + route.name
+    if (this.routes.get(key) !== route) return
+    this.routes.delete(key)
+    if (this.closed) return
+    await (route.pattern ? this.transport.punsubscribe(key) : this.transport.unsubscribe(key))
+  }
+
+  private receive (routeKey: string, fullChannel: string, payload: string): void {
+    const route = this.routes.get(routeKey)
+    if (route === undefined) return
+    const channel = route.pattern ? fullChannel.slice(this.prefix.length) : route.name
+    const message = decodeMessage(payload, channel)
+    if (message === undefined) {
+      this.counters.malformed++
+      return
+    }
+    this.counters.received++
+    this.track(route, channel, message.publisher, message.seq)
+    if (route.pattern) message.pattern = route.name
+    const self = message.publisher === this.instanceId
+    for (const slot of route.slots) {
+      if (self && slot.options.skipSelf) continue
+      slot.push(message)
+    }
+  }
+
+  /**
+   * Sequence numbers are per publisher and channel, so the next message from a
+   * publisher reveals how many of its messages were lost meanwhile, including
+   * during this subscriber's own disconnect.
+   */
+  private track (route: Route, channel: string, publisher: string, seq: number): void {
+    let publishers = route.seqs.get(channel)
+    if (publishers === undefined) {
+      publishers = new Map()
+      route.seqs.set(channel, publishers)
+    }
+    const last = publishers.get(publisher)
+    if (last !== undefined && seq <= last) return
+    if (last === undefined && ++route.tracked > this.options.gapTracking) {
+      // Bounded memory: forget the oldest channel's positions (its next message starts afresh).
+      const [oldest, forgotten] = route.seqs.entries().next().value!
+      route.seqs.delete(oldest)
+      route.tracked -= forgotten.size
+      if (oldest === channel) {
+        publishers = new Map()
+        route.seqs.set(channel, publishers)
+        route.tracked++
+      }
+    }
+    publishers.set(publisher, seq)
+    if (last === undefined || seq === last + 1) return
+    const gap: GapInfo = { channel, publisher, missed: seq - last - 1, lastSeq: last, seq }
+    this.counters.gaps++
+    this.counters.missed += gap.missed
+    this.log.warn(gap, 'redkit pubsub: messages were lost (sequence gap)')
+    this.emit('gap', gap)
+  }
+
+  /** Async iterator over a channel's messages; ends when the signal aborts or the app closes. */
+  async * iterate<C extends string> (channel: C, opts: IterateOptions = {}): AsyncGenerator<PubsubMessage<Payload<M, C>>> {
+    const max = integer(opts.maxBuffer, 'maxBuffer', this.options.maxPending, 1, 10_000_000)
+    const buffer: Array<PubsubMessage<Payload<M, C>>> = []
+    let wake: (() => void) | undefined
+    const off = await this.subscribe(channel, (message) => {
+      if (buffer.length >= max) {
+        buffer.shift()
+        this.dispatch.dropped++
+      }
+      buffer.push(message)
+      wake?.()
+    }, { ...(opts.skipSelf !== undefined ? { skipSelf: opts.skipSelf } : {}), ...(opts.pattern !== undefined ? { pattern: opts.pattern } : {}) })
+    const stop = (): void => wake?.()
+    opts.signal?.addEventListener('abort', stop)
+    this.once('close', stop)
+    try {
+      while (opts.signal?.aborted !== true && !this.closed) {
+        const next = buffer.shift()
+        if (next !== undefined) {
+          yield next
+          continue
+        }
+        await new Promise<void>((resolve) => { wake = resolve })
+        wake = undefined
+      }
+    } finally {
+      opts.signal?.removeEventListener('abort', stop)
+      this.off('close', stop)
+      await off()
+    }
+  }
+
+  /** A durable channel on a Redis Stream with a consumer group. */
+  stream<C extends string> (name: C, opts: StreamOptions = {}): DurableStream<Payload<M, C>> {
+    if (this.closed) throw new PubsubClosedError()
+    checkChannel(name, this.options.maxChannelLength, 'stream name')
+    const resolved = checkStreamOptions(opts, this.instanceId, this.redkit.commandTimeout)
+    const stream = new DurableStream<Payload<M, C>>(name, this.streamKey(name), resolved, {
+      transport: this.transport,
+      log: this.log,
+      encode: (channel, data) => this.encodeOnce(channel, data),
+      notify: async (channel, payload) => await this.transport.publish(this.prefix + channel, payload),
+      isClosed: () => this.closed
+    })
+    this.streams.set(`${name}\n${resolved.group}\n${resolved.consumer}`, stream as DurableStream<unknown>)
+    return stream
+  }
+
+  streamKey (name: string): string {
+    return this.redkit.key('ps', 'stream', name)
+  }
+
+  isDurable (channel: string): boolean {
+    for (const stream of this.streams.values()) if (stream.name === channel) return true
+    return false
+  }
+
+  /** Streams a channel to the client as Server-Sent Events; resolves once the stream is open. */
+  async sse<C extends string> (request: FastifyRequest, reply: FastifyReply, channel: C, opts: SseOptions = {}): Promise<void> {
+    if (this.closed) throw new PubsubClosedError()
+    checkChannel(channel, this.options.maxChannelLength)
+    const durable = opts.durable ?? this.isDurable(channel)
+    await openSse({
+      request,
+      reply,
+      channel,
+      durable,
+      heartbeatMs: integer(opts.heartbeatMs, 'heartbeatMs', this.options.heartbeatMs, 10, 3_600_000),
+      maxBuffer: integer(opts.maxBuffer, 'maxBuffer', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      subscribe: async (handler) => await this.subscribe(channel, handler, { pattern: false }),
+      range: async (after, count) => await this.transport.range(this.streamKey(channel), after, count),
+      clients: this.sseClients,
+      log: this.log
+    })
+  }
+
+  stats (): PubsubStats {
+    const channels: PubsubStats['channels'] = []
+    const patterns: PubsubStats['patterns'] = []
+    for (const route of this.routes.values()) {
+      if (!route.confirmed) continue
+      if (route.pattern) patterns.push({ pattern: route.name, subscribers: route.slots.size })
+      else channels.push({ channel: route.name, subscribers: route.slots.size })
+    }
+    return {
+      mode: this.transport.kind,
+      sharded: this.transport.sharded,
+      channels,
+      patterns,
+      ...this.counters,
+      ...this.dispatch,
+      sseClients: this.sseClients.size,
+      streams: [...this.streams.values()].map((s) => s.stats())
+    }
+  }
+
+  /** Ends SSE responses first: open event streams would otherwise hold the HTTP server open. */
+  closeSse (): void {
+    for (const end of [...this.sseClients]) end()
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.emit('close')
+    this.closeSse()
+    await Promise.all([...this.streams.values()].map(async (s) => await s.stop()))
+    for (const route of this.routes.values()) for (const slot of route.slots) slot.close()
+    this.routes.clear()
+    await this.transport.close()
+  }
+}

@@ -1,0 +1,200 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Redkit, RedisClient, RedkitScript } from '@redkit/core'
+import type { Cluster, Redis } from 'ioredis'
+import type { ClaimResult, MessageSink, StreamEntry, StreamReader, Transport } from './backend.js'
+import { STREAM_ADD, STREAM_GROUP } from './lua.js'
+
+type RawEntry = [string, string[] | null]
+
+function entries (raw: RawEntry[] | null | undefined): StreamEntry[] {
+  if (raw == null) return []
+  return raw.map(([id, fields]) => {
+    if (fields == null) return { id, payload: null }
+    const at = fields.indexOf('m')
+    return { id, payload: at >= 0 ? (fields[at + 1] ?? null) : null }
+  })
+}
+
+/**
+ * XREADGROUP replies [[key, entries]] over RESP2, and a map over RESP3, which
+ * ioredis hands back flattened as [key, entries].
+ */
+function streamEntries (reply: unknown[] | null): RawEntry[] | null {
+  if (reply == null || reply.length === 0) return null
+  const first = reply[0]
+  return (Array.isArray(first) ? first[1] : reply[1]) as RawEntry[] | null
+}
+
+export interface ResubscribeInfo {
+  channels: number
+  patterns: number
+  downtimeMs: number
+}
+
+/**
+ * Redis backend. Publishing uses the app connection; subscribing uses one
+ * extra connection made on first use. On Cluster with `sharded`, channels go
+ * through SPUBLISH/SSUBSCRIBE so each message stays on the shard that owns it.
+ */
+export class RedisTransport implements Transport {
+  readonly kind: 'redis' | 'cluster'
+  readonly sharded: boolean
+  private sub: RedisClient | undefined
+  private readonly channels = new Set<string>()
+  private readonly patterns = new Set<string>()
+  private readonly addScript: RedkitScript<string>
+  private readonly groupScript: RedkitScript<number>
+  private readonly client: RedisClient
+
+  constructor (private readonly redkit: Redkit, private readonly log: FastifyBaseLogger, sharded: boolean,
+    private readonly sink: MessageSink, private readonly onResubscribe: (info: ResubscribeInfo) => void) {
+    this.client = redkit.client!
+    this.kind = redkit.isCluster ? 'cluster' : 'redis'
+    this.sharded = redkit.isCluster && sharded
+    this.addScript = redkit.defineScript<string>('redkitPubsubStreamAdd', STREAM_ADD, 1)
+    this.groupScript = redkit.defineScript<number>('redkitPubsubStreamGroup', STREAM_GROUP, 1)
+  }
+
+  private connection (): RedisClient {
+    if (this.sub !== undefined) return this.sub
+    const sub = this.redkit.isCluster ? this.clusterSubscriber() : this.standaloneSubscriber()
+    sub.on('message', (channel: string, payload: string) => this.sink(channel, channel, payload))
+    sub.on('smessage', (channel: string, payload: string) => this.sink(channel, channel, payload))
+    sub.on('pmessage', (pattern: string, channel: string, payload: string) => this.sink(pattern, channel, payload))
+    this.sub = sub
+    return sub
+  }
+
+  /**
+   * ioredis would resubscribe on its own; we do it ourselves so the reply
+   * confirms it and the recovery is logged with what was restored.
+   */
+  private standaloneSubscriber (): Redis {
+    const sub = this.redkit.duplicate({ overrides: { autoResubscribe: false } }) as Redis
+    let everReady = false
+    let lostAt: number | undefined
+    sub.on('close', () => { if (everReady) lostAt ??= Date.now() })
+    sub.on('ready', () => {
+      if (!everReady) {
+        everReady = true
+        return
+      }
+      const downtimeMs = lostAt === undefined ? 0 : Date.now() - lostAt
+      lostAt = undefined
+      this.resubscribe(sub, downtimeMs)
+    })
+    return sub
+  }
+
+  private resubscribe (sub: Redis, downtimeMs: number): void {
+    const channels = [...this.channels]
+    const patterns = [...this.patterns]
+    Promise.all([
+      channels.length > 0 ? sub.subscribe(...channels) : 0,
+      patterns.length > 0 ? sub.psubscribe(...patterns) : 0
+    ]).then(() => {
+      const info = { channels: channels.length, patterns: patterns.length, downtimeMs }
+      this.log.info(info, 'redkit pubsub: subscriber reconnected and resubscribed')
+      this.onResubscribe(info)
+    }, (err: Error) => {
+      // The connection dropped again; the next 'ready' retries.
+      this.log.warn({ err: err.message }, 'redkit pubsub: resubscribe after reconnect failed')
+    })
+  }
+
+  private clusterSubscriber (): Cluster {
+    // Sharded subscribers are a construction-time option of the copy only.
+    const sub = this.redkit.duplicate({ overrides: { shardedSubscribers: this.sharded } }) as Cluster
+    let lostAt: number | undefined
+    let everReady = false
+    // ioredis restores cluster subscriptions itself when it replaces a subscriber node.
+    sub.on('-node', () => { lostAt ??= Date.now() })
+    const restored = (): void => {
+      if (!everReady) {
+        everReady = true
+        return
+      }
+      const info = { channels: this.channels.size, patterns: this.patterns.size, downtimeMs: lostAt === undefined ? 0 : Date.now() - lostAt }
+      lostAt = undefined
+      this.log.info(info, 'redkit pubsub: cluster subscriber reconnected and resubscribed')
+      this.onResubscribe(info)
+    }
+    if (this.sharded) sub.on('subscribersReady', restored)
+    return sub
+  }
+
+  publish (channel: string, payload: string): Promise<number> {
+    return (this.sharded
+      ? (this.client as Cluster).spublish(channel, payload)
+      : this.client.publish(channel, payload)) as Promise<number>
+  }
+
+  async subscribe (channel: string): Promise<void> {
+    this.channels.add(channel)
+    const sub = this.connection()
+    if (this.sharded) await (sub as Cluster).ssubscribe(channel)
+    else await sub.subscribe(channel)
+  }
+
+  async unsubscribe (channel: string): Promise<void> {
+    this.channels.delete(channel)
+    const sub = this.connection()
+    if (this.sharded) await (sub as Cluster).sunsubscribe(channel)
+    else await sub.unsubscribe(channel)
+  }
+
+  async psubscribe (pattern: string): Promise<void> {
+    this.patterns.add(pattern)
+    await this.connection().psubscribe(pattern)
+  }
+
+  async punsubscribe (pattern: string): Promise<void> {
+    this.patterns.delete(pattern)
+    await this.connection().punsubscribe(pattern)
+  }
+
+  async add (key: string, payload: string, maxLen: number, ttlMs: number): Promise<string> {
+    return await this.addScript([key], [maxLen, payload, ttlMs])
+  }
+
+  async ensureGroup (key: string, group: string, start: string, ttlMs: number): Promise<void> {
+    await this.groupScript([key], [group, start, ttlMs])
+  }
+
+  async range (key: string, after: string | undefined, count: number): Promise<StreamEntry[]> {
+    const raw = await this.client.call('XRANGE', key, after === undefined ? '-' : `(${after}`, '+', 'COUNT', count) as RawEntry[]
+    return entries(raw)
+  }
+
+  async ack (key: string, group: string, ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0
+    return Number(await this.client.call('XACK', key, group, ...ids))
+  }
+
+  async autoclaim (key: string, group: string, consumer: string, minIdleMs: number, cursor: string, count: number): Promise<ClaimResult> {
+    const [next, raw, deleted] = await this.client.call('XAUTOCLAIM', key, group, consumer, minIdleMs, cursor, 'COUNT', count) as
+      [string, RawEntry[], string[] | undefined]
+    return { cursor: next, entries: entries(raw), deleted: deleted ?? [] }
+  }
+
+  reader (): StreamReader {
+    // Blocking reads get their own connection so they never delay other commands.
+    const conn = this.redkit.duplicate()
+    return {
+      readGroup: async (key, group, consumer, count, blockMs, id) => {
+        const args: Array<string | number> = ['GROUP', group, consumer, 'COUNT', count]
+        if (id === '>') args.push('BLOCK', blockMs)
+        args.push('STREAMS', key, id)
+        const reply = await conn.call('XREADGROUP', ...args) as unknown[] | null
+        return entries(streamEntries(reply))
+      },
+      close: async () => { conn.disconnect() }
+    }
+  }
+
+  async close (): Promise<void> {
+    this.channels.clear()
+    this.patterns.clear()
+    // The subscriber connection is a core duplicate, closed with the app.
+  }
+}

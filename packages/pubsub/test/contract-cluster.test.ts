@@ -1,0 +1,53 @@
+import t from 'tap'
+import { startCluster, uniquePrefix } from '@redkit/testing'
+import { contract } from './contract.js'
+import { makeApp, until } from './helpers.js'
+
+const cluster = await startCluster({ masters: 3 })
+t.teardown(cluster.stop)
+
+t.test('sharded (default)', async (t) => {
+  contract(t, { shared: true, patterns: false, make: async (prefix, opts) => await makeApp({ clusterNodes: cluster.nodes }, prefix, opts) })
+})
+
+t.test('not sharded, so patterns work', async (t) => {
+  contract(t, {
+    shared: true,
+    patterns: true,
+    exactCounts: false,
+    make: async (prefix, opts) => await makeApp({ clusterNodes: cluster.nodes }, prefix, { sharded: false, ...opts })
+  })
+})
+
+t.test('sharded subscribers come back after CLIENT KILL TYPE pubsub on every node', async (t) => {
+  const prefix = uniquePrefix('cluster-kill')
+  const a = await makeApp({ clusterNodes: cluster.nodes }, prefix)
+  const b = await makeApp({ clusterNodes: cluster.nodes }, prefix)
+  t.teardown(async () => { await a.close(); await b.close() })
+  // Channels spread over the three shards.
+  const channels = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot']
+  const got = new Map<string, number[]>()
+  for (const channel of channels) {
+    got.set(channel, [])
+    await b.pubsub.subscribe(channel, (m) => { got.get(channel)!.push(m.seq) })
+  }
+  let resubscribed = 0
+  b.pubsub.on('resubscribed', () => { resubscribed++ })
+  for (const channel of channels) await a.pubsub.publish(channel, 'before')
+  await until(() => channels.every((c) => got.get(c)!.length === 1), 5000, 'first round')
+  for (const node of cluster.servers) {
+    const admin = node.client()
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+    admin.disconnect()
+  }
+  const killedAt = Date.now()
+  // Keep publishing until every channel delivers again.
+  await until(() => {
+    for (const channel of channels) a.pubsub.publish(channel, 'after').catch(() => {})
+    return channels.every((c) => got.get(c)!.length >= 2)
+  }, 10_000, 'delivery on every shard after the kill')
+  t.ok(Date.now() - killedAt < 10_000, `back after ${Date.now() - killedAt} ms`)
+  t.ok(resubscribed >= 1, 'resubscribe observed')
+  const stats = b.pubsub.stats()
+  t.ok(stats.gaps >= 0)
+})

@@ -1,0 +1,288 @@
+import type { Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { uniquePrefix } from '@redkit/testing'
+import type { PubsubMessage, PubsubOptions } from '../src/index.js'
+import { deferred, until } from './helpers.js'
+
+export interface ContractBackend {
+  /** Builds an app instance; apps built with the same prefix share the backend when `shared`. */
+  make: (prefix: string, opts?: PubsubOptions) => Promise<FastifyInstance>
+  shared: boolean
+  patterns: boolean
+  /** PUBLISH on Cluster counts only the receiving node's subscribers, so counts are not exact there. */
+  exactCounts?: boolean
+}
+
+interface Pair { a: FastifyInstance, b: FastifyInstance }
+
+async function pair (t: Test, backend: ContractBackend, opts?: PubsubOptions): Promise<Pair> {
+  const prefix = uniquePrefix('pubsub')
+  const a = await backend.make(prefix, opts)
+  t.teardown(async () => await a.close())
+  if (!backend.shared) return { a, b: a }
+  const b = await backend.make(prefix, opts)
+  t.teardown(async () => await b.close())
+  return { a, b }
+}
+
+async function errorCode (fn: () => unknown): Promise<string | undefined> {
+  try {
+    await fn()
+  } catch (err) {
+    return (err as { code?: string }).code
+  }
+  return undefined
+}
+
+export function contract (t: Test, backend: ContractBackend): void {
+  t.test('publish reaches a subscriber with the envelope fields', async (t) => {
+    const { a, b } = await pair(t, backend)
+    const got: PubsubMessage[] = []
+    await b.pubsub.subscribe('orders', (m) => { got.push(m) })
+    const receivers = await a.pubsub.publish('orders', { n: 1 })
+    if (backend.exactCounts !== false) t.equal(receivers, 1, 'one subscriber connection')
+    await until(() => got.length === 1)
+    const m = got[0]!
+    t.same(m.data, { n: 1 })
+    t.equal(m.channel, 'orders')
+    t.equal(m.publisher, a.redkit.instanceId)
+    t.equal(m.seq, 1)
+    t.equal(m.id, `${a.redkit.instanceId}:1`)
+    t.ok(Math.abs(m.ts - Date.now()) < 60_000)
+  })
+
+  t.test('subscriptions are reference-counted', async (t) => {
+    const { a, b } = await pair(t, backend)
+    const one: unknown[] = []
+    const two: unknown[] = []
+    const off1 = await b.pubsub.subscribe('rc', (m) => { one.push(m.data) })
+    const off2 = await b.pubsub.subscribe('rc', (m) => { two.push(m.data) })
+    t.same(b.pubsub.stats().channels, [{ channel: 'rc', subscribers: 2 }])
+    const counts = backend.exactCounts !== false
+    const first = await a.pubsub.publish('rc', 1)
+    if (counts) t.equal(first, 1, 'one Redis subscription for two handlers')
+    await until(() => one.length === 1 && two.length === 1)
+    await off1()
+    await off1()
+    const second = await a.pubsub.publish('rc', 2)
+    if (counts) t.equal(second, 1, 'still subscribed while a handler remains')
+    await until(() => two.length === 2)
+    t.same(one, [1])
+    await off2()
+    t.same(b.pubsub.stats().channels, [])
+    t.equal(await a.pubsub.publish('rc', 3), 0, 'unsubscribed after the last handler left')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    t.same(two, [1, 2])
+  })
+
+  t.test('patterns', async (t) => {
+    const { a, b } = await pair(t, backend)
+    if (!backend.patterns) {
+      t.equal(await errorCode(async () => await b.pubsub.subscribe('orders.*', () => {})), 'FST_REDKIT_PUBSUB_SHARDED_PATTERN')
+      t.same(b.pubsub.stats().patterns, [])
+      return
+    }
+    const got: PubsubMessage[] = []
+    const off = await b.pubsub.subscribe('orders.*', (m) => { got.push(m) })
+    await a.pubsub.publish('orders.eu', 'eu')
+    await a.pubsub.publish('users.eu', 'no')
+    await a.pubsub.publish('orders.us', 'us')
+    await until(() => got.length === 2)
+    t.same(got.map((m) => [m.channel, m.data, m.pattern]), [['orders.eu', 'eu', 'orders.*'], ['orders.us', 'us', 'orders.*']])
+    t.same(b.pubsub.stats().patterns, [{ pattern: 'orders.*', subscribers: 1 }])
+    const literal: unknown[] = []
+    await b.pubsub.subscribe('star*', (m) => { literal.push(m.data) }, { pattern: false })
+    await a.pubsub.publish('starlight', 'no')
+    await a.pubsub.publish('star*', 'yes')
+    await until(() => literal.length === 1)
+    t.same(literal, ['yes'])
+    await off()
+  })
+
+  t.test('iterate ends on abort and unsubscribes', async (t) => {
+    const { a, b } = await pair(t, backend)
+    const controller = new AbortController()
+    const seen: unknown[] = []
+    const iterator = b.pubsub.iterate('it', { signal: controller.signal })
+    const done = (async () => {
+      for await (const m of iterator) {
+        seen.push(m.data)
+        if (seen.length === 3) controller.abort()
+      }
+    })()
+    await until(() => b.pubsub.stats().channels.length === 1)
+    for (let i = 0; i < 5; i++) await a.pubsub.publish('it', i)
+    await done
+    t.same(seen, [0, 1, 2])
+    t.same(b.pubsub.stats().channels, [])
+  })
+
+  t.test('skipSelf drops own messages only', async (t) => {
+    const { a } = await pair(t, backend)
+    const mine: unknown[] = []
+    const all: unknown[] = []
+    await a.pubsub.subscribe('self', (m) => { mine.push(m.data) }, { skipSelf: true })
+    await a.pubsub.subscribe('self', (m) => { all.push(m.data) })
+    await a.pubsub.publish('self', 1)
+    await until(() => all.length === 1)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    t.same(mine, [])
+    t.same(all, [1])
+  })
+
+  t.test('a throwing or slow handler does not affect the others', async (t) => {
+    const { a, b } = await pair(t, backend, { slowHandlerMs: 20 })
+    const gate = deferred()
+    const ok: unknown[] = []
+    let slowCalls = 0
+    await b.pubsub.subscribe('iso', () => { throw new Error('boom') })
+    await b.pubsub.subscribe('iso', async () => { slowCalls++; await gate.promise }, { concurrency: 2 })
+    await b.pubsub.subscribe('iso', (m) => { ok.push(m.data) })
+    for (let i = 0; i < 5; i++) await a.pubsub.publish('iso', i)
+    await until(() => ok.length === 5)
+    t.same(ok, [0, 1, 2, 3, 4])
+    t.equal(slowCalls, 2, 'the slow handler runs at most its concurrency at once')
+    t.equal(b.pubsub.stats().handlerErrors, 5)
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    gate.resolve()
+    await until(() => slowCalls === 5)
+    await until(() => b.pubsub.stats().slowHandlers >= 2)
+  })
+
+  t.test('a handler that cannot keep up drops its oldest queued messages, and only its own', async (t) => {
+    const { a, b } = await pair(t, backend, { maxPending: 2 })
+    const gate = deferred()
+    const slow: unknown[] = []
+    const fast: unknown[] = []
+    await b.pubsub.subscribe('drop', async (m) => { await gate.promise; slow.push(m.data) })
+    await b.pubsub.subscribe('drop', (m) => { fast.push(m.data) })
+    for (let i = 0; i < 5; i++) await a.pubsub.publish('drop', i)
+    await until(() => fast.length === 5)
+    t.equal(b.pubsub.stats().dropped, 2, 'one running, two queued, two dropped')
+    gate.resolve()
+    await until(() => slow.length === 3)
+    t.same(slow, [0, 3, 4], 'the oldest queued messages were the ones dropped')
+    t.same(fast, [0, 1, 2, 3, 4])
+  })
+
+  t.test('sequence gaps are reported per publisher', async (t) => {
+    const { a, b } = await pair(t, backend)
+    const gaps: Array<{ missed: number, publisher: string }> = []
+    b.pubsub.on('gap', (gap) => { gaps.push(gap) })
+    const got: number[] = []
+    await b.pubsub.subscribe('gap', (m) => { got.push(m.seq) })
+    await a.pubsub.publish('gap', 'x')
+    // Stand-in for messages lost in transit: the publisher's counter moves on without sending.
+    const outgoing = (a.pubsub as unknown as { outgoing: Map<string, { seq: number }> }).outgoing
+    outgoing.get('gap')!.seq += 4
+    await a.pubsub.publish('gap', 'y')
+    await until(() => got.length === 2)
+    t.same(got, [1, 6])
+    t.same(gaps.map((g) => g.missed), [4])
+    t.equal(gaps[0]!.publisher, a.redkit.instanceId)
+    t.equal(b.pubsub.stats().missed, 4)
+  })
+
+  t.test('bad input gets coded errors and leaves no gap', async (t) => {
+    const { a, b } = await pair(t, backend, { maxSize: 1024, maxChannelLength: 16 })
+    const circular: Record<string, unknown> = {}
+    circular.self = circular
+    t.equal(await errorCode(async () => await a.pubsub.publish('', 1)), 'FST_REDKIT_PUBSUB_INVALID_CHANNEL')
+    t.equal(await errorCode(async () => await a.pubsub.publish('x'.repeat(17), 1)), 'FST_REDKIT_PUBSUB_INVALID_CHANNEL')
+    t.equal(await errorCode(async () => await a.pubsub.publish(42 as unknown as string, 1)), 'FST_REDKIT_PUBSUB_INVALID_CHANNEL')
+    t.equal(await errorCode(async () => await a.pubsub.publish('bad', circular)), 'FST_REDKIT_PUBSUB_NOT_SERIALIZABLE')
+    t.equal(await errorCode(async () => await a.pubsub.publish('bad', 10n)), 'FST_REDKIT_PUBSUB_NOT_SERIALIZABLE')
+    t.equal(await errorCode(async () => await a.pubsub.publish('bad', undefined)), 'FST_REDKIT_PUBSUB_NOT_SERIALIZABLE')
+    t.equal(await errorCode(async () => await a.pubsub.publish('bad', 'é'.repeat(600))), 'FST_REDKIT_PUBSUB_MESSAGE_TOO_LARGE')
+    t.equal(await errorCode(async () => await b.pubsub.subscribe('', () => {})), 'FST_REDKIT_PUBSUB_INVALID_CHANNEL')
+    t.equal(await errorCode(async () => await b.pubsub.subscribe('ok', 'nope' as never)), 'FST_REDKIT_PUBSUB_INVALID_HANDLER')
+    t.equal(await errorCode(() => a.pubsub.stream('s', { maxLen: 0 })), 'FST_REDKIT_PUBSUB_INVALID_OPTION')
+    t.equal(await errorCode(() => a.pubsub.stream('s', { group: 'has space' })), 'FST_REDKIT_PUBSUB_INVALID_OPTION')
+    t.equal(await errorCode(() => a.pubsub.stream('s', { bogus: 1 } as never)), 'FST_REDKIT_PUBSUB_INVALID_OPTION')
+    const seqs: number[] = []
+    const gaps: unknown[] = []
+    b.pubsub.on('gap', (g) => gaps.push(g))
+    await b.pubsub.subscribe('bad', (m) => { seqs.push(m.seq) })
+    await a.pubsub.publish('bad', 'fine')
+    await until(() => seqs.length === 1)
+    t.same(seqs, [1], 'refused messages took no sequence number')
+    t.same(gaps, [])
+  })
+
+  t.test('invalid plugin options fail at register', async (t) => {
+    const prefix = uniquePrefix('pubsub')
+    for (const opts of [{ maxSize: -1 }, { concurrency: 0 }, { skipSelf: 'yes' }, { nope: true }]) {
+      t.equal(await errorCode(async () => {
+        const app = await backend.make(prefix, opts as PubsubOptions)
+        await app.close()
+      }), 'FST_REDKIT_PUBSUB_INVALID_OPTION', JSON.stringify(opts))
+    }
+  })
+
+  t.test('durable stream: group delivery, ack, retry, replay', async (t) => {
+    const { a, b } = await pair(t, backend)
+    const producer = a.pubsub.stream('jobs', { group: 'workers', claimIdleMs: 200 })
+    const consumer = b.pubsub.stream('jobs', { group: 'workers', claimIdleMs: 200, batch: 3 })
+    const seen: number[] = []
+    let failedOnce = false
+    const stop = await consumer.subscribe(async (m) => {
+      const n = (m.data as { n: number }).n
+      if (n === 2 && !failedOnce) {
+        failedOnce = true
+        throw new Error('transient')
+      }
+      seen.push(n)
+    })
+    const ids: string[] = []
+    for (let n = 0; n < 5; n++) ids.push(await producer.publish({ n }))
+    await until(() => seen.length === 5, 5000, 'all five processed, one after a retry')
+    t.same([...seen].sort(), [0, 1, 2, 3, 4])
+    await until(() => consumer.stats().acked === 5)
+    t.equal(consumer.stats().failed, 1)
+    await stop()
+    const all: number[] = []
+    for await (const m of a.pubsub.stream('jobs').replay('0', { pageSize: 2 })) all.push((m.data as { n: number }).n)
+    t.same(all, [0, 1, 2, 3, 4])
+    const after: string[] = []
+    for await (const m of producer.replay(ids[2])) after.push(m.streamId!)
+    t.same(after, ids.slice(3))
+    t.equal(await errorCode(async () => { for await (const m of producer.replay('nope')) t.fail(String(m)) }), 'FST_REDKIT_PUBSUB_INVALID_ID')
+    if (a.redis !== null) {
+      const ttl = await a.redis.pttl(producer.key)
+      t.ok(ttl > 0, `stream key has a TTL (${ttl})`)
+    }
+  })
+
+  t.test('pending entries of a stuck consumer are reclaimed by another', async (t) => {
+    const { a, b } = await pair(t, backend)
+    const stuck = deferred()
+    const first = a.pubsub.stream('claim', { group: 'g', consumer: 'first', claimIdleMs: 300, batch: 10, start: '0' })
+    const second = b.pubsub.stream('claim', { group: 'g', consumer: 'second', claimIdleMs: 300, batch: 10, start: '0' })
+    for (let n = 0; n < 5; n++) await first.publish({ n })
+    let firstGot = 0
+    // The first consumer takes the whole batch and never finishes it, as if it had crashed.
+    const stopFirst = await first.subscribe(async () => { firstGot++; await stuck.promise })
+    await until(() => firstGot >= 1, 5000, 'first consumer to take a batch')
+    const seen = new Set<number>()
+    const stopSecond = await second.subscribe((m) => { seen.add((m.data as { n: number }).n) })
+    await until(() => seen.size === 5, 10_000, 'second consumer to reclaim all entries')
+    t.ok(second.stats().claimed >= 5, `claimed ${second.stats().claimed}`)
+    t.equal(await errorCode(async () => await second.subscribe(() => {})), 'FST_REDKIT_PUBSUB_STREAM_RUNNING')
+    stuck.resolve()
+    await stopSecond()
+    await stopFirst()
+  })
+
+  t.test('stats', async (t) => {
+    const { a, b } = await pair(t, backend)
+    await b.pubsub.subscribe('s', () => {})
+    await a.pubsub.publish('s', 1)
+    await until(() => b.pubsub.stats().delivered === 1)
+    const stats = b.pubsub.stats()
+    t.equal(stats.received, 1)
+    t.same(stats.channels, [{ channel: 's', subscribers: 1 }])
+    t.equal(a.pubsub.stats().published >= 1, true)
+    t.equal(typeof stats.gaps, 'number')
+    t.ok(['memory', 'redis', 'cluster'].includes(stats.mode))
+  })
+}

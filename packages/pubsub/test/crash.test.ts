@@ -1,0 +1,41 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { startRedis, uniquePrefix } from '@redkit/testing'
+import { makeApp, until } from './helpers.js'
+
+const fixture = fileURLToPath(new URL('./fixtures/consumer.mjs', import.meta.url))
+const built = existsSync(fileURLToPath(new URL('../dist/index.js', import.meta.url)))
+
+t.test('a consumer killed mid-batch has its entries reclaimed by another', { skip: !built && 'build first (dist/ is missing)' }, async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const prefix = uniquePrefix('crash')
+  const app = await makeApp({ url: server.url }, prefix)
+  t.teardown(async () => await app.close())
+  const producer = app.pubsub.stream('jobs')
+  for (let n = 0; n < 20; n++) await producer.publish({ n })
+
+  const child = spawn(process.execPath, [fixture, server.url, prefix], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  t.teardown(() => { child.kill('SIGKILL') })
+  await until(() => output.includes('got 0'), 15_000, 'the child consumer to take a batch')
+  child.kill('SIGKILL')
+  await exited
+
+  const pending = await app.redis!.call('XPENDING', producer.key, 'workers') as [number, ...unknown[]]
+  t.equal(Number(pending[0]), 20, 'the killed consumer left its whole batch pending')
+
+  const seen = new Set<number>()
+  const rescuer = app.pubsub.stream('jobs', { group: 'workers', consumer: 'rescuer', claimIdleMs: 500 })
+  const stop = await rescuer.subscribe((m) => { seen.add((m.data as { n: number }).n) })
+  await until(() => seen.size === 20, 10_000, 'every entry reclaimed')
+  await until(() => rescuer.stats().acked === 20, 5000, 'acks')
+  await stop()
+  const after = await app.redis!.call('XPENDING', producer.key, 'workers') as [number, ...unknown[]]
+  t.equal(Number(after[0]), 0, 'nothing left pending')
+  t.equal(rescuer.stats().claimed, 20)
+})

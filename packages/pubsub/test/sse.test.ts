@@ -1,0 +1,110 @@
+import t from 'tap'
+import { get, type IncomingMessage } from 'node:http'
+import { startRedis, uniquePrefix } from '@redkit/testing'
+import { makeApp, until } from './helpers.js'
+
+const server = await startRedis()
+t.teardown(server.stop)
+
+interface SseEvent { id?: string, data: string }
+
+/** A small SSE client on node:http: collects events and comments. */
+function connect (url: string, headers: Record<string, string> = {}): Promise<{ events: SseEvent[], comments: string[], res: IncomingMessage, close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      const events: SseEvent[] = []
+      const comments: string[] = []
+      let buffer = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        buffer += chunk
+        let end
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          const event: SseEvent = { data: '' }
+          let isEvent = false
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) comments.push(line.slice(1).trim())
+            else if (line.startsWith('id: ')) event.id = line.slice(4)
+            else if (line.startsWith('data: ')) { event.data = line.slice(6); isEvent = true }
+          }
+          if (isEvent) events.push(event)
+        }
+      })
+      resolve({ events, comments, res, close: () => req.destroy() })
+    })
+    req.on('error', reject)
+  })
+}
+
+t.test('SSE: a browser-style client receives events published on another instance', async (t) => {
+  const prefix = uniquePrefix('sse')
+  const web = await makeApp({ url: server.url }, prefix, { heartbeatMs: 100 }, false, (app) => {
+    app.get('/events', async (request, reply) => { await app.pubsub.sse(request, reply, 'news') })
+  })
+  const worker = await makeApp({ url: server.url }, prefix)
+  t.teardown(async () => { await worker.close(); await web.close() })
+  const address = await web.listen({ port: 0, host: '127.0.0.1' })
+
+  const client = await connect(`${address}/events`)
+  t.equal(client.res.headers['content-type'], 'text/event-stream; charset=utf-8')
+  await until(() => web.pubsub.stats().sseClients === 1 && web.pubsub.stats().channels.length === 1)
+  await worker.pubsub.publish('news', { title: 'one' })
+  await worker.pubsub.publish('news', { title: 'two' })
+  await until(() => client.events.length === 2, 5000, 'two events')
+  t.same(client.events.map((e) => JSON.parse(e.data)), [{ title: 'one' }, { title: 'two' }])
+  t.equal(client.events[0]!.id, `${worker.redkit.instanceId}:1`)
+  await until(() => client.comments.includes('heartbeat'), 5000, 'a heartbeat')
+
+  client.close()
+  await until(() => web.pubsub.stats().sseClients === 0, 5000, 'cleanup on disconnect')
+  await until(() => web.pubsub.stats().channels.length === 0, 5000, 'unsubscribe on disconnect')
+  t.equal(await worker.pubsub.publish('news', { title: 'nobody' }), 0, 'no subscriber left in Redis')
+})
+
+t.test('SSE on a durable channel resumes from Last-Event-ID', async (t) => {
+  const prefix = uniquePrefix('sse-durable')
+  const web = await makeApp({ url: server.url }, prefix, {}, false, (app) => {
+    app.get('/feed', async (request, reply) => { await app.pubsub.sse(request, reply, 'feed') })
+  })
+  const worker = await makeApp({ url: server.url }, prefix)
+  t.teardown(async () => { await worker.close(); await web.close() })
+  web.pubsub.stream('feed')
+  const address = await web.listen({ port: 0, host: '127.0.0.1' })
+  const feed = worker.pubsub.stream('feed')
+
+  const first = await connect(`${address}/feed`)
+  await until(() => web.pubsub.stats().channels.length === 1)
+  const ids: string[] = []
+  for (let n = 1; n <= 3; n++) ids.push(await feed.publish({ n }))
+  await until(() => first.events.length === 3, 5000, 'three live events')
+  t.same(first.events.map((e) => e.id), ids, 'event ids are stream ids')
+  first.close()
+  await until(() => web.pubsub.stats().sseClients === 0)
+
+  // Published while the browser was away.
+  ids.push(await feed.publish({ n: 4 }), await feed.publish({ n: 5 }))
+  const again = await connect(`${address}/feed`, { 'last-event-id': ids[2]! })
+  await until(() => again.events.length === 2, 5000, 'the two missed events')
+  await until(() => web.pubsub.stats().channels.length === 1)
+  ids.push(await feed.publish({ n: 6 }))
+  await until(() => again.events.length === 3, 5000, 'the live event after the backlog')
+  t.same(again.events.map((e) => JSON.parse(e.data).n), [4, 5, 6], 'backlog then live, no duplicates')
+  t.same(again.events.map((e) => e.id), ids.slice(3))
+  again.close()
+})
+
+t.test('closing the app ends open SSE responses', async (t) => {
+  const prefix = uniquePrefix('sse-close')
+  const web = await makeApp({ url: server.url }, prefix, {}, false, (app) => {
+    app.get('/events', async (request, reply) => { await app.pubsub.sse(request, reply, 'news') })
+  })
+  const address = await web.listen({ port: 0, host: '127.0.0.1' })
+  const client = await connect(`${address}/events`)
+  const ended = new Promise((resolve) => client.res.on('end', resolve))
+  await until(() => web.pubsub.stats().sseClients === 1)
+  await web.close()
+  await ended
+  t.pass('response ended')
+})
