@@ -26,34 +26,4 @@ export async function buildApp (t: TestLike, core: RedkitOptions, opts: RateLimi
 
 export const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)))
 
-/** Every key under the prefix without a TTL, on every master. */
-export async function keysWithoutTtl (client: Redis | Cluster, prefix: string): Promise<string[]> {
-  const nodes = 'nodes' in client && typeof client.nodes === 'function' ? (client as Cluster).nodes('master') : [client as Redis]
-  const missing: string[] = []
-  for (const node of nodes) {
-    let cursor = '0'
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-      cursor = next
-      for (const key of keys) {
-        if (await node.pttl(key) < 0) missing.push(key)
-      }
-    } while (cursor !== '0')
-  }
-  return missing
-}
-
-/** How many keys exist under the prefix, on every master. */
-export async function countKeys (client: Redis | Cluster, prefix: string): Promise<number> {
-  const nodes = 'nodes' in client && typeof client.nodes === 'function' ? (client as Cluster).nodes('master') : [client as Redis]
-  let total = 0
-  for (const node of nodes) {
-    let cursor = '0'
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-      cursor = next
-      total += keys.length
-    } while (cursor !== '0')
-  }
-  return total
-}
+export { keysWithoutTtl, countKeys } from '@redkit/testing'

@@ -5,7 +5,7 @@ export { startCluster, type RedisCluster, type StartClusterOptions, type Cluster
 export { startSentinel, type SentinelGroup, type StartSentinelOptions } from './sentinel.js'
 export { makeTlsFiles, type TlsFiles } from './tls.js'
 export { freePort, waitFor, processState, serverBin } from './process.js'
-export { keysWithoutTtl } from './keys.js'
+export { keysWithoutTtl, countKeys } from './keys.js'
 
 /** A key prefix no other test shares, so suites can run against one server. */
 export function uniquePrefix (label = 't'): string {
