@@ -1,6 +1,6 @@
 // Admin benchmark, in one process against a local redis-server:
 // 1. Listing every session for an admin page: @redkit/admin's paged listing
-//    (SCAN + the '#meta' field only, 1000 per page) vs the store's all(), the
+//    (app.sessions.list: SCAN + metadata only, 1000 per page) vs the store's all(), the
 //    listing session stores offer (connect-redis and others: every session with
 //    its contents). Rounds alternate, median reported.
 // 2. HTTP throughput of an authenticated route (Bearer token, constant-time

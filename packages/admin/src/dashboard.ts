@@ -182,7 +182,7 @@ const SCRIPT = `
   function renderSessionStats (s) {
     var cards = $('cards')
     var last = cards.lastChild
-    if (last) cards.replaceChild(card('Sessions', s.sessions, s.users === null ? 'in memory' : s.users + ' users indexed'), last)
+    if (last) cards.replaceChild(card('Sessions', s.sessions, s.users + ' users indexed'), last)
   }
 
   function renderInfo (body) {

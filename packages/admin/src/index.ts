@@ -39,6 +39,5 @@ export {
   MAX_SLOWLOG_COUNT, MIN_TOKEN_LENGTH, type AdminOptions, type AdminAuthHook
 } from './options.js'
 export { parseInfo, INFO_SECTIONS, type InfoSection, type NodeInfo, type SlowlogEntry } from './redis-info.js'
-export type { SessionInfo, SessionPage, SessionStats, CleanupReport } from './sessions.js'
-export { encodeCursor, decodeCursor, type Cursor } from './cursor.js'
+export type { SessionInfo, SessionPage, SessionStats, CleanupReport, SessionsApi, SessionMetaLike } from './sessions.js'
 export * from './errors.js'

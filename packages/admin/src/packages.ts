@@ -109,9 +109,7 @@ export function detectPackages (app: FastifyInstance): Packages {
   const found: Packages = {}
   const read = (name: string): unknown => app.hasDecorator(name) ? (app as unknown as Record<string, unknown>)[name] : undefined
   const sessions = read('sessions')
-  if (has(sessions, 'listByUser', 'revoke', 'revokeAll') && has((sessions as { store?: unknown }).store, 'length', 'ids')) {
-    found.sessions = sessions as SessionsApi
-  }
+  if (has(sessions, 'meta', 'list', 'count', 'cleanup', 'listByUser', 'revoke', 'revokeAll')) found.sessions = sessions as SessionsApi
   const locks = read('locks')
   if (has(locks, 'list')) found.locks = locks as LocksApi
   const pubsub = read('pubsub')

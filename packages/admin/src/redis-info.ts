@@ -42,9 +42,9 @@ function nodeName (node: Redis): string {
 }
 
 /** Every node for INFO (replicas too), masters only where data lives. */
-export function nodesOf (client: RedisClient, role: 'all' | 'master'): Redis[] {
+function nodesOf (client: RedisClient, role: 'all' | 'master'): Redis[] {
   const nodes = client instanceof Cluster ? client.nodes(role) : [client]
-  // A stable order, so cursors and tables do not shuffle between requests.
+  // A stable order, so tables do not shuffle between requests.
   return [...nodes].sort((a, b) => nodeName(a).localeCompare(nodeName(b)))
 }
 

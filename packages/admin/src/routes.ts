@@ -7,7 +7,7 @@ import type { ResolvedAdminOptions } from './options.js'
 import { PACKAGE_NAMES, type Packages } from './packages.js'
 import { redisInfo, slowlog } from './redis-info.js'
 import * as schemas from './schemas.js'
-import { checkUserId, SessionReader } from './sessions.js'
+import { SessionReader } from './sessions.js'
 
 export interface AdminState {
   packages: Packages
@@ -71,8 +71,7 @@ export function protectedRoutes (options: ResolvedAdminOptions, state: AdminStat
     const { redkit } = app
     let reader: SessionReader | undefined
     const sessions = (): SessionReader => {
-      const api = need(state, 'sessions')
-      reader ??= new SessionReader(redkit, api)
+      reader ??= new SessionReader(need(state, 'sessions'), redkit.mode)
       return reader
     }
 
@@ -113,32 +112,19 @@ export function protectedRoutes (options: ResolvedAdminOptions, state: AdminStat
       const { id } = request.params
       const info = await sessions().get(id)
       if (info === null) throw new AdminNotFoundError('session')
-      await need(state, 'sessions').revoke(id)
+      await sessions().revoke(id)
       request.log.info({ sessionId: id.slice(0, 6) }, 'redkit admin: session revoked')
       return { sessionId: id, revoked: true }
     })
 
     app.get<{ Params: { userId: string } }>('/users/:userId/sessions', { schema: schemas.userSessionsSchema }, async (request) => {
       const { userId } = request.params
-      checkUserId(userId)
-      const list = await need(state, 'sessions').listByUser(userId)
-      return {
-        userId,
-        sessions: list.map((s) => ({
-          sessionId: s.sessionId,
-          userId,
-          created: s.created,
-          expires: s.expires,
-          ...(s.ip !== undefined ? { ip: s.ip } : {}),
-          ...(s.userAgent !== undefined ? { userAgent: s.userAgent } : {})
-        }))
-      }
+      return { userId, sessions: await sessions().listByUser(userId) }
     })
 
     app.delete<{ Params: { userId: string } }>('/users/:userId/sessions', { schema: schemas.userSessionsDeleteSchema }, async (request) => {
       const { userId } = request.params
-      checkUserId(userId)
-      const revoked = await need(state, 'sessions').revokeAll(userId)
+      const revoked = await sessions().revokeAll(userId)
       request.log.info({ revoked }, 'redkit admin: sessions of a user revoked')
       return { userId, revoked }
     })

@@ -180,7 +180,7 @@ export const sessionStatsSchema = {
       properties: {
         mode: { type: 'string' },
         sessions: { type: 'integer' },
-        users: { type: ['integer', 'null'] }
+        users: { type: 'integer', description: 'per-user session indexes' }
       }
     },
     ...errors

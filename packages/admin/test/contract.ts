@@ -114,7 +114,7 @@ export function runContract (target: Target): void {
     const tooMany = await app.inject({ url: '/admin/sessions?limit=1001', headers: AUTH })
     t.equal(tooMany.statusCode, 400)
     const stats = await app.inject({ url: '/admin/sessions/stats', headers: AUTH })
-    t.match(stats.json(), { sessions: 23, users: isRedis ? 4 : null })
+    t.same(stats.json(), { mode: target.name === 'memory' ? 'memory' : 'redis', sessions: 23, users: 4 })
   })
 
   test(`${target.name}: glob characters in ids and cursors match only the literal`, async (t) => {
@@ -191,15 +191,16 @@ export function runContract (target: Target): void {
       // A session that vanished without its index entry, as after an eviction.
       await client.del(`${core.keyPrefix ?? ''}sess:{${lost}}`)
     }
+    // The memory backend cannot lose a session behind its index's back: nothing is orphaned there.
+    const orphans = target.client !== undefined ? 1 : 0
     const res = await app.inject({ method: 'POST', url: '/admin/sessions/cleanup', headers: AUTH })
     t.equal(res.statusCode, 200)
-    if (isRedis) {
-      t.match(res.json(), { indexes: 1, entries: 2, removed: 1 })
-      const again = await app.inject({ method: 'POST', url: '/admin/sessions/cleanup', headers: AUTH })
-      t.match(again.json(), { indexes: 1, entries: 1, removed: 0 })
-    } else {
-      t.same(res.json(), { indexes: 0, entries: 0, removed: 0 })
-    }
+    t.same(res.json(), { indexes: 1, entries: 2, removed: orphans })
+    const again = await app.inject({ method: 'POST', url: '/admin/sessions/cleanup', headers: AUTH })
+    t.same(again.json(), { indexes: 1, entries: 2 - orphans, removed: 0 })
+    const listed = (await app.inject({ url: '/admin/users/carol/sessions', headers: AUTH })).json().sessions
+    t.same(listed.map((s: { sessionId: string }) => s.sessionId).sort(), (orphans === 1 ? [keep] : [keep, lost]).sort(),
+      'the user lists only live sessions')
     t.equal((await app.inject({ url: `/admin/sessions/${keep}`, headers: AUTH })).statusCode, 200)
   })
 

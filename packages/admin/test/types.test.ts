@@ -2,8 +2,9 @@ import t from 'tap'
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import redkitAdmin, {
   redkitAdmin as named, checkOptions, type AdminAuthHook, type AdminOptions, type SessionInfo, type SessionPage,
-  type CleanupReport, type NodeInfo, type InfoSection, AdminUnauthorizedError, AdminInvalidOptionError
+  type CleanupReport, type SessionStats, type SessionsApi, type NodeInfo, type InfoSection, AdminUnauthorizedError, AdminInvalidOptionError
 } from '../src/index.js'
+import type { SessionAdmin } from '@redkit/session'
 
 function expectType<T> (value: T): T { return value }
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends (<X>() => X extends B ? 1 : 2) ? true : false
@@ -21,6 +22,9 @@ expectType<AdminOptions>({ token: 'x', prefix: 1 })
 assertTrue<Equal<SessionPage['nextCursor'], string | null>>()
 assertTrue<Equal<keyof SessionInfo, 'sessionId' | 'userId' | 'created' | 'expires' | 'ip' | 'userAgent'>>()
 assertTrue<Equal<keyof CleanupReport, 'indexes' | 'entries' | 'removed'>>()
+assertTrue<Equal<SessionStats['users'], number>>()
+// The shape admin relies on is what @redkit/session declares, so a change there fails to compile here.
+expectType<SessionsApi>({} as SessionAdmin)
 assertTrue<Equal<InfoSection, 'server' | 'clients' | 'memory' | 'stats' | 'keyspace' | 'replication'>>()
 expectType<string>(({} as NodeInfo).node)
 

@@ -5,6 +5,9 @@ export const COOKIE_FIELD = '#cookie'
 /** Prefix of the hash fields that hold top-level session fields. */
 export const DATA_PREFIX = '.'
 
+/** Session ids as the store accepts them; nothing else is ever looked up. */
+export const SESSION_ID = /^[A-Za-z0-9_-]{8,128}$/
+
 /** A stored session hash: field name to raw value. */
 export type LoadedRaw = Record<string, string>
 
@@ -31,6 +34,37 @@ export interface IndexEntry {
   meta: string
 }
 
+/** Metadata of a live session, read without its contents. */
+export interface StoredMeta {
+  id: string
+  /** Raw meta field ('{}' when missing). */
+  meta: string
+  /** Expiry in ms since the epoch. */
+  expiresAt: number
+}
+
+/** Ids of one listing page and the opaque cursor of the next one. */
+export interface IdPage {
+  ids: string[]
+  cursor: string | null
+}
+
+export interface SessionCounts {
+  /** Live sessions. */
+  sessions: number
+  /** Per-user indexes. */
+  users: number
+}
+
+export interface IndexCleanupReport {
+  /** Per-user indexes looked at. */
+  indexes: number
+  /** Index entries looked at. */
+  checked: number
+  /** Entries dropped because their session is gone or belongs to another user now. */
+  removed: number
+}
+
 /** What the store needs from a place to keep sessions. Both backends behave the same. */
 export interface SessionBackend {
   load: (id: string) => Promise<LoadedRaw | null>
@@ -42,6 +76,13 @@ export interface SessionBackend {
   clear: () => Promise<void>
   /** Live sessions of a user; entries whose session is gone are dropped. */
   listUser: (user: string) => Promise<IndexEntry[]>
+  /** Metadata of one session, never its fields; null when it does not exist. */
+  meta: (id: string) => Promise<StoredMeta | null>
+  /** One page of session ids, at most `limit`, resuming after `cursor`. */
+  page: (cursor: string | undefined, limit: number) => Promise<IdPage>
+  count: () => Promise<SessionCounts>
+  /** Drops index entries whose session is gone or moved to another user. */
+  cleanup: () => Promise<IndexCleanupReport>
   putToken: (key: string, value: string, ttlMs: number) => Promise<void>
   takeToken: (key: string) => Promise<string | null>
   close: () => void

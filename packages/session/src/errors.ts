@@ -35,3 +35,11 @@ export const BridgePayloadInvalidError = createError<[string]>(
 export const BridgeTtlInvalidError = createError<[string]>(
   'FST_REDKIT_SESSION_INVALID_TTL', 'Bridge token ttl must be an integer number of seconds from 1 to 86400, got %s', 400
 )
+
+export const SessionInvalidCursorError = createError(
+  'FST_REDKIT_SESSION_INVALID_CURSOR', 'Session list cursor is malformed; pass back the cursor of a previous page unchanged', 400
+)
+
+export const SessionInvalidLimitError = createError<[string]>(
+  'FST_REDKIT_SESSION_INVALID_LIMIT', 'Session list limit must be an integer from 1 to 1000, got %s', 400
+)

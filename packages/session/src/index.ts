@@ -8,6 +8,7 @@ import { createBridgeTokens, type BridgeTokens } from './bridge.js'
 import { CachedSigner } from './signer.js'
 import { checkPluginOptions, type SessionPluginOptions } from './options.js'
 import { LOADED_KEY, snapshots, type Snapshot } from './snapshot.js'
+import type { IndexCleanupReport, SessionCounts, SessionListOptions, SessionListPage, SessionMeta } from './listing.js'
 import { RedisSessionStore, type UserSession } from './store.js'
 
 /** Per-user session administration. */
@@ -19,6 +20,14 @@ export interface SessionAdmin {
   revoke: (sessionId: string) => Promise<void>
   /** "Log out everywhere": destroys every session of the user except `except`; returns how many. */
   revokeAll: (userId: string | number, opts?: { except?: string | string[] }) => Promise<number>
+  /** Metadata of one session (never its contents); null when it does not exist. */
+  meta: (sessionId: string) => Promise<SessionMeta | null>
+  /** A page of session metadata across every Cluster master, resumable with its opaque cursor. */
+  list: (opts?: SessionListOptions) => Promise<SessionListPage>
+  /** Live sessions and per-user indexes. */
+  count: () => Promise<SessionCounts>
+  /** Drops per-user index entries whose session is gone; reports what it looked at and removed. */
+  cleanup: () => Promise<IndexCleanupReport>
 }
 
 declare module 'fastify' {
@@ -60,7 +69,11 @@ const plugin: FastifyPluginAsync<SessionPluginOptions> = async (app: FastifyInst
     store,
     listByUser: async (userId) => await store.listByUser(userId),
     revoke: async (sessionId) => { await store.revoke(sessionId) },
-    revokeAll: async (userId, o) => await store.revokeAll(userId, o)
+    revokeAll: async (userId, o) => await store.revokeAll(userId, o),
+    meta: async (sessionId) => await store.meta(sessionId),
+    list: async (o) => await store.list(o),
+    count: async () => await store.count(),
+    cleanup: async () => await store.cleanup()
   })
   app.decorate<BridgeTokens>('bridgeTokens', createBridgeTokens(() => store.backend, opts.store.maxSize))
   app.addHook('onClose', async () => { store.close() })
@@ -86,6 +99,10 @@ export const redkitSession = fp(plugin, {
 export default redkitSession
 
 export { RedisSessionStore, checkId, type SessionData, type UserSession, type Callback } from './store.js'
+export {
+  type SessionMeta, type SessionListOptions, type SessionListPage, type SessionCounts, type IndexCleanupReport
+} from './listing.js'
+export { MAX_LIST_LIMIT, DEFAULT_LIST_LIMIT } from './cursor.js'
 export { createBridgeTokens, type BridgeTokens, type IssueOptions } from './bridge.js'
 export {
   checkPluginOptions, checkStoreOptions, DEFAULT_TTL, DEFAULT_MAX_SIZE, DEFAULT_USER_FIELD, DEFAULT_TOMBSTONE_TTL,

@@ -90,3 +90,16 @@ local value = redis.call('GET', KEYS[1])
 if value then redis.call('DEL', KEYS[1]) end
 return value
 `
+
+/**
+ * KEYS[1] session hash. Returns {meta, expiry ms by the server clock}, or nil
+ * when the session does not exist. Reads only the meta field, never contents.
+ */
+export const META = `
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl == -2 then return false end
+local meta = redis.call('HGET', KEYS[1], '#meta') or '{}'
+if pttl < 0 then return {meta, 0} end
+local t = redis.call('TIME')
+return {meta, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + pttl}
+`

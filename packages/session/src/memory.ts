@@ -1,4 +1,9 @@
-import { META_FIELD, parseMeta, type IndexEntry, type LoadedRaw, type SavePlan, type SessionBackend } from './backend.js'
+import {
+  META_FIELD, parseMeta, type IdPage, type IndexCleanupReport, type IndexEntry, type LoadedRaw, type SavePlan,
+  type SessionBackend, type SessionCounts, type StoredMeta
+} from './backend.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
+import { SessionInvalidCursorError } from './errors.js'
 import type { ResolvedStoreOptions } from './options.js'
 
 interface Entry {
@@ -40,6 +45,7 @@ export class MemoryBackend implements SessionBackend {
     if (entry === undefined) return undefined
     if (entry.expiresAt <= Date.now()) {
       this.sessions.delete(id)
+      this.unindex(parseMeta(entry.fields.get(META_FIELD))?.u, id)
       return undefined
     }
     return entry
@@ -137,6 +143,51 @@ export class MemoryBackend implements SessionBackend {
       out.push({ id, expires: session.expiresAt, meta: session.fields.get(META_FIELD) ?? '{}' })
     }
     return out
+  }
+
+  async meta (id: string): Promise<StoredMeta | null> {
+    // Reading metadata does not count as a use: the eviction order stays.
+    const entry = this.live(id)
+    return entry === undefined ? null : { id, meta: entry.fields.get(META_FIELD) ?? '{}', expiresAt: entry.expiresAt }
+  }
+
+  /** Ids in sorted order; the cursor is the last id returned. */
+  async page (cursorText: string | undefined, limit: number): Promise<IdPage> {
+    const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText, 0)
+    if (cursor !== undefined && cursor.kind !== 'memory') throw new SessionInvalidCursorError()
+    const after = cursor?.after
+    const now = Date.now()
+    const rest: string[] = []
+    for (const [id, entry] of this.sessions) {
+      if (entry.expiresAt > now && (after === undefined || id > after)) rest.push(id)
+    }
+    rest.sort()
+    const ids = rest.slice(0, limit)
+    const last = ids[ids.length - 1]
+    return { ids, cursor: rest.length > limit && last !== undefined ? encodeCursor({ kind: 'memory', after: last }) : null }
+  }
+
+  async count (): Promise<SessionCounts> {
+    const now = Date.now()
+    let sessions = 0
+    for (const entry of this.sessions.values()) if (entry.expiresAt > now) sessions++
+    return { sessions, users: this.users.size }
+  }
+
+  async cleanup (): Promise<IndexCleanupReport> {
+    const report: IndexCleanupReport = { indexes: 0, checked: 0, removed: 0 }
+    for (const [user, entries] of [...this.users]) {
+      report.indexes++
+      for (const id of [...entries.keys()]) {
+        report.checked++
+        const session = this.live(id)
+        if (session !== undefined && parseMeta(session.fields.get(META_FIELD))?.u === user) continue
+        // live() may have dropped it already when the session had just expired.
+        if (entries.has(id)) this.unindex(user, id)
+        report.removed++
+      }
+    }
+    return report
   }
 
   async putToken (key: string, value: string, ttlMs: number): Promise<void> {

@@ -1,9 +1,25 @@
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
-import { META_FIELD, parseMeta, type IndexEntry, type LoadedRaw, type SavePlan, type SessionBackend } from './backend.js'
-import { DESTROY, INDEX, SAVE, TAKE, TOUCH, USER_LIST } from './lua.js'
+import type { Cluster, Redis } from 'ioredis'
+import {
+  META_FIELD, parseMeta, SESSION_ID, type IdPage, type IndexCleanupReport, type IndexEntry, type LoadedRaw, type SavePlan,
+  type SessionBackend, type SessionCounts, type StoredMeta
+} from './backend.js'
+import { decodeCursor, encodeCursor, MAX_LIST_LIMIT, type Cursor } from './cursor.js'
+import { SessionInvalidCursorError } from './errors.js'
+import { DESTROY, INDEX, META, SAVE, TAKE, TOUCH, USER_LIST } from './lua.js'
 import type { ResolvedStoreOptions } from './options.js'
 
 const CLEAR_BATCH = 100
+/** Smallest SCAN COUNT of a listing call, so sparse keyspaces need few round trips. */
+const MIN_SCAN_COUNT = 250
+/** Bounds the work of one page on a keyspace where sessions are sparse; the page may then come back short. */
+const MAX_SCANS_PER_PAGE = 200
+const COUNT_SCAN = 1000
+const INDEX_SCAN_COUNT = 100
+
+function nodeName (node: Redis): string {
+  return `${node.options.host ?? '127.0.0.1'}:${node.options.port ?? 6379}`
+}
 
 /** Escapes what hashTag would fold, so distinct user ids never share a key. */
 function tagSafe (text: string): string {
@@ -32,6 +48,7 @@ export class RedisBackend implements SessionBackend {
   private readonly destroyScript: RedkitScript<string | null>
   private readonly userListScript: RedkitScript<string[]>
   private readonly takeScript: RedkitScript<string | null>
+  private readonly metaScript: RedkitScript<[string, number] | null>
   private readonly sessionPrefix: string
   private readonly gonePrefix: string
   private readonly userPrefix: string
@@ -56,6 +73,21 @@ export class RedisBackend implements SessionBackend {
     this.destroyScript = redkit.defineScript('redkitSessionDestroy', DESTROY, 2)
     this.userListScript = redkit.defineScript('redkitSessionUserList', USER_LIST, 1)
     this.takeScript = redkit.defineScript('redkitSessionTake', TAKE, 1)
+    this.metaScript = redkit.defineScript('redkitSessionMeta', META, 1)
+  }
+
+  /** Every master, in a stable order, so a listing cursor names the same master on every instance. */
+  private masters (): Redis[] {
+    const nodes = this.redkit.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis]
+    return [...nodes].sort((a, b) => nodeName(a).localeCompare(nodeName(b)))
+  }
+
+  private sessionPattern (): string {
+    return `${this.redkit.escapeGlob(this.sessionPrefix)}{*}`
+  }
+
+  private userPattern (): string {
+    return `${this.redkit.escapeGlob(this.userPrefix)}*`
   }
 
   private sessionKey (id: string): string {
@@ -120,13 +152,13 @@ export class RedisBackend implements SessionBackend {
 
   async * ids (): AsyncIterable<string> {
     const start = this.sessionPrefix.length + 1
-    for await (const key of this.redkit.scan(`${this.sessionPrefix}*`, { type: 'hash' })) {
+    for await (const key of this.redkit.scan(this.sessionPattern(), { type: 'hash' })) {
       yield key.slice(start, -1)
     }
   }
 
   async clear (): Promise<void> {
-    for (const pattern of [`${this.sessionPrefix}*`, `${this.userPrefix}*`]) {
+    for (const pattern of [this.sessionPattern(), this.userPattern()]) {
       let batch: string[] = []
       for await (const key of this.redkit.scan(pattern)) {
         batch.push(key)
@@ -159,6 +191,79 @@ export class RedisBackend implements SessionBackend {
     })
     if (dead.length > 0) await this.client.zrem(index, ...dead)
     return out
+  }
+
+  async meta (id: string): Promise<StoredMeta | null> {
+    const found = await this.metaScript([this.sessionKey(id)])
+    return found === null ? null : { id, meta: found[0], expiresAt: Number(found[1]) }
+  }
+
+  /**
+   * SCAN one master after the other, resuming where the cursor says. Ids
+   * scanned beyond the limit travel in the cursor, so none is skipped.
+   */
+  async page (cursorText: string | undefined, limit: number): Promise<IdPage> {
+    const nodes = this.masters()
+    const cursor: Cursor = cursorText === undefined
+      ? { kind: 'redis', node: 0, scan: '0', pending: [] }
+      : decodeCursor(cursorText, nodes.length)
+    if (cursor.kind !== 'redis') throw new SessionInvalidCursorError()
+    const ids = [...cursor.pending]
+    let { node, scan } = cursor
+    const start = this.sessionPrefix.length + 1
+    const pattern = this.sessionPattern()
+    for (let calls = 0; ids.length < limit && node < nodes.length && calls < MAX_SCANS_PER_PAGE; calls++) {
+      // Asking for about what is missing keeps the carried-over ids few.
+      const count = Math.min(Math.max(limit - ids.length, MIN_SCAN_COUNT), MAX_LIST_LIMIT)
+      const [next, keys] = await nodes[node]!.call('SCAN', scan, 'MATCH', pattern, 'COUNT', count, 'TYPE', 'hash') as [string, string[]]
+      for (const key of keys) {
+        const id = key.slice(start, -1)
+        if (SESSION_ID.test(id)) ids.push(id)
+      }
+      if (next === '0') {
+        node++
+        scan = '0'
+      } else {
+        scan = next
+      }
+    }
+    const pending = ids.splice(limit)
+    const done = node >= nodes.length && pending.length === 0
+    return { ids, cursor: done ? null : encodeCursor({ kind: 'redis', node, scan, pending }) }
+  }
+
+  async count (): Promise<SessionCounts> {
+    const tally = async (pattern: string, type: string): Promise<number> => {
+      let n = 0
+      for await (const key of this.redkit.scan(pattern, { type, count: COUNT_SCAN })) if (key !== '') n++
+      return n
+    }
+    const [sessions, users] = await Promise.all([tally(this.sessionPattern(), 'hash'), tally(this.userPattern(), 'zset')])
+    return { sessions, users }
+  }
+
+  /**
+   * Walks every user index with ZSCAN (bounded replies, whatever its size)
+   * and drops entries whose session is gone or now names another user, as
+   * after an eviction or a failed second write on Cluster.
+   */
+  async cleanup (): Promise<IndexCleanupReport> {
+    const report: IndexCleanupReport = { indexes: 0, checked: 0, removed: 0 }
+    for await (const index of this.redkit.scan(this.userPattern(), { type: 'zset' })) {
+      report.indexes++
+      let cursor = '0'
+      do {
+        const [next, flat] = await this.client.zscan(index, cursor, 'COUNT', INDEX_SCAN_COUNT)
+        cursor = next
+        const members = flat.filter((_, i) => i % 2 === 0)
+        report.checked += members.length
+        const owners = await Promise.all(members.map(async (id) =>
+          SESSION_ID.test(id) ? parseMeta(await this.client.hget(this.sessionKey(id), META_FIELD))?.u : undefined))
+        const dead = members.filter((_, i) => owners[i] === undefined || this.userKey(owners[i]!) !== index)
+        if (dead.length > 0) report.removed += await this.client.zrem(index, ...dead)
+      } while (cursor !== '0')
+    }
+    return report
   }
 
   async putToken (key: string, value: string, ttlMs: number): Promise<void> {

@@ -1,9 +1,13 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyInstance } from 'fastify'
-import { COOKIE_FIELD, DATA_PREFIX, META_FIELD, parseMeta, type Meta, type SavePlan, type SessionBackend } from './backend.js'
+import {
+  COOKIE_FIELD, DATA_PREFIX, META_FIELD, parseMeta, SESSION_ID, type IndexCleanupReport, type Meta, type SavePlan,
+  type SessionBackend, type SessionCounts
+} from './backend.js'
 import {
   SessionInvalidIdError, SessionInvalidOptionError, SessionInvalidUserIdError, SessionNotSerializableError, SessionTooLargeError
 } from './errors.js'
+import { checkListOptions, inChunks, toSessionMeta, type SessionListOptions, type SessionListPage, type SessionMeta } from './listing.js'
 import { MemoryBackend } from './memory.js'
 import { checkStoreOptions, type ResolvedStoreOptions, type SessionStoreOptions } from './options.js'
 import { RedisBackend } from './redis.js'
@@ -24,13 +28,12 @@ export interface UserSession {
   userAgent?: string
 }
 
-const ID_PATTERN = /^[A-Za-z0-9_-]{8,128}$/
 const MAX_USER_ID = 512
 const MAX_USER_AGENT = 512
 const STORE_KEYS = new Set(['ttl', 'maxSize', 'userField', 'tombstoneTtl', 'maxEntries'])
 
 export function checkId (id: unknown): asserts id is string {
-  if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw new SessionInvalidIdError()
+  if (typeof id !== 'string' || !SESSION_ID.test(id)) throw new SessionInvalidIdError()
 }
 
 /** A user id as indexed, or undefined when the value cannot be one. */
@@ -115,7 +118,11 @@ export class RedisSessionStore extends EventEmitter {
     this.options = checkStoreOptions(options)
   }
 
-  /** Picked on first use, so the store can be built before @redkit/core finishes registering. */
+  /**
+   * The storage backend, picked on first use so the store can be built before
+   * @redkit/core finishes registering. Internal: its shape may change in any
+   * release; read metadata through meta(), list(), count() and cleanup().
+   */
   get backend (): SessionBackend {
     if (this.backendInstance === undefined) {
       const redkit = this.app.redkit
@@ -204,6 +211,39 @@ export class RedisSessionStore extends EventEmitter {
     const ids = (await this.backend.listUser(user)).map((entry) => entry.id).filter((id) => !except.has(id))
     await Promise.all(ids.map(async (id) => { await this.backend.destroy(id, true) }))
     return ids.length
+  }
+
+  /** Metadata of one session (never its contents), or null when it does not exist. */
+  async meta (sessionId: string): Promise<SessionMeta | null> {
+    checkId(sessionId)
+    const stored = await this.backend.meta(sessionId)
+    return stored === null ? null : toSessionMeta(stored)
+  }
+
+  /**
+   * One page of session metadata. On Redis it SCANs every master in turn;
+   * sessions that end between the scan and the read are left out, so a page
+   * may be short. Only a null cursor means the listing is complete.
+   */
+  async list (opts?: SessionListOptions): Promise<SessionListPage> {
+    const { cursor, limit } = checkListOptions(opts)
+    const page = await this.backend.page(cursor, limit)
+    // SCAN may return an id twice while the keyspace grows.
+    const ids = [...new Set(page.ids)]
+    const found = await inChunks(ids, async (id) => await this.backend.meta(id))
+    const sessions: SessionMeta[] = []
+    for (const stored of found) if (stored !== null) sessions.push(toSessionMeta(stored))
+    return { sessions, cursor: page.cursor }
+  }
+
+  /** Live sessions and per-user indexes, counted with SCAN over every master. */
+  async count (): Promise<SessionCounts> {
+    return await this.backend.count()
+  }
+
+  /** Drops per-user index entries whose session is gone or belongs to another user now. */
+  async cleanup (): Promise<IndexCleanupReport> {
+    return await this.backend.cleanup()
   }
 
   close (): void {

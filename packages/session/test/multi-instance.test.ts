@@ -1,6 +1,7 @@
 import { test, type Test } from 'tap'
 import { startRedis, uniquePrefix } from '@redkit/testing'
 import { buildApp, gate, keysWithoutTtl, login, me, type AppHandle } from './helpers.js'
+import type { SessionListPage } from '../src/index.js'
 
 test('two instances on one Redis', async (t) => {
   const server = await startRedis()
@@ -83,6 +84,23 @@ test('two instances on one Redis', async (t) => {
       await (i % 2 === 0 ? a!.app : b!.app).bridgeTokens.redeem(token)))
     t.equal(results.filter((r) => r !== null).length, 1)
     t.same(results.find((r) => r !== null), { user: 'eve' })
+  })
+
+  t.test('a listing started on A continues on B with its cursor', async (t) => {
+    const [a, b] = await pair(t)
+    const ids = new Set<string>()
+    for (let i = 0; i < 30; i++) ids.add((await login(i % 2 === 0 ? a!.app : b!.app, `lou-${i % 3}`)).sessionId)
+    const seen: string[] = []
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const page: SessionListPage = await (pages % 2 === 0 ? a! : b!).app.sessions.list({ cursor, limit: 4 })
+      seen.push(...page.sessions.map((s) => s.id))
+      cursor = page.cursor
+      pages++
+    } while (cursor !== null && pages < 50)
+    t.equal(seen.length, 30, `${pages} pages alternating between instances`)
+    t.same(new Set(seen), ids, 'every session once')
   })
 
   t.test('zero keys without a TTL under the test prefixes', async (t) => {

@@ -1,7 +1,10 @@
 import { test } from 'tap'
 import Fastify from 'fastify'
 import { redkit } from '@redkit/core'
-import { redkitSession, RedisSessionStore, type BridgeTokens, type SessionAdmin, type UserSession } from '../src/index.js'
+import {
+  redkitSession, RedisSessionStore, type BridgeTokens, type IndexCleanupReport, type SessionAdmin, type SessionCounts,
+  type SessionListPage, type SessionMeta, type UserSession
+} from '../src/index.js'
 import { SECRET } from './helpers.js'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
@@ -16,6 +19,13 @@ test('decorator types', async (t) => {
   expectType<Equal<ReturnType<SessionAdmin['listByUser']>, Promise<UserSession[]>>>(true)
   expectType<Equal<ReturnType<SessionAdmin['revokeAll']>, Promise<number>>>(true)
   expectType<Equal<typeof app.sessions.store, RedisSessionStore>>(true)
+  expectType<Equal<ReturnType<SessionAdmin['meta']>, Promise<SessionMeta | null>>>(true)
+  expectType<Equal<ReturnType<SessionAdmin['list']>, Promise<SessionListPage>>>(true)
+  expectType<Equal<SessionListPage['cursor'], string | null>>(true)
+  expectType<Equal<keyof SessionMeta, 'id' | 'userId' | 'createdAt' | 'expiresAt' | 'ip' | 'userAgent'>>(true)
+  expectType<Equal<Awaited<ReturnType<SessionAdmin['count']>>, SessionCounts>>(true)
+  expectType<Equal<keyof SessionCounts, 'sessions' | 'users'>>(true)
+  expectType<Equal<keyof IndexCleanupReport, 'indexes' | 'checked' | 'removed'>>(true)
   expectType<Equal<Awaited<ReturnType<typeof app.bridgeTokens.redeem<{ a: number }>>>, { a: number } | null>>(true)
   // Compile-time only: these registrations never run.
   const compileOnly = (): void => {
@@ -23,9 +33,14 @@ test('decorator types', async (t) => {
     app.register(redkitSession, {})
     // @ts-expect-error unknown options are rejected by the compiler too
     app.register(redkitSession, { secret: SECRET, colour: 'red' })
+    // @ts-expect-error the limit is a number
+    app.sessions.list({ limit: '10' })
+    // @ts-expect-error list takes options, not a cursor string
+    app.sessions.list('cursor')
   }
   t.type(compileOnly, 'function')
   await app.ready()
   t.type(app.sessions.store, RedisSessionStore)
+  t.same(await app.sessions.list(), { sessions: [], cursor: null })
   await app.close()
 })
