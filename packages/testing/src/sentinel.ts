@@ -46,7 +46,9 @@ export async function startSentinel (opts: StartSentinelOptions = {}): Promise<S
   const quorum = opts.sentinels ?? 3
   const auth = opts.password !== undefined ? { password: opts.password } : {}
   const authConfig = opts.password !== undefined ? [`masterauth ${opts.password}`] : []
-  const master = await startRedis({ label: 'sentinel-master', local: true, ...auth, config: authConfig })
+  // Without the delay Redis 7 waits 5 s before a replica's first sync, and a
+  // failover in that window would lose everything written so far.
+  const master = await startRedis({ label: 'sentinel-master', local: true, ...auth, config: [...authConfig, 'repl-diskless-sync-delay 0'] })
   const replicas: RedisServer[] = []
   const sentinelProcs: Spawned[] = []
   const sentinels: Array<{ host: string, port: number }> = []
@@ -64,6 +66,12 @@ export async function startSentinel (opts: StartSentinelOptions = {}): Promise<S
         ...auth,
         config: [...authConfig, `replicaof ${master.host} ${master.port}`]
       }))
+    }
+    for (const replica of replicas) {
+      await waitFor(async () => {
+        const info = await replica.client().info('replication')
+        return info.includes('master_link_status:up')
+      }, 20_000, `replica on ${replica.port} to finish its first sync`)
     }
     for (let i = 0; i < quorum; i++) {
       const port = await freePort()
