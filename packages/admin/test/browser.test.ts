@@ -7,7 +7,8 @@ import { chromium } from 'playwright-core'
 import { startRedis, uniquePrefix } from '@redkit/testing'
 import { AUTH, build, TOKEN } from './helpers.js'
 
-const CHROMIUM = '/usr/bin/chromium'
+// Debian's chromium by default; CI images that ship Chrome elsewhere point REDKIT_CHROMIUM at it.
+const CHROMIUM = process.env.REDKIT_CHROMIUM ?? '/usr/bin/chromium'
 const ARTIFACT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../artifacts/admin-dashboard.png')
 
 if (!existsSync(CHROMIUM)) {

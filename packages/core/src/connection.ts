@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import {
   RedkitCommandTimeoutError, RedkitConnectError, RedkitOfflineQueueFullError, RedkitUnavailableError
 } from './errors.js'
+import { stamp, watchDeadlines, type Expirable } from './deadlines.js'
 import { DEFAULT_RECONNECT_BASE, DEFAULT_RECONNECT_CAP, type ResolvedConfig } from './options.js'
 
 export type RedisClient = Redis | Cluster
@@ -23,12 +24,18 @@ export function backoff (attempt: number, base = DEFAULT_RECONNECT_BASE, cap = D
   return Math.round(ceiling / 2 + Math.random() * ceiling / 2)
 }
 
-function nodeOptions (config: ResolvedConfig): RedisOptions {
+/**
+ * Options of one connection. Deadlines of commands sent through an
+ * instrumented client are kept by its Deadlines tracker; only the node
+ * connections inside a Cluster, which the tracker does not see, get ioredis'
+ * timer per command.
+ */
+function nodeOptions (config: ResolvedConfig, nodeDeadline = false): RedisOptions {
   return {
     ...(config.username !== undefined ? { username: config.username } : {}),
     ...(config.password !== undefined ? { password: config.password } : {}),
     ...(config.tls !== undefined ? { tls: config.tls } : {}),
-    commandTimeout: config.commandTimeout,
+    ...(nodeDeadline ? { commandTimeout: config.commandTimeout } : {}),
     maxRetriesPerRequest: config.maxRetries,
     connectTimeout: config.connectTimeout,
     enableOfflineQueue: true,
@@ -62,7 +69,7 @@ export function createClient (config: ResolvedConfig): RedisClient {
       lazyConnect: true,
       enableOfflineQueue: true,
       clusterRetryStrategy: retryStrategy,
-      redisOptions: { ...nodeOptions(config), lazyConnect: false }
+      redisOptions: { ...nodeOptions(config, true), lazyConnect: false }
     }
     return new Cluster(target.nodes, options)
   }
@@ -85,12 +92,11 @@ interface QueuedClient {
   offlineQueue?: { length: number }
 }
 
-interface CommandLike {
+interface CommandLike extends Expirable {
   name: string
   resolve: (value: unknown) => void
   reject: (err: Error) => void
   promise: Promise<unknown>
-  setTimeout?: (ms: number) => void
 }
 
 export interface BreakerEvents {
@@ -139,6 +145,7 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
   const queued = client as unknown as QueuedClient
   const isCluster = client instanceof Cluster
   const breaker = new Breaker(events)
+  watchDeadlines(client as unknown as Parameters<typeof watchDeadlines>[0], config.commandTimeout)
   client.on('ready', () => breaker.reset())
 
   const fail = (command: CommandLike, err: Error): unknown => {
@@ -152,7 +159,10 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
     const status = queued.status
     // Handshake commands (AUTH, CLIENT SETINFO on older servers) may fail by
     // design; only the app's own commands count as errors.
-    if (status === 'connect' && !isCluster) return original(command, stream, ...rest)
+    if (status === 'connect' && !isCluster) {
+      stamp(command)
+      return original(command, stream, ...rest)
+    }
     const probe = breaker.open && config.failFast
     if (probe && breaker.probing) {
       stats.errors++
@@ -188,9 +198,7 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
       stats.offlineRejected++
       return fail(command, new RedkitOfflineQueueFullError(config.maxOfflineQueue))
     }
-    // Cluster only arms deadlines on node clients, so a command parked in the
-    // cluster-level queue while it reconnects would otherwise wait forever.
-    if (isCluster) command.setTimeout?.(config.commandTimeout)
+    stamp(command)
     return original(command, stream, ...rest)
   }
   Object.defineProperty(client, 'sendCommand', { value: patched, writable: true, configurable: true })

@@ -156,7 +156,7 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
         const redisOptions = { ...client.options.redisOptions, commandTimeout, ...overrides.redisOptions }
         copy = client.duplicate(undefined, { ...overrides, redisOptions })
       } else {
-        copy = client.duplicate({ commandTimeout, ...(opts.overrides as Partial<RedisOptions>) })
+        copy = client.duplicate(opts.overrides as Partial<RedisOptions>)
       }
       if (config.target.kind !== 'client') instrument(copy, copyConfig, stats, breakerLog(log, description, copyConfig, 'duplicate'))
       watch(copy, { log, description, stats, redact }, 'duplicate')
