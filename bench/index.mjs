@@ -24,6 +24,21 @@ function run (name) {
   })
 }
 
+/**
+ * Ratio lines as the package benches print them: "ratio <what>: 1.23x",
+ * "throughput ratio <what>: 0.80x" or "<what> = 1.20x".
+ */
+function ratiosIn (out) {
+  const found = []
+  for (const line of out.split('\n')) {
+    const labelled = /^\s*(?:(\w+) )?ratio (.+?):\s*([\d.]+)x?\b/.exec(line)
+    const equals = /^\s*(\S.*?)\s+=\s+([\d.]+)x\b/.exec(line)
+    if (labelled !== null) found.push([`${labelled[1] === undefined ? '' : `${labelled[1]} `}${labelled[2]}`, labelled[3]])
+    else if (equals !== null) found.push([equals[1], equals[2]])
+  }
+  return found
+}
+
 const rows = []
 let failed = 0
 for (const name of packages) {
@@ -34,7 +49,7 @@ for (const name of packages) {
     rows.push([name, 'benchmark failed', `exit ${code}`])
     continue
   }
-  for (const match of out.matchAll(/^ratio (.+?):\s*([\d.]+)/gm)) rows.push([name, match[1], match[2]])
+  rows.push(...ratiosIn(out).map(([what, value]) => [name, what, value]))
 }
 
 const width = (i) => Math.max(...rows.map((r) => r[i].length), 10)

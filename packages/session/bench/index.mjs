@@ -75,13 +75,14 @@ for (const [scenario, targets] of Object.entries(plan)) {
 
 for (const [scenario, rows] of Object.entries(results)) {
   console.log(scenario)
+  const route = /\((\/\w+)\)/.exec(scenario)?.[1] ?? scenario
   const by = Object.fromEntries(rows.map((r) => [r.name, r.rps]))
   const cpu = Object.fromEntries(rows.map((r) => [r.name, r.cpu]))
   for (const row of rows) {
     console.log(`  ${row.label.padEnd(38)} ${String(Math.round(row.rps)).padStart(7)} req/s  ${row.cpu.toFixed(1).padStart(6)} µs server CPU/req   (rounds: ${row.samples.map(Math.round).join(', ')})`)
   }
-  console.log(`  ratio @redkit/session / connect-redis 7:  ${(by.redkit / by['connect-redis']).toFixed(2)}x  (by server CPU per request: ${(cpu['connect-redis'] / cpu.redkit).toFixed(2)}x)`)
-  console.log(`  ratio @redkit/session / MemoryStore:      ${(by.redkit / by.memory).toFixed(2)}x  (by server CPU per request: ${(cpu.memory / cpu.redkit).toFixed(2)}x)`)
+  console.log(`  ratio @redkit/session / connect-redis 7 ${route}:  ${(by.redkit / by['connect-redis']).toFixed(2)}x  (by server CPU per request: ${(cpu['connect-redis'] / cpu.redkit).toFixed(2)}x)`)
+  console.log(`  ratio @redkit/session / MemoryStore ${route}:      ${(by.redkit / by.memory).toFixed(2)}x  (by server CPU per request: ${(cpu.memory / cpu.redkit).toFixed(2)}x)`)
   if (by.bare !== undefined) {
     console.log(`  ratio @redkit/session / bare route:       ${(by.redkit / by.bare).toFixed(2)}x`)
     console.log(`  ratio MemoryStore / bare route:           ${(by.memory / by.bare).toFixed(2)}x`)
