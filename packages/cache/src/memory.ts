@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { AcquireResult, Backend, Invalidated, WriteOp } from './backend.js'
+import { Waiters } from './waiters.js'
 
 interface Stored {
   raw: string
@@ -16,7 +17,7 @@ export class MemoryBackend implements Backend {
   private readonly entries: LRUCache<string, Stored>
   private readonly tags = new Map<string, Map<string, number>>()
   private readonly locks = new Map<string, { token: string, until: number }>()
-  private readonly waiters = new Map<string, Set<() => void>>()
+  private readonly waiters = new Waiters()
 
   constructor (max: number, maxBytes: number) {
     this.entries = new LRUCache<string, Stored>({
@@ -39,10 +40,7 @@ export class MemoryBackend implements Backend {
   }
 
   private wake (key: string): void {
-    const set = this.waiters.get(key)
-    if (set === undefined) return
-    this.waiters.delete(key)
-    for (const resolve of set) resolve()
+    this.waiters.wake(key)
   }
 
   private lockHeld (lock: string): boolean {
@@ -120,21 +118,7 @@ export class MemoryBackend implements Backend {
   }
 
   async wait (key: string, ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      let set = this.waiters.get(key)
-      if (set === undefined) {
-        set = new Set()
-        this.waiters.set(key, set)
-      }
-      const done = (): void => {
-        clearTimeout(timer)
-        set.delete(done)
-        if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      set.add(done)
-    })
+    await this.waiters.wait(key, ms)
   }
 
   async listen (): Promise<void> {}

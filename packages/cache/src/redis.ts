@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
 import type { AcquireResult, Backend, BackendEvents, ChangeMessage, Invalidated, WriteOp } from './backend.js'
 import { ACQUIRE, DEL, INVALIDATE, RELEASE, SET } from './lua.js'
+import { Waiters } from './waiters.js'
 
 const CLOCK_REFRESH = 60_000
 const UNLINK_BATCH = 200
@@ -20,7 +21,7 @@ export class RedisBackend implements Backend {
   private subscriber: RedisClient | null = null
   private subscribing: Promise<void> | null = null
   private listening = false
-  private readonly waiters = new Map<string, Set<() => void>>()
+  private readonly waiters = new Waiters()
   private readonly scripts: {
     set: RedkitScript<number>
     acquire: RedkitScript<[number, string?]>
@@ -121,21 +122,7 @@ export class RedisBackend implements Backend {
 
   async wait (key: string, ms: number): Promise<void> {
     this.listen().catch(() => {})
-    await new Promise<void>((resolve) => {
-      let set = this.waiters.get(key)
-      if (set === undefined) {
-        set = new Set()
-        this.waiters.set(key, set)
-      }
-      const done = (): void => {
-        clearTimeout(timer)
-        set.delete(done)
-        if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key)
-        resolve()
-      }
-      const timer = setTimeout(done, ms)
-      set.add(done)
-    })
+    await this.waiters.wait(key, ms)
   }
 
   private onMessage (channel: string, text: string): void {
@@ -147,13 +134,8 @@ export class RedisBackend implements Backend {
       return
     }
     this.events.onChange(message)
-    for (const key of message.k ?? []) {
-      const set = this.waiters.get(key)
-      if (set !== undefined) for (const done of [...set]) done()
-    }
-    if (message.p !== undefined) {
-      for (const [key, set] of this.waiters) if (key.startsWith(message.p)) for (const done of [...set]) done()
-    }
+    for (const key of message.k ?? []) this.waiters.wake(key)
+    if (message.p !== undefined) this.waiters.wakePrefix(message.p)
   }
 
   /** Subscribes once, on a connection of its own; later calls share the first. */
@@ -193,6 +175,6 @@ export class RedisBackend implements Backend {
   async close (): Promise<void> {
     clearInterval(this.clockTimer)
     this.listening = false
-    for (const set of this.waiters.values()) for (const done of [...set]) done()
+    this.waiters.wakeAll()
   }
 }
