@@ -4,6 +4,20 @@ import type { Cluster, Redis } from 'ioredis'
 import type { ClaimResult, MessageSink, StreamEntry, StreamReader, Transport } from './backend.js'
 import { STREAM_ADD, STREAM_GROUP } from './lua.js'
 
+/**
+ * The node a classic PUBLISH of a channel goes to on Cluster. A PUBLISH has no
+ * key, so ioredis would pick a random node each time, and messages relayed
+ * over the cluster bus from different nodes can overtake each other: one
+ * node per channel keeps a publisher's messages in order.
+ */
+function publishNode (cluster: Cluster, channel: string): Cluster | Redis {
+  const nodes = cluster.nodes('master')
+  if (nodes.length === 0) return cluster
+  let hash = 0
+  for (let i = 0; i < channel.length; i++) hash = (hash * 31 + channel.charCodeAt(i)) | 0
+  return nodes[Math.abs(hash) % nodes.length]!
+}
+
 type RawEntry = [string, string[] | null]
 
 function entries (raw: RawEntry[] | null | undefined): StreamEntry[] {
@@ -124,9 +138,9 @@ export class RedisTransport implements Transport {
   }
 
   publish (channel: string, payload: string): Promise<number> {
-    return (this.sharded
-      ? (this.client as Cluster).spublish(channel, payload)
-      : this.client.publish(channel, payload)) as Promise<number>
+    if (this.sharded) return (this.client as Cluster).spublish(channel, payload) as Promise<number>
+    if (this.redkit.isCluster) return publishNode(this.client as Cluster, channel).publish(channel, payload)
+    return this.client.publish(channel, payload)
   }
 
   async subscribe (channel: string): Promise<void> {

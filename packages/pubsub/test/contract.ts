@@ -130,6 +130,17 @@ export function contract (t: Test, backend: ContractBackend): void {
     t.same(all, [1])
   })
 
+  t.test("one publisher's messages arrive in the order it sent them", async (t) => {
+    const { a, b } = await pair(t, backend)
+    const got: number[] = []
+    await b.pubsub.subscribe('order', (m) => { got.push(m.data as number) })
+    const sent = Array.from({ length: 300 }, (_, i) => i)
+    await Promise.all(sent.map(async (i) => await a.pubsub.publish('order', i)))
+    await until(() => got.length === sent.length)
+    t.same(got, sent)
+    t.equal(b.pubsub.stats().gaps, 0, 'no gap reported')
+  })
+
   t.test('a throwing or slow handler does not affect the others', async (t) => {
     const { a, b } = await pair(t, backend, { slowHandlerMs: 20 })
     const gate = deferred()
