@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { startCluster, uniquePrefix } from '@redkit/testing'
+import { keysWithoutTtl, startCluster, uniquePrefix } from '@redkit/testing'
 import { contract } from './contract.js'
 import { makeApp } from './helpers.js'
 
@@ -52,16 +52,6 @@ test('3-master Cluster', async (t) => {
     },
     dropCounters,
     rewindCounters,
-    keysWithoutTtl: async () => {
-      const missing: string[] = []
-      for (const node of admin.nodes('master')) {
-        for (const prefix of prefixes) {
-          for await (const keys of node.scanStream({ match: `${prefix}*`, count: 500 })) {
-            for (const key of keys as string[]) if (await node.pttl(key) === -1) missing.push(key)
-          }
-        }
-      }
-      return missing
-    }
+    keysWithoutTtl: async () => (await Promise.all(prefixes.map(async (prefix) => await keysWithoutTtl(admin, prefix)))).flat()
   })
 })

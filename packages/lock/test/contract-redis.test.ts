@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { startRedis, uniquePrefix } from '@redkit/testing'
+import { keysWithoutTtl, startRedis, uniquePrefix } from '@redkit/testing'
 import { contract } from './contract.js'
 import { makeApp, sleep } from './helpers.js'
 import { LOCK_ACQUIRE } from '../src/lua.js'
@@ -164,14 +164,6 @@ test('single Redis', async (t) => {
     },
     dropCounters,
     rewindCounters,
-    keysWithoutTtl: async () => {
-      const missing: string[] = []
-      for (const prefix of prefixes) {
-        for await (const keys of admin.scanStream({ match: `${prefix}*`, count: 500 })) {
-          for (const key of keys as string[]) if (await admin.pttl(key) === -1) missing.push(key)
-        }
-      }
-      return missing
-    }
+    keysWithoutTtl: async () => (await Promise.all(prefixes.map(async (prefix) => await keysWithoutTtl(admin, prefix)))).flat()
   })
 })

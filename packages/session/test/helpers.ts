@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import { redkit, type RedkitOptions } from '@redkit/core'
 import { logCapture } from '@redkit/testing'
-import type { Redis, Cluster } from 'ioredis'
 import { redkitSession, type SessionPluginOptions } from '../src/index.js'
 
 export const SECRET = 'a-test-secret-that-is-long-enough-0123456789'
@@ -102,31 +101,4 @@ export async function me (app: FastifyInstance, cookie: string): Promise<{ sessi
   return res.json()
 }
 
-/** Keys under a prefix that have no TTL. */
-export async function keysWithoutTtl (client: Redis | Cluster, prefix: string): Promise<string[]> {
-  const nodes = 'nodes' in client && typeof client.nodes === 'function' ? (client as Cluster).nodes('master') : [client as Redis]
-  const out: string[] = []
-  for (const node of nodes) {
-    let cursor = '0'
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-      cursor = next
-      for (const key of keys) if (await node.pttl(key) === -1) out.push(key)
-    } while (cursor !== '0')
-  }
-  return out
-}
-
-export async function countKeys (client: Redis | Cluster, prefix: string): Promise<number> {
-  const nodes = 'nodes' in client && typeof client.nodes === 'function' ? (client as Cluster).nodes('master') : [client as Redis]
-  let count = 0
-  for (const node of nodes) {
-    let cursor = '0'
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500)
-      cursor = next
-      count += keys.length
-    } while (cursor !== '0')
-  }
-  return count
-}
+export { keysWithoutTtl, countKeys } from '@redkit/testing'
