@@ -71,16 +71,8 @@ export interface Cache {
   cached: <A extends unknown[], R>(fn: (...args: A) => R | Promise<R>, opts?: CachedOptions<A>) => (...args: A) => Promise<Awaited<R>>
 }
 
-interface Counters {
-  hits: number
-  misses: number
-  loaderRuns: number
-  staleServes: number
-  errors: number
-  l1Hits: number
-  lockWaits: number
-  lockTimeouts: number
-}
+/** What a namespace counts; hitRate is derived when stats are read. */
+type Counters = Omit<NamespaceStats, 'hitRate'>
 
 interface Entry {
   freshUntil: number

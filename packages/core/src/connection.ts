@@ -257,13 +257,10 @@ export async function connect (client: RedisClient, config: ResolvedConfig, desc
   const deadline = new Promise<never>((resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`no connection within ${config.connectTimeout} ms (${lastError})`)), config.connectTimeout)
   })
-  const ready = client.status === 'wait'
-    ? client.connect()
-    : new Promise<void>((resolve) => client.once('ready', () => resolve()))
   // The connect promise can reject before our deadline while ioredis keeps
   // retrying; wait for 'ready' instead so one refused attempt is not final.
   const readyEvent = new Promise<void>((resolve) => client.once('ready', () => resolve()))
-  ready.catch(() => {})
+  if (client.status === 'wait') client.connect().catch(() => {})
   try {
     await Promise.race([readyEvent, deadline])
   } catch (err) {

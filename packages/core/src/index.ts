@@ -176,7 +176,7 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
       const run = (client as unknown as Record<string, (...args: unknown[]) => Promise<T>>)[name]!.bind(client)
       // ioredis takes the key count as the first argument when it is not fixed.
       // Returned as is, without an async wrapper: scripts sit on hot paths.
-      if (numberOfKeys === undefined) return async (keys, args = []) => await run(keys.length, ...keys, ...args)
+      if (numberOfKeys === undefined) return (keys, args = []) => run(keys.length, ...keys, ...args)
       return (keys, args = []) => run(...keys, ...args)
     },
     stats: () => ({ ...stats, mode, status: client === null ? 'memory' : client.status })
