@@ -94,13 +94,12 @@ interface QueuedClient {
 
 interface CommandLike extends Expirable {
   name: string
-  resolve: (value: unknown) => void
   reject: (err: Error) => void
   promise: Promise<unknown>
 }
 
 export interface BreakerEvents {
-  /** A command timed out: later commands fail at once until one probe is answered. */
+  /** A command timed out: later commands fail at once until a probe is answered. */
   onOpen: () => void
   onClose: () => void
 }
@@ -109,29 +108,68 @@ function isCoded (err: Error, code: string): boolean {
   return (err as { code?: string }).code === code
 }
 
+/** Pause between probes that failed at once (e.g. while reconnecting), so probing never spins. */
+const PROBE_RETRY = 100
+
 /**
  * Fails commands at once while Redis is known not to answer. The first
- * command to time out opens it; from then on one command at a time goes
- * through as a probe, and the first reply (or a fresh connection) closes it.
- * A paused or overloaded Redis then costs one deadline, not one per command.
+ * command to time out opens it; from then on the app's commands fail at once
+ * while the breaker itself sends PING, one at a time, and the first reply (or
+ * a fresh connection) closes it. A paused or overloaded Redis then costs a
+ * request at most the deadline of a command it had already sent.
  */
 class Breaker {
   open = false
-  probing = false
+  /** True while the breaker's own PING is being sent, so it is let through. */
+  bypass = false
+  /** One chain of probes at a time, from the trip until Redis answers. */
+  private probing = false
 
-  constructor (private readonly events: BreakerEvents | undefined) {}
+  constructor (private readonly ping: () => Promise<unknown>, private readonly events: BreakerEvents | undefined) {}
 
   trip (): void {
     if (this.open) return
     this.open = true
     this.events?.onOpen()
+    if (!this.probing) {
+      this.probing = true
+      this.probe()
+    }
   }
 
   reset (): void {
-    this.probing = false
     if (!this.open) return
     this.open = false
     this.events?.onClose()
+  }
+
+  private probe (): void {
+    if (!this.open) {
+      this.probing = false
+      return
+    }
+    const started = performance.now()
+    this.bypass = true
+    let reply: Promise<unknown>
+    try {
+      reply = this.ping()
+    } finally {
+      this.bypass = false
+    }
+    const answered = (): void => {
+      this.probing = false
+      this.reset()
+    }
+    reply.then(answered, (err: Error) => {
+      // A reply error is still a reply: Redis answers again.
+      if (!isCoded(err, 'FST_REDKIT_COMMAND_TIMEOUT') && !isCoded(err, 'FST_REDKIT_UNAVAILABLE') &&
+          !isCoded(err, 'FST_REDKIT_OFFLINE_QUEUE_FULL')) {
+        answered()
+        return
+      }
+      const wait = Math.max(0, PROBE_RETRY - (performance.now() - started))
+      setTimeout(() => this.probe(), wait).unref()
+    })
   }
 }
 
@@ -144,7 +182,7 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
   const original = client.sendCommand.bind(client) as (command: CommandLike, ...rest: unknown[]) => unknown
   const queued = client as unknown as QueuedClient
   const isCluster = client instanceof Cluster
-  const breaker = new Breaker(events)
+  const breaker = new Breaker(async () => await client.ping(), events)
   watchDeadlines(client as unknown as Parameters<typeof watchDeadlines>[0], config.commandTimeout)
   client.on('ready', () => breaker.reset())
 
@@ -163,19 +201,10 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
       stamp(command)
       return original(command, stream, ...rest)
     }
-    const probe = breaker.open && config.failFast
-    if (probe && breaker.probing) {
+    if (breaker.open && config.failFast && !breaker.bypass) {
       stats.errors++
       stats.fastFailed++
       return fail(command, new RedkitUnavailableError('Redis is not answering; failing fast until it does'))
-    }
-    if (probe) {
-      breaker.probing = true
-      const resolve = command.resolve
-      command.resolve = (value) => {
-        breaker.reset()
-        resolve(value)
-      }
     }
     const reject = command.reject
     command.reject = (err: Error) => {
@@ -183,13 +212,7 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
       const coded = translate(err, command.name, config.commandTimeout)
       if (isCoded(coded, 'FST_REDKIT_COMMAND_TIMEOUT')) {
         stats.timeouts++
-        breaker.trip()
-        if (probe) breaker.probing = false
-      } else if (probe && coded === err) {
-        // A reply error is still a reply: Redis answers again.
-        breaker.reset()
-      } else if (probe) {
-        breaker.probing = false
+        if (config.failFast) breaker.trip()
       }
       reject(coded)
     }
