@@ -83,7 +83,8 @@ test('faults', async (t) => {
     const after = app.rateLimit.metrics()
     t.ok(after.failedOpen - before.failedOpen >= 26, 'fail-open passes are counted')
     t.ok(after.failedClosed - before.failedClosed >= 4, 'fail-closed refusals are counted')
-    t.ok(after.deadlineMisses - before.deadlineMisses >= 30, 'deadline misses are counted')
+    // The first checks wait out the deadline; after that core fails fast, so later checks fail open at once.
+    t.ok(after.deadlineMisses - before.deadlineMisses >= 1, 'deadline misses are counted')
     await recovered(app)
   })
 
