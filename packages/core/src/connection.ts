@@ -1,4 +1,5 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
+import type { Writable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import {
   RedkitCommandTimeoutError, RedkitConnectError, RedkitOfflineQueueFullError, RedkitUnavailableError
@@ -90,6 +91,31 @@ function translate (err: Error, command: string, timeout: number): Error {
 interface QueuedClient {
   status: string
   offlineQueue?: { length: number }
+  stream?: Writable
+}
+
+/**
+ * Coalesces the commands sent during one turn of the event loop into one
+ * socket write. ioredis writes each command on its own, which costs a system
+ * call per command; commands sent together (a burst of publishes, the next
+ * command of many requests woken by one batch of replies) then leave in one.
+ * The socket is uncorked on the next tick, so nothing waits for later I/O.
+ */
+function writeCoalescer (client: QueuedClient): () => void {
+  let corked: Writable | undefined
+  const uncork = (): void => {
+    const stream = corked!
+    corked = undefined
+    stream.uncork()
+  }
+  return () => {
+    if (corked !== undefined) return
+    const stream = client.stream
+    if (stream === undefined || !stream.writable) return
+    stream.cork()
+    corked = stream
+    process.nextTick(uncork)
+  }
 }
 
 interface CommandLike extends Expirable {
@@ -183,6 +209,8 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
   const queued = client as unknown as QueuedClient
   const isCluster = client instanceof Cluster
   const breaker = new Breaker(async () => await client.ping(), events)
+  // Cluster commands are written by its node connections, which are not ours to cork.
+  const coalesce = isCluster ? undefined : writeCoalescer(queued)
   watchDeadlines(client as unknown as Parameters<typeof watchDeadlines>[0], config.commandTimeout)
   client.on('ready', () => breaker.reset())
 
@@ -222,6 +250,7 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
       return fail(command, new RedkitOfflineQueueFullError(config.maxOfflineQueue))
     }
     stamp(command)
+    if (status === 'ready') coalesce?.()
     return original(command, stream, ...rest)
   }
   Object.defineProperty(client, 'sendCommand', { value: patched, writable: true, configurable: true })

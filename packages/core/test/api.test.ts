@@ -104,3 +104,32 @@ test('backoff is capped and jittered', async (t) => {
   t.ok(values.every((v) => v >= 25 && v <= 2000), 'between half the base and the cap')
   t.ok(new Set(values.filter((_, i) => i % 30 === 20)).size > 1, 'jittered')
 })
+
+test('commands sent in one turn leave in one socket write, each with its own reply', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
+  const redis = app.redis as import('ioredis').Redis
+  await redis.ping()
+  const socket = redis.stream as unknown as { _write: (...a: unknown[]) => unknown, _writev: (...a: unknown[]) => unknown }
+  let writes = 0
+  for (const name of ['_write', '_writev'] as const) {
+    const original = socket[name].bind(socket)
+    socket[name] = (...args: unknown[]) => { writes++; return original(...args) }
+  }
+  const key = app.redkit.key('n')
+  const replies = await Promise.all([
+    redis.set(key, '0', 'PX', 60_000),
+    ...Array.from({ length: 200 }, async () => await redis.incr(key)),
+    redis.multi().incr(key).pexpire(key, 60_000).exec(),
+    redis.get(key)
+  ])
+  t.equal(writes, 1, '202 commands and a transaction, one write')
+  t.same(replies.slice(1, 201), Array.from({ length: 200 }, (_, i) => i + 1), 'replies in order')
+  t.same(replies[201], [[null, 201], [null, 1]])
+  t.equal(replies[202], '201')
+  // A command of a later turn is not held back by the previous turn's batch.
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(await redis.incr(key), 202)
+  t.equal(writes, 2)
+})
