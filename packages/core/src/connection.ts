@@ -199,6 +199,17 @@ class Breaker {
   }
 }
 
+/** Gives a Cluster node connection the same one write per turn as a single Redis. */
+function coalesceNode (node: Redis): void {
+  const original = node.sendCommand.bind(node) as (...args: unknown[]) => unknown
+  const coalesce = writeCoalescer(node as unknown as QueuedClient)
+  const patched = (...args: unknown[]): unknown => {
+    if (node.status === 'ready') coalesce()
+    return original(...args)
+  }
+  Object.defineProperty(node, 'sendCommand', { value: patched, writable: true, configurable: true })
+}
+
 /**
  * Wraps sendCommand of a client redkit owns: it bounds the offline queue,
  * arms the command deadline, fails fast while Redis does not answer, turns
@@ -209,8 +220,9 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
   const queued = client as unknown as QueuedClient
   const isCluster = client instanceof Cluster
   const breaker = new Breaker(async () => await client.ping(), events)
-  // Cluster commands are written by its node connections, which are not ours to cork.
+  // On Cluster the node connections write the commands, so each coalesces its own.
   const coalesce = isCluster ? undefined : writeCoalescer(queued)
+  if (isCluster) client.on('+node', coalesceNode)
   watchDeadlines(client as unknown as Parameters<typeof watchDeadlines>[0], config.commandTimeout)
   client.on('ready', () => breaker.reset())
 

@@ -55,3 +55,23 @@ test('Cluster: commands, scripts and scan across every master', async (t) => {
   const piped = await redis.pipeline().get(app.redkit.key(tag, 'a')).get(app.redkit.key(tag, 'b')).exec()
   t.same(piped, [[null, 'A'], [null, 'A']], 'pipelines within one slot work')
 })
+
+test('Cluster: commands sent in one turn leave each node in one socket write', async (t) => {
+  const cluster = await startCluster({ masters: 3 })
+  t.teardown(cluster.stop)
+  const { app } = await buildApp(t, { env: { REDIS_CLUSTER_NODES: cluster.nodeList }, keyPrefix: uniquePrefix('cluster') })
+  const redis = app.redis as import('ioredis').Cluster
+  const keys = Array.from({ length: 30 }, (_, i) => app.redkit.key('w', i))
+  await Promise.all(keys.map(async (key) => await redis.set(key, '0', 'PX', 60_000)))
+  let writes = 0
+  for (const node of redis.nodes('master')) {
+    const socket = node.stream as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>
+    for (const name of ['_write', '_writev'] as const) {
+      const original = socket[name].bind(socket)
+      socket[name] = (...args: unknown[]) => { writes++; return original(...args) }
+    }
+  }
+  const replies = await Promise.all(Array.from({ length: 10 }, async () => await Promise.all(keys.map(async (key) => await redis.incr(key)))))
+  t.same(replies[9], keys.map(() => 10), 'every key counted every increment, in order')
+  t.ok(writes <= 3, `300 commands over 3 masters in ${writes} writes`)
+})
