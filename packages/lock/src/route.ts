@@ -1,5 +1,7 @@
+import { finished } from 'node:stream'
 import type {
-  FastifyReply, FastifyRequest, RouteOptions, preHandlerAsyncHookHandler, onResponseAsyncHookHandler, onRequestAbortAsyncHookHandler
+  FastifyReply, FastifyRequest, RouteOptions, preHandlerAsyncHookHandler, onResponseAsyncHookHandler, onRequestAbortAsyncHookHandler,
+  onSendAsyncHookHandler
 } from 'fastify'
 import { LockInvalidOptionError } from './errors.js'
 import type { Lock } from './lock.js'
@@ -45,6 +47,10 @@ function asArray<T> (value: T | T[] | undefined): T[] {
   return Array.isArray(value) ? value : [value]
 }
 
+function isStream (payload: unknown): payload is NodeJS.ReadableStream {
+  return payload !== null && typeof payload === 'object' && typeof (payload as { pipe?: unknown }).pipe === 'function'
+}
+
 async function release (request: FastifyRequest): Promise<void> {
   const entry = held.get(request)
   if (entry === undefined) return
@@ -76,9 +82,18 @@ export function routeLocks (manager: LockManager, defaults: ResolvedLockOptions)
         throw err
       }
     }
+    // Released before the response is written: a client that sends its next
+    // request on receipt, to any instance, must not meet its own lock. A
+    // streamed body is still being produced, so it keeps the lock until it ends.
+    const sent: onSendAsyncHookHandler = async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+      if (isStream(payload)) finished(payload, () => { release(request).catch(() => {}) })
+      else await release(request)
+      return payload
+    }
     const done: onResponseAsyncHookHandler = async (request: FastifyRequest) => { await release(request) }
     const aborted: onRequestAbortAsyncHookHandler = async (request: FastifyRequest) => { await release(request) }
     route.preHandler = [...asArray(route.preHandler), take]
+    route.onSend = [...asArray(route.onSend), sent]
     route.onResponse = [...asArray(route.onResponse), done]
     route.onRequestAbort = [...asArray(route.onRequestAbort), aborted]
   }

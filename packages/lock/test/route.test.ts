@@ -79,3 +79,48 @@ test('invalid route lock config fails at registration', async (t) => {
   t.throws(() => app.get('/x', { config: { lock: { key: 'nope' as unknown as () => string } } }, async () => 'x'), { code: 'FST_REDKIT_LOCK_INVALID_OPTION' })
   t.throws(() => app.get('/y', { config: { lock: { key: () => 'k', ttl: 0 } } }, async () => 'x'), { code: 'FST_REDKIT_LOCK_INVALID_OPTION' })
 })
+
+test('a route lock is released before the response is sent; a streamed body keeps it until it ends', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const keyPrefix = uniquePrefix('lock')
+  // Slow onResponse work (an access log shipper, metrics) must not hold the lock past the response.
+  const slowLog = gate()
+  const streamDone = gate()
+  const build = async (): Promise<ReturnType<typeof Fastify>> => {
+    const app = Fastify()
+    await app.register(redkit, { url: server.url, keyPrefix, env: {} })
+    await app.register(locks)
+    app.addHook('onResponse', async () => { await slowLog.wait })
+    const config = { lock: { key: () => 'order:1', timeout: 0 } }
+    app.post('/pay', { config }, async (req) => ({ token: req.lock!.token }))
+    app.get('/export', { config }, async (req, reply) => {
+      const { Readable } = await import('node:stream')
+      const body = new Readable({ read () {} })
+      body.push('first row\n')
+      streamDone.wait.then(() => body.push(null), () => {})
+      return reply.type('text/plain').send(body)
+    })
+    await app.ready()
+    return app
+  }
+  const a = await build()
+  const b = await build()
+  t.teardown(async () => { slowLog.open(); streamDone.open(); await a.close(); await b.close() })
+
+  const first = await a.inject({ method: 'POST', url: '/pay' })
+  t.equal(first.statusCode, 200)
+  const next = await b.inject({ method: 'POST', url: '/pay' })
+  t.equal(next.statusCode, 200, 'the next request, on another instance, gets the lock while onResponse still runs')
+  t.ok(next.json().token > first.json().token)
+
+  const address = await a.listen({ port: 0, host: '127.0.0.1' })
+  const res = await fetch(`${address}/export`)
+  const reader = res.body!.getReader()
+  t.match(new TextDecoder().decode((await reader.read()).value), 'first row')
+  t.equal((await b.inject({ method: 'POST', url: '/pay' })).statusCode, 423, 'held while the body streams')
+  streamDone.open()
+  while (!(await reader.read()).done);
+  await waitFor(async () => (await b.inject({ method: 'POST', url: '/pay' })).statusCode === 200, 2000, 'released once the stream ended')
+  t.pass('released once the stream ended')
+})
