@@ -1,4 +1,3 @@
-import type { Writable } from 'node:stream'
 import type { Redkit } from '@redkit/core'
 import type { Backend, BackendLimit, Decision } from './backend.js'
 import { RateLimitDeadlineError } from './errors.js'
@@ -117,21 +116,16 @@ export class RedisBackend implements Backend {
   }
 
   /**
-   * Sends the checks queued during one event-loop turn. On a single Redis the
-   * socket is corked around them, so they leave in one write (one system
-   * call) while each stays its own atomic script with its own reply. This is
-   * cheaper than a client pipeline object per batch.
+   * Sends the checks queued during one event-loop turn, across requests. Core
+   * writes the commands of one turn together (one system call on a single
+   * Redis), while each stays its own atomic script with its own reply.
    */
   #flush (): void {
     const batch = this.#queue
     this.#queue = []
     this.#groups.clear()
     this.#scheduled = false
-    const stream = batch.length > 1 && !this.#redkit.isCluster ? (this.#redkit.client as { stream?: Writable }).stream : undefined
-    const corked = stream !== undefined && stream.writable && typeof stream.cork === 'function'
-    if (corked) stream.cork()
     for (const item of batch) this.#single(item)
-    if (corked) stream.uncork()
   }
 
   #single (item: Pending): void {
