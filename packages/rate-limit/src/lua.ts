@@ -16,11 +16,31 @@ local cost = tonumber(ARGV[3])
 local consume = ARGV[4] == '1'
 `
 
+/*
+ * Every script decides ARGV[5] (default 1) identical requests in a row, as if
+ * each had been sent on its own at the same server time, and replies with
+ * their decisions one after the other. The app sends the requests of one
+ * event-loop turn that share a key and a limit this way: one round trip and
+ * one script call where a burst from one client would have cost one each.
+ */
+function decider (body: string): string {
+  return clock + 'local function decide ()' + body + `end
+local n = tonumber(ARGV[5]) or 1
+if n == 1 then return decide() end
+local out = {}
+for i = 1, n do
+  local r = decide()
+  for j = 1, 5 do out[#out + 1] = r[j] end
+end
+return out
+`
+}
+
 /**
  * Fixed window: a window opens at the first request after the previous one
  * closed and lasts `window` ms (the key's TTL). Denied requests take nothing.
  */
-export const FIXED_WINDOW = clock + `
+export const FIXED_WINDOW = decider(`
 local key = KEYS[1]
 local used = 0
 local ttl = redis.call('PTTL', key)
@@ -43,7 +63,7 @@ if consume then
   end
 end
 return { 1, limit - used, resetAt, 0, now }
-`
+`)
 
 /**
  * Sliding window counter: one hash per key with the start of the current
@@ -54,7 +74,7 @@ return { 1, limit - used, resetAt, 0, now }
  * estimate = p * (window - (now - s)) / window + c, kept in integers
  * (everything multiplied by window) so no rounding decides a request.
  */
-export const SLIDING_COUNTER = clock + `
+export const SLIDING_COUNTER = decider(`
 local key = KEYS[1]
 local state = redis.call('HMGET', key, 's', 'p', 'c')
 local s = tonumber(state[1])
@@ -107,7 +127,7 @@ else
   retryAt = s + math.floor(((p - room) * window + p - 1) / p)
 end
 return { 0, remaining, resetAt, retryAt - now, now }
-`
+`)
 
 /**
  * Sliding log: KEYS[1] is a sorted set of accepted requests (member
@@ -115,7 +135,7 @@ return { 0, remaining, resetAt, retryAt - now, now }
  * their costs (n) and a sequence (s). A request at time t sees the requests
  * with score in (t - window, t].
  */
-export const SLIDING_LOG = clock + `
+export const SLIDING_LOG = decider(`
 local log = KEYS[1]
 local meta = KEYS[2]
 local cutoff = now - window
@@ -190,14 +210,14 @@ for i = 1, #oldest, 2 do
   end
 end
 return { 0, limit - used, resetAt, retryAt - now, now }
-`
+`)
 
 /**
  * Token bucket, stored as the time the bucket will be full again ("theoretical
  * arrival time"): tokens(t) = limit - (tat - t) * limit / window. A full bucket
  * and a missing key are the same state, so the TTL is the time until full.
  */
-export const TOKEN_BUCKET = clock + `
+export const TOKEN_BUCKET = decider(`
 local key = KEYS[1]
 local interval = window / limit
 local eps = 1e-6
@@ -215,4 +235,4 @@ if consume then
 end
 local remaining = math.floor((window - (tat - now)) / interval + eps)
 return { 1, remaining, math.ceil(tat), 0, now }
-`
+`)

@@ -8,6 +8,9 @@ import { ALGORITHMS, type Algorithm } from './options.js'
 export type Reply = [number, number, number, number, number]
 export type Done = (err: Error | null, reply?: Reply) => void
 
+/** Identical checks decided by one script call at most; bounds the time one call holds Redis. */
+export const MAX_TOGETHER = 16
+
 type Command = (...args: Array<string | number>) => Promise<unknown>
 
 interface ScriptInfo { name: string, lua: string, suffixes: readonly string[] }
@@ -41,7 +44,9 @@ interface Group {
  *
  * Checks made in one event-loop turn are sent together (one socket write on
  * a single Redis) and share one deadline timer per deadline value, instead of
- * one timer per check.
+ * one timer per check. Identical checks of one turn (a burst from one client)
+ * go in one script call that decides each in turn, as separate calls at the
+ * same server time would.
  */
 export class RedisBackend implements Backend {
   readonly #redkit: Redkit
@@ -125,7 +130,14 @@ export class RedisBackend implements Backend {
     this.#queue = []
     this.#groups.clear()
     this.#scheduled = false
-    for (const item of batch) this.#single(item)
+    if (batch.length === 1) {
+      this.#single(batch[0]!)
+      return
+    }
+    for (const same of sameChecks(batch)) {
+      if (same.length === 1) this.#single(same[0]!)
+      else this.#together(same)
+    }
   }
 
   #single (item: Pending): void {
@@ -134,12 +146,44 @@ export class RedisBackend implements Backend {
       (err: Error) => { settle(item, err) })
   }
 
+  /** Identical checks in one script call; it replies with each decision in turn. */
+  #together (items: Pending[]): void {
+    const { name, argv } = items[0]!
+    this.#commands[name]!(...argv, items.length).then(
+      (reply) => {
+        const flat = reply as number[]
+        items.forEach((item, i) => { settle(item, null, flat.slice(i * 5, i * 5 + 5) as Reply) })
+      },
+      (err: Error) => { for (const item of items) settle(item, err) })
+  }
+
   async reset (key: string): Promise<void> {
     const keys = ALGORITHMS.flatMap((algorithm) => this.keysOf(key, algorithm))
     await this.#redkit.client!.del(...keys)
   }
 
   close (): void {}
+}
+
+/**
+ * The batch split into runs of identical checks (same script, key, limit and
+ * consume), in arrival order, each at most MAX_TOGETHER long so one script
+ * call stays short.
+ */
+function sameChecks (batch: Pending[]): Pending[][] {
+  const runs = new Map<string, Pending[]>()
+  const out: Pending[][] = []
+  for (const item of batch) {
+    const id = item.name + '\n' + item.argv.join('\n')
+    let run = runs.get(id)
+    if (run === undefined || run.length >= MAX_TOGETHER) {
+      run = []
+      runs.set(id, run)
+      out.push(run)
+    }
+    run.push(item)
+  }
+  return out
 }
 
 function settle (item: Pending, err: Error | null, reply?: Reply): void {

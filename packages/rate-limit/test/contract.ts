@@ -168,6 +168,29 @@ export function contract (target: Target): void {
     })
   }
 
+  for (const algorithm of ['sliding', 'sliding-log', 'token-bucket'] as const) {
+    test(`${target.name}: ${algorithm}: a burst of identical checks in one turn is decided like separate calls, in order`, async (t) => {
+      const app = await buildApp(t, core())
+      const model = new models[algorithm]()
+      const spec = { limit: 5, window: 60_000, algorithm }
+      const warm = await app.rateLimit.check('burst', { ...spec, cost: 2 })
+      model.step(warm.now, spec.limit, spec.window, 2, true)
+      const before = app.redkit.stats().commands
+      const burst = await Promise.all(Array.from({ length: 12 }, async () => await app.rateLimit.check('burst', spec)))
+      if (app.redkit.mode === 'redis') t.equal(app.redkit.stats().commands - before, 1, 'one script call for the whole burst')
+      t.same(burst.map((d) => d.allowed), [true, true, true, false, false, false, false, false, false, false, false, false],
+        'exactly the remaining 3 pass, the first 3 in arrival order')
+      burst.forEach((d, i) => {
+        const want = model.step(d.now, spec.limit, spec.window, 1, true)
+        const slack = algorithm === 'token-bucket' ? 1 : 0
+        t.equal(d.remaining, want.remaining, `request ${i}: remaining`)
+        t.ok(Math.abs(d.resetAt - want.resetAt) <= slack, `request ${i}: resetAt ${d.resetAt} vs ${want.resetAt}`)
+        t.ok(Math.abs(d.retryAfter - want.retryAfter) <= slack, `request ${i}: retryAfter ${d.retryAfter} vs ${want.retryAfter}`)
+      })
+      t.equal((await app.rateLimit.peek('burst', spec)).remaining, 0, 'the burst took what it was allowed, no more')
+    })
+  }
+
   test(`${target.name}: sliding counter edges: sub-window roll-over, weighted decay, expiry and re-anchoring`, async (t) => {
     const prefix = uniquePrefix('rl-edge')
     const app = await buildApp(t, core(prefix))
