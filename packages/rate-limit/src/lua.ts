@@ -19,7 +19,8 @@ local consume = ARGV[4] == '1'
 /*
  * Every script decides ARGV[5] (default 1) identical requests in a row, as if
  * each had been sent on its own at the same server time, and replies with
- * their decisions one after the other. The app sends the requests of one
+ * their decisions one after the other (four numbers each, then the server
+ * time they share). The app sends the requests of one
  * event-loop turn that share a key and a limit this way: one round trip and
  * one script call where a burst from one client would have cost one each.
  */
@@ -30,8 +31,9 @@ if n == 1 then return decide() end
 local out = {}
 for i = 1, n do
   local r = decide()
-  for j = 1, 5 do out[#out + 1] = r[j] end
+  for j = 1, 4 do out[#out + 1] = r[j] end
 end
+out[#out + 1] = now
 return out
 `
 }

@@ -26,6 +26,10 @@ const SCRIPTS: Record<Algorithm, ScriptInfo> = {
 interface Pending {
   name: string
   argv: Array<string | number>
+  /** What makes two checks identical: the stored key, the limit and consume. */
+  key: string
+  spec: BackendLimit
+  consume: boolean
   done: Done
   settled: boolean
   group: Group | undefined
@@ -97,7 +101,7 @@ export class RedisBackend implements Backend {
     const argv = suffixes.length === 1
       ? [base + suffixes[0]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0]
       : [base + suffixes[0]!, base + suffixes[1]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0]
-    const item: Pending = { name, argv, done, settled: false, group: undefined }
+    const item: Pending = { name, argv, key, spec, consume, done, settled: false, group: undefined }
     this.#queue.push(item)
     if (deadline > 0) this.#watch(item, deadline)
     if (!this.#scheduled) {
@@ -151,8 +155,13 @@ export class RedisBackend implements Backend {
     const { name, argv } = items[0]!
     this.#commands[name]!(...argv, items.length).then(
       (reply) => {
+        // Four numbers per check, then the server time they share.
         const flat = reply as number[]
-        items.forEach((item, i) => { settle(item, null, flat.slice(i * 5, i * 5 + 5) as Reply) })
+        const now = flat[flat.length - 1]!
+        items.forEach((item, i) => {
+          const at = i * 4
+          settle(item, null, [flat[at]!, flat[at + 1]!, flat[at + 2]!, flat[at + 3]!, now])
+        })
       },
       (err: Error) => { for (const item of items) settle(item, err) })
   }
@@ -174,16 +183,23 @@ function sameChecks (batch: Pending[]): Pending[][] {
   const runs = new Map<string, Pending[]>()
   const out: Pending[][] = []
   for (const item of batch) {
-    const id = item.name + '\n' + item.argv.join('\n')
-    let run = runs.get(id)
-    if (run === undefined || run.length >= MAX_TOGETHER) {
+    let run = runs.get(item.key)
+    const first = run?.[0]
+    if (run === undefined || run.length >= MAX_TOGETHER || !sameLimit(first!, item)) {
       run = []
-      runs.set(id, run)
+      runs.set(item.key, run)
       out.push(run)
     }
     run.push(item)
   }
   return out
+}
+
+function sameLimit (a: Pending, b: Pending): boolean {
+  const x = a.spec
+  const y = b.spec
+  return a.consume === b.consume && (x === y ||
+    (x.algorithm === y.algorithm && x.limit === y.limit && x.window === y.window && x.cost === y.cost))
 }
 
 function settle (item: Pending, err: Error | null, reply?: Reply): void {
