@@ -53,6 +53,7 @@ export class RedisBackend implements SessionBackend {
   private readonly gonePrefix: string
   private readonly userPrefix: string
   private readonly inlineIndex: boolean
+  private readonly loading = new Map<string, Promise<LoadedRaw>>()
   private hasGetdel = true
 
   constructor (private readonly redkit: Redkit, private readonly options: ResolvedStoreOptions) {
@@ -102,8 +103,25 @@ export class RedisBackend implements SessionBackend {
     return `${this.userPrefix}{${tagSafe(user)}}`
   }
 
+  /**
+   * Concurrent loads of one session (a page firing several API calls at
+   * once) share one read. A load that joins a read still in flight misses
+   * only writes sent after that read; Redis answers in order, so none of
+   * them has completed yet, and they are concurrent with the load. The
+   * entry goes as soon as the read's reply is in. Callers decode the shared
+   * reply into objects of their own and never change it.
+   */
   async load (id: string): Promise<LoadedRaw | null> {
-    const stored = await this.client.hgetall(this.sessionKey(id))
+    let reply = this.loading.get(id)
+    if (reply === undefined) {
+      const sent = this.client.hgetall(this.sessionKey(id))
+      // Registered first, so it runs before anything waiting on a later reply.
+      const forget = (): void => { if (this.loading.get(id) === sent) this.loading.delete(id) }
+      sent.then(forget, forget)
+      this.loading.set(id, sent)
+      reply = sent
+    }
+    const stored = await reply
     // A live session always has its meta field, so an empty reply means none.
     return Object.keys(stored).length === 0 ? null : stored
   }

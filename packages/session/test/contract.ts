@@ -113,6 +113,28 @@ export function contract (t: Test, make: Factory): void {
     t.same((await store.get(ID))?.obj, { n: 2 })
   })
 
+  t.test('store: concurrent loads of one session share one read, each with its own copy', async (t) => {
+    const { handle } = await make(t)
+    const store = handle.app.sessions.store
+    const redkit = handle.app.redkit
+    await store.set(ID, { cookie: cookie(), n: 1, obj: { a: 1 } })
+    const before = redkit.stats().commands
+    const loads = await Promise.all(Array.from({ length: 10 }, async () => await store.get(ID)))
+    if (redkit.mode === 'redis') t.equal(redkit.stats().commands - before, 1, 'one read for ten loads')
+    t.ok(loads.every((loaded) => loaded?.n === 1), 'every load has the data')
+    ;(loads[0]!.obj as { a: number }).a = 2
+    t.equal((loads[1]!.obj as { a: number }).a, 1, 'a change to one copy is not seen by another')
+    loads[0]!.n = 2
+    await store.set(ID, loads[0]!)
+    t.same((await store.get(ID))?.obj, { a: 2 }, 'a load after a save sees it')
+    // A read in flight when a save is sent does not answer loads made after the save completed.
+    const early = store.get(ID)
+    const loaded = (await store.get(ID))!
+    loaded.n = 3
+    await Promise.all([early, store.set(ID, loaded)])
+    t.equal((await store.get(ID))?.n, 3, 'a load after a completed save never joins an older read')
+  })
+
   t.test('destroy: a slower save of the loaded session does not bring it back', async (t) => {
     const { handle } = await make(t)
     const store = handle.app.sessions.store
