@@ -21,7 +21,15 @@ async function serverCpu () {
 // is steadier than throughput on a machine shared with other work.
 async function run (url, headers = {}, duration = DURATION) {
   const before = await serverCpu()
-  const result = await autocannon({ url, connections: CONNECTIONS, duration, headers })
+  const options = { url, connections: CONNECTIONS, duration }
+  if (Array.isArray(headers.cookie)) {
+    // A cookie drawn from a pool per request, so concurrent requests rarely share a session.
+    const pool = headers.cookie
+    options.requests = [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, cookie: pool[Math.floor(Math.random() * pool.length)] } }) }]
+  } else {
+    options.headers = headers
+  }
+  const result = await autocannon(options)
   const cpu = await serverCpu() - before
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
   return { rps: result.requests.average, cpu: cpu / result.requests.total }
@@ -40,8 +48,13 @@ const { ports } = await new Promise((resolve) => child.once('message', resolve))
 console.log(`servers in a child process on 127.0.0.1 (ports ${JSON.stringify(ports)}), autocannon in this process,`)
 console.log(`${CONNECTIONS} connections, ${DURATION}s per round, ${ROUNDS} alternating rounds, median req/s\n`)
 
+const POOL = 500
 const cookies = {}
-for (const name of ['redkit', 'connect-redis', 'memory']) cookies[name] = await cookieFor(ports[name])
+const pools = {}
+for (const name of ['redkit', 'connect-redis', 'memory']) {
+  cookies[name] = await cookieFor(ports[name])
+  pools[name] = await Promise.all(Array.from({ length: POOL }, async () => await cookieFor(ports[name])))
+}
 
 const plan = {
   'fixed-cookie read+modify+write (/rmw)': [
@@ -50,6 +63,11 @@ const plan = {
     ['@fastify/session + connect-redis 7', 'connect-redis', '/rmw', true],
     ['@fastify/session + MemoryStore', 'memory', '/rmw', true]
   ],
+  [`one of ${POOL} cookies per request, read+modify+write (/rmw)`]: [
+    ['@redkit/session', 'redkit', '/rmw', 'pool'],
+    ['@fastify/session + connect-redis 7', 'connect-redis', '/rmw', 'pool'],
+    ['@fastify/session + MemoryStore', 'memory', '/rmw', 'pool']
+  ],
   'new session per request (/new)': [
     ['@redkit/session', 'redkit', '/new', false],
     ['@fastify/session + connect-redis 7', 'connect-redis', '/new', false],
@@ -57,15 +75,20 @@ const plan = {
   ]
 }
 
+function headersFor (name, withCookie) {
+  if (withCookie === 'pool') return { cookie: pools[name] }
+  return withCookie ? { cookie: cookies[name] } : {}
+}
+
 const results = {}
 for (const [scenario, targets] of Object.entries(plan)) {
   for (const [, name, path, withCookie] of targets) {
-    await run(`http://127.0.0.1:${ports[name]}${path}`, withCookie ? { cookie: cookies[name] } : {}, 1)
+    await run(`http://127.0.0.1:${ports[name]}${path}`, headersFor(name, withCookie), 1)
   }
   const samples = targets.map(() => [])
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, [, name, path, withCookie]] of targets.entries()) {
-      samples[i].push(await run(`http://127.0.0.1:${ports[name]}${path}`, withCookie ? { cookie: cookies[name] } : {}))
+      samples[i].push(await run(`http://127.0.0.1:${ports[name]}${path}`, headersFor(name, withCookie)))
     }
   }
   results[scenario] = targets.map(([label, name], i) => ({
@@ -75,7 +98,7 @@ for (const [scenario, targets] of Object.entries(plan)) {
 
 for (const [scenario, rows] of Object.entries(results)) {
   console.log(scenario)
-  const route = /\((\/\w+)\)/.exec(scenario)?.[1] ?? scenario
+  const route = (/\((\/\w+)\)/.exec(scenario)?.[1] ?? scenario) + (scenario.includes('cookies per request') ? ` (${POOL} sessions)` : '')
   const by = Object.fromEntries(rows.map((r) => [r.name, r.rps]))
   const cpu = Object.fromEntries(rows.map((r) => [r.name, r.cpu]))
   for (const row of rows) {

@@ -104,3 +104,20 @@ test('users can register @fastify/session themselves with the store', async (t) 
   const second = await app.inject({ url: '/inc', cookies: { sessionId: cookie } })
   t.same(second.json(), { n: 2 })
 })
+
+test('the cookie signer memoises within a bound and answers like @fastify/cookie', async (t) => {
+  const { CachedSigner } = await import('../src/signer.js')
+  const { Signer } = await import('@fastify/cookie')
+  const cached = new CachedSigner([SECRET, `${SECRET}-old`])
+  const plain = new Signer([SECRET, `${SECRET}-old`], 'sha256')
+  const ids = Array.from({ length: 12_000 }, (_, i) => `session-id-${i}`)
+  t.same(ids.filter((id) => cached.sign(id) !== plain.sign(id)), [], 'every signature matches')
+  t.equal(cached.sign(ids[0]!), plain.sign(ids[0]!), 'an evicted entry is signed again, the same')
+  t.same(cached.unsign(plain.sign(ids[5]!)), plain.unsign(plain.sign(ids[5]!)))
+  const old = new Signer(`${SECRET}-old`, 'sha256').sign('rotated-id')
+  t.same(cached.unsign(old), { valid: true, renew: true, value: 'rotated-id' }, 'an older secret verifies and asks to renew')
+  t.same(cached.unsign('forged.abc'), { valid: false, renew: false, value: null })
+  const tables = cached as unknown as Record<'signed' | 'verified', { current: Map<string, unknown>, previous: Map<string, unknown> }>
+  const held = tables.signed.current.size + tables.signed.previous.size
+  t.ok(held <= 10_000, `at most two generations are kept (${held})`)
+})
