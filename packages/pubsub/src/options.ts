@@ -29,7 +29,7 @@ export interface PubsubOptions {
   sharded?: boolean
   /** Interval of SSE heartbeat comments in ms. */
   heartbeatMs?: number
-  /** How many (channel, publisher) sequence positions are remembered for gap detection. */
+  /** How many (channel, publisher) sequence positions a subscription remembers for gap detection, and how many channels' sequence counters a publisher keeps. */
   gapTracking?: number
 }
 

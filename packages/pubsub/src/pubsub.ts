@@ -109,6 +109,10 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     if (out === undefined) {
       if (this.closed) throw new PubsubClosedError()
       checkChannel(channel, this.options.maxChannelLength)
+      // Bounded like the subscriber side: an app publishing to one channel per
+      // user must not grow forever. A forgotten channel restarts at 1, which
+      // subscribers read as a fresh start, not as a gap.
+      if (this.outgoing.size >= this.options.gapTracking) this.outgoing.delete(this.outgoing.keys().next().value!)
       out = { name: this.prefix + channel, seq: 0 }
       this.outgoing.set(channel, out)
     } else if (this.closed) {
@@ -209,7 +213,11 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
       route.seqs.set(channel, publishers)
     }
     const last = publishers.get(publisher)
-    if (last !== undefined && seq <= last) return
+    if (last !== undefined && seq <= last) {
+      // The publisher forgot this channel (see outgoingChannel) and counts afresh.
+      if (seq === 1) publishers.set(publisher, 1)
+      return
+    }
     if (last === undefined && ++route.tracked > this.options.gapTracking) {
       // Bounded memory: forget the oldest channel's positions (its next message starts afresh).
       const [oldest, forgotten] = route.seqs.entries().next().value!

@@ -194,6 +194,29 @@ export function contract (t: Test, backend: ContractBackend): void {
     t.equal(b.pubsub.stats().missed, 4)
   })
 
+  t.test('a publisher keeps gapTracking channel counters; a forgotten channel restarts without a false gap', async (t) => {
+    const { a, b } = await pair(t, backend, { gapTracking: 2 })
+    const gaps: Array<{ channel: string, missed: number }> = []
+    b.pubsub.on('gap', (gap) => { gaps.push(gap) })
+    const got: number[] = []
+    await b.pubsub.subscribe('fc1', (m) => { got.push(m.seq) })
+    for (let i = 0; i < 3; i++) await a.pubsub.publish('fc1', i)
+    await a.pubsub.publish('fc2', 'x')
+    await a.pubsub.publish('fc3', 'x')
+    const outgoing = (a.pubsub as unknown as { outgoing: Map<string, { seq: number }> }).outgoing
+    t.same([...outgoing.keys()], ['fc2', 'fc3'], 'the oldest channel was forgotten')
+    await a.pubsub.publish('fc1', 3)
+    await a.pubsub.publish('fc1', 4)
+    await until(() => got.length === 5)
+    t.same(got, [1, 2, 3, 1, 2], 'the forgotten channel counts from 1 again')
+    t.same(gaps, [], 'a restart is not a gap')
+    // Detection still works after the restart.
+    outgoing.get('fc1')!.seq += 2
+    await a.pubsub.publish('fc1', 5)
+    await until(() => got.length === 6)
+    t.same(gaps.map((g) => [g.channel, g.missed]), [['fc1', 2]])
+  })
+
   t.test('bad input gets coded errors and leaves no gap', async (t) => {
     const { a, b } = await pair(t, backend, { maxSize: 1024, maxChannelLength: 16 })
     const circular: Record<string, unknown> = {}
