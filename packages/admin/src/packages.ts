@@ -30,7 +30,6 @@ export interface PubsubStatsLike {
   missed: number
   resubscribes: number
   sseClients: number
-  [extra: string]: unknown
 }
 
 export interface PubsubApi {
@@ -65,7 +64,6 @@ export interface RateLimitDecisionLike {
   resetAt: number
   retryAfter: number
   limit: number
-  [extra: string]: unknown
 }
 
 export interface RateLimitMetricsLike {

@@ -5,6 +5,11 @@ import redkitAdmin, {
   type CleanupReport, type SessionStats, type SessionsApi, type NodeInfo, type InfoSection, AdminUnauthorizedError, AdminInvalidOptionError
 } from '../src/index.js'
 import type { SessionAdmin } from '@redkit/session'
+import type { Locks } from '@redkit/lock'
+import type { Pubsub } from '@redkit/pubsub'
+import type { Cache } from '@redkit/cache'
+import type { RateLimitApi as RateLimitPackageApi } from '@redkit/rate-limit'
+import type { CacheApi, LocksApi, PubsubApi, RateLimitApi } from '../src/packages.js'
 
 function expectType<T> (value: T): T { return value }
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends (<X>() => X extends B ? 1 : 2) ? true : false
@@ -25,6 +30,11 @@ assertTrue<Equal<keyof CleanupReport, 'indexes' | 'entries' | 'removed'>>()
 assertTrue<Equal<SessionStats['users'], number>>()
 // The shape admin relies on is what @redkit/session declares, so a change there fails to compile here.
 expectType<SessionsApi>({} as SessionAdmin)
+// The same for every package admin reads: a change of a shape admin relies on fails to compile here.
+expectType<LocksApi>({} as Locks)
+expectType<PubsubApi>({} as Pubsub)
+expectType<CacheApi>({} as Cache)
+expectType<RateLimitApi>({} as RateLimitPackageApi)
 assertTrue<Equal<InfoSection, 'server' | 'clients' | 'memory' | 'stats' | 'keyspace' | 'replication'>>()
 expectType<string>(({} as NodeInfo).node)
 
