@@ -1,5 +1,6 @@
-// Compares @redkit/lock with redlock, redis-semaphore and a raw SET NX PX +
-// compare-and-delete, against one redis-server this script starts itself.
+// Compares @redkit/lock with redlock, redis-semaphore, a raw SET NX PX +
+// compare-and-delete, and the same raw lock with a fencing counter (INCR in
+// the acquire script), against one redis-server this script starts itself.
 // Everything runs in this one process; each contender has its own connection.
 import v8 from 'node:v8'
 import vm from 'node:vm'
@@ -20,6 +21,11 @@ const TTL = 10_000
 const COMPARE_AND_DELETE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`
+
+// The hand-made lock with a fencing token: SET NX PX, then INCR of a counter, in one script.
+const FENCED_ACQUIRE = `
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+return redis.call('INCR', KEYS[2])`
 
 // A full GC before each measurement, so no contender pays for the garbage of the one before it.
 v8.setFlagsFromString('--expose-gc')
@@ -73,9 +79,13 @@ async function main () {
   // The same raw pair on the app's own redkit connection, which arms core's per-command
   // deadline: it shows how much of the gap is the connection rather than the lock.
   ours.redis.defineCommand('benchCompareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
+  const fenced = client(server)
+  fenced.defineCommand('fencedAcquire', { numberOfKeys: 2, lua: FENCED_ACQUIRE })
+  fenced.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
 
   const RAW = 'raw SET NX PX + CAD'
   const RAW_CORE = 'raw SET NX PX + CAD, redkit connection'
+  const FENCED = 'raw fenced: SET NX PX + INCR script, CAD'
   const OURS = '@redkit/lock'
   const REDLOCK = 'redlock 5.0.0-beta.2'
   const SEM = 'redis-semaphore Mutex'
@@ -96,6 +106,12 @@ async function main () {
       const value = `v${i}`
       if (await ours.redis.set(key, value, 'PX', TTL, 'NX') !== 'OK') throw new Error('raw lock held')
       await ours.redis.benchCompareAndDelete(key, value)
+    },
+    [FENCED]: async (slot, i) => {
+      const key = `bench:fenced:{k${slot}}`
+      const value = `v${i}`
+      if (!(await fenced.fencedAcquire(key, `${key}:fence`, value, TTL) > 0)) throw new Error('raw fenced lock held')
+      await fenced.compareAndDelete(key, value)
     },
     [REDLOCK]: async (slot) => {
       const lock = await redlock.acquire([`bench:redlock:k${slot}`], TTL)
@@ -135,7 +151,7 @@ async function main () {
     'pairs/s': Math.round(rate(name)),
     'spread pairs/s': spread(results[name]),
     'vs raw': fixed(rate(name) / rate(RAW)) + 'x',
-    'fencing token': name === OURS ? 'yes' : 'no'
+    'fencing token': name === OURS || name === FENCED ? 'yes' : 'no'
   })))
   // Rounds run back to back, so the per-round ratio cancels much of the machine's drift.
   const perRound = results[OURS].map((x, i) => x / results[RAW][i])
@@ -185,6 +201,7 @@ async function main () {
   console.log('')
   console.log(`ratio @redkit/lock / raw SET NX + CAD: ${fixed(rate(OURS) / rate(RAW))}`)
   console.log(`ratio @redkit/lock / raw SET NX + CAD on the redkit connection: ${fixed(rate(OURS) / rate(RAW_CORE))}`)
+  console.log(`ratio @redkit/lock / raw fenced SET NX + INCR, CAD: ${fixed(rate(OURS) / rate(FENCED))}`)
   console.log(`ratio @redkit/lock / redlock: ${fixed(rate(OURS) / rate(REDLOCK))}`)
   console.log(`ratio @redkit/lock / redis-semaphore: ${fixed(rate(OURS) / rate(SEM))}`)
   console.log(`ratio hand-off p50 redis-semaphore / @redkit/lock: ${fixed(p50(SEM) / p50(OURS), 1)}`)
@@ -192,7 +209,7 @@ async function main () {
 
   await ours.close()
   await ours2.close()
-  for (const c of [raw, redlockClient, semClient, semClient2]) c.disconnect()
+  for (const c of [raw, fenced, redlockClient, semClient, semClient2]) c.disconnect()
   await server.stop()
 }
 
