@@ -44,6 +44,7 @@ export const redkitCache = fp(plugin, { name: '@redkit/cache', fastify: '5.x', d
 export default redkitCache
 
 export { jsonSerializer, type Serializer } from './serializer.js'
+export { Cacheable, CacheInvalidate, type CacheableOptions, type CacheInvalidateOptions, type DecoratorSource } from './decorators.js'
 export type { Cache, CacheStats, NamespaceStats, SetOptions, WrapOptions, InvalidateOptions, CachedOptions } from './cache.js'
 export type { CacheOptions, L1Options, MemoryOptions } from './options.js'
 export type { RouteCacheOptions, RouteInvalidateOptions } from './route.js'

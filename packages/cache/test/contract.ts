@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { makeApp, sleep, type AppOptions, type Target } from './helpers.js'
+import { Cacheable, CacheInvalidate, type Cache } from '../src/index.js'
 
 /** The behaviour every backend must share. Run by contract-<backend>.test.ts. */
 export function contract (t: Test, target: Target): void {
@@ -216,6 +217,53 @@ export function contract (t: Test, target: Target): void {
     t.equal(await keyed('x', 'y'), 'xy')
     t.equal(await cache.get('cat:x:y'), 'xy')
     t.throws(() => cache.cached(async () => 1), { code: 'FST_REDKIT_CACHE_INVALID_ARGUMENT' })
+  })
+
+  t.test('@Cacheable and @CacheInvalidate cache a service method and drop it by tag', async (t) => {
+    const { cache } = await app(t)
+    const calls: number[] = []
+    class Users {
+      constructor (readonly cache: Cache) {}
+      @Cacheable({ ttl: 10_000, tags: (id: number) => [`user:${id}`] })
+      async find (id: number): Promise<{ id: number, at: Date, by: string }> {
+        calls.push(id)
+        return { id, at: new Date(1000), by: this.label() }
+      }
+
+      @CacheInvalidate({ tags: (id: number) => [`user:${id}`] })
+      async rename (id: number, fail = false): Promise<string> {
+        if (fail) throw new Error('write failed')
+        return `renamed ${id}`
+      }
+
+      label (): string { return 'users' }
+    }
+    const users = new Users(cache)
+    t.same(await users.find(1), { id: 1, at: new Date(1000), by: 'users' }, 'this is the instance')
+    t.same(await users.find(1), { id: 1, at: new Date(1000), by: 'users' })
+    t.same(calls, [1], 'the second call is a hit')
+    t.same(await cache.get('find:[1]'), { id: 1, at: new Date(1000), by: 'users' }, 'the default key is <method>:<JSON of the arguments>')
+    await t.rejects(users.rename(1, true), { message: 'write failed' })
+    await users.find(1)
+    t.same(calls, [1], 'a failed mutation invalidates nothing')
+    t.equal(await users.rename(1), 'renamed 1')
+    await users.find(1)
+    t.same(calls, [1, 1], 'a successful mutation dropped the entry')
+
+    class Scoped {
+      constructor (readonly deps: { cache: Cache }) {}
+      @Cacheable({ from: (self: Scoped) => self.deps.cache.ns('scoped'), key: (n: number) => `n:${n}` })
+      async double (n: number): Promise<number> { return n * 2 }
+    }
+    t.equal(await new Scoped({ cache }).double(4), 8)
+    t.equal(await cache.ns('scoped').get('n:4'), 8, 'the key and namespace came from the options')
+
+    class NoCache {
+      @Cacheable()
+      async one (): Promise<number> { return 1 }
+    }
+    await t.rejects(new NoCache().one(), { code: 'FST_REDKIT_CACHE_INVALID_ARGUMENT' })
+    t.throws(() => CacheInvalidate({} as never), { code: 'FST_REDKIT_CACHE_INVALID_ARGUMENT' })
   })
 
   t.test('a custom serializer is used for every value', async (t) => {

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyContextConfig } from 'fastify'
 import t from 'tap'
 import redkit from '@redkit/core'
-import redkitCache, { type Cache, type CacheStats, type RouteCacheOptions } from '../src/index.js'
+import redkitCache, { Cacheable, CacheInvalidate, type Cache, type CacheStats, type RouteCacheOptions } from '../src/index.js'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
 function expectType<T> (value: T): T { return value }
@@ -29,6 +29,24 @@ export function neverCalled (): void {
   // @ts-expect-error route ttl must be a number
   app.get('/y', { config: { cache: { ttl: '5' } } }, async () => 'y')
 }
+
+export class Service {
+  constructor (readonly cache: Cache) {}
+  @Cacheable({ tags: (id: number) => [`u:${id}`] })
+  async find (id: number): Promise<number> { return id }
+
+  @CacheInvalidate({ tags: (id: number) => [`u:${id}`] })
+  async save (id: number): Promise<void> {}
+
+  // @ts-expect-error only async methods can be cached
+  @Cacheable()
+  sync (): number { return 1 }
+
+  // @ts-expect-error tags take the method's arguments
+  @CacheInvalidate({ tags: (id: string) => [id] })
+  async drop (id: number): Promise<void> {}
+}
+assertType<Equal<ReturnType<Service['find']>, Promise<number>>>()
 
 t.teardown(async () => { await app.close() })
 t.test('the decorator exists at runtime', async (t) => {
