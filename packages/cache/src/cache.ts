@@ -299,12 +299,67 @@ export class CacheEngine {
     return hit.value
   }
 
-  async set (k: Keys, key: string, value: unknown, opts: SetOptions = {}): Promise<void> {
+  /** `token` is the fill lock this writer holds (see claim), released by the same write. */
+  async set (k: Keys, key: string, value: unknown, opts: SetOptions = {}, token = ''): Promise<void> {
     checkKey(key)
     const ttl = checkTtl(opts.ttl, 'ttl', this.options.ttl, 1)
     const tags = checkTags(opts.tags)
     const payload = this.encode(key, value)
-    await this.write(k, key, payload, ttl, 0, tags, '')
+    await this.write(k, key, payload, ttl, 0, tags, token)
+  }
+
+  /**
+   * Request collapsing for cached routes, after a miss: the value another
+   * request stored meanwhile, or the fill lock's token when this request is
+   * the one to produce the response (it stores it with set(…, token), or calls
+   * unclaim), or token '' to run without the lock. A request that waited never
+   * takes the lock over: when the filler's response was not stored (an error,
+   * a cookie), the others run at once rather than queueing one by one.
+   */
+  async claim (k: Keys, key: string): Promise<{ value: unknown } | { token: string }> {
+    const c = k.counters
+    const full = k.entries + key
+    const token = randomUUID()
+    const deadline = Date.now() + this.options.lockWait
+    let waited = false
+    for (;;) {
+      let result
+      try {
+        result = await this.backend.acquire(full, k.base + 'l:' + key, token, this.options.lockTtl)
+      } catch (err) {
+        this.failed(c, err, 'acquire', key)
+        return { token: '' }
+      }
+      const entry = result.value === null ? null : parseEntry(result.value)
+      const hit = entry === null ? null : this.decode(k, entry, key)
+      if (hit !== null) return { value: hit.value }
+      if (result.locked) {
+        if (!waited) return { token }
+        await this.unclaim(k, key, token)
+        return { token: '' }
+      }
+      const left = deadline - Date.now()
+      if (left <= 0) {
+        c.lockTimeouts++
+        return { token: '' }
+      }
+      if (!waited) {
+        waited = true
+        c.lockWaits++
+      }
+      await this.backend.wait(full, Math.min(this.options.pollInterval, left))
+    }
+  }
+
+  /** Gives up a claimed fill lock without storing, waking whoever waits; never throws. */
+  async unclaim (k: Keys, key: string, token: string): Promise<void> {
+    if (token === '') return
+    try {
+      await this.backend.release(k.entries + key, k.base + 'l:' + key, token)
+    } catch (err) {
+      k.counters.errors++
+      this.log.warn({ key, namespace: k.ns, err: (err as Error).message }, 'redkit cache: could not release a fill lock; it expires with its TTL')
+    }
   }
 
   private async write (k: Keys, key: string, payload: string, ttl: number, staleTtl: number, tags: string[], token: string): Promise<void> {

@@ -105,12 +105,25 @@ function resolveTags (tags: RouteCacheOptions['tags'], request: FastifyRequest):
   return typeof tags === 'function' ? tags(request) : tags
 }
 
-function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCacheOptions): { preHandler: preHandlerAsyncHookHandler, onSend: onSendHookHandler } {
-  const cache = engine.handle(options.routeNamespace)
+interface Claimed {
+  key: string
+  /** The fill lock this request holds, or '' when it runs without it. */
+  token: string
+}
+
+interface RouteHooks {
+  preHandler: preHandlerAsyncHookHandler
+  onSend: onSendHookHandler
+  /** Releases a claim that onSend never settled (the request was aborted or the reply hijacked). */
+  onDone: (request: FastifyRequest) => Promise<void>
+}
+
+function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCacheOptions): RouteHooks {
+  const keys = engine.keys(options.routeNamespace)
   const ttl = cfg.ttl ?? options.ttl
   const vary = (cfg.vary ?? []).map((h) => h.toLowerCase())
   const cacheControl = cfg.cacheControl ?? `max-age=${Math.floor(ttl / 1000)}`
-  const pending = new WeakMap<FastifyRequest, string>()
+  const pending = new WeakMap<FastifyRequest, Claimed>()
   const log = (request: FastifyRequest, err: unknown): void => {
     request.log.warn({ err: (err as Error).message, code: (err as { code?: string }).code }, 'redkit cache: response not cached')
   }
@@ -124,16 +137,7 @@ function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCa
     return key
   }
 
-  const preHandler: preHandlerAsyncHookHandler = async function (request, reply) {
-    if (request.method !== 'GET') return
-    const key = keyOf(request)
-    const hit = await cache.get<StoredResponse>(key)
-    if (vary.length > 0) reply.header('vary', vary.join(', '))
-    if (hit === undefined) {
-      pending.set(request, key)
-      reply.header('x-cache', 'MISS')
-      return
-    }
+  const serve = async (request: FastifyRequest, reply: FastifyReply, hit: StoredResponse): Promise<void> => {
     reply.headers(hit.h)
     reply.header('etag', hit.t)
     reply.header('x-cache', 'HIT')
@@ -144,33 +148,68 @@ function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCa
     await reply.code(hit.s).send(hit.e === 'base64' ? Buffer.from(hit.b, 'base64') : hit.b)
   }
 
-  const onSend: onSendHookHandler = async function (request, reply, payload) {
-    const key = pending.get(request)
-    if (key === undefined) return payload
-    pending.delete(request)
-    if (reply.statusCode !== 200 || reply.hasHeader('set-cookie')) return payload
-    if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return payload
+  const preHandler: preHandlerAsyncHookHandler = async function (request, reply) {
+    if (request.method !== 'GET') return
+    const key = keyOf(request)
+    if (vary.length > 0) reply.header('vary', vary.join(', '))
+    const hit = await engine.get(keys, key) as StoredResponse | undefined
+    if (hit !== undefined) {
+      await serve(request, reply, hit)
+      return
+    }
+    // Concurrent misses of one key, here or on other instances, wait for the first to fill it.
+    const claim = await engine.claim(keys, key)
+    if ('value' in claim) {
+      await serve(request, reply, claim.value as StoredResponse)
+      return
+    }
+    pending.set(request, { key, token: claim.token })
+    reply.header('x-cache', 'MISS')
+  }
+
+  const store = async (request: FastifyRequest, reply: FastifyReply, payload: unknown, claimed: Claimed): Promise<unknown> => {
+    if (reply.statusCode !== 200 || reply.hasHeader('set-cookie')) return undefined
+    if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return undefined
     const control = reply.getHeader('cache-control')
-    if (typeof control === 'string' && /no-store|private/i.test(control)) return payload
+    if (typeof control === 'string' && /no-store|private/i.test(control)) return undefined
     const etag = `"${createHash('sha1').update(payload).digest('base64url')}"`
     reply.header('etag', etag)
     if (control === undefined && cacheControl !== false) reply.header('cache-control', cacheControl)
     const body = typeof payload === 'string'
       ? { b: payload, e: 'utf8' as const }
       : { b: payload.toString('base64'), e: 'base64' as const }
+    const tags = resolveTags(cfg.tags, request)
+    await engine.set(keys, claimed.key, { s: 200, h: storedHeaders(reply), ...body, t: etag } satisfies StoredResponse,
+      { ttl, ...(tags !== undefined ? { tags } : {}) }, claimed.token)
+    return etag
+  }
+
+  const onSend: onSendHookHandler = async function (request, reply, payload) {
+    const claimed = pending.get(request)
+    if (claimed === undefined) return payload
+    pending.delete(request)
+    let etag: unknown
     try {
-      const tags = resolveTags(cfg.tags, request)
-      await cache.set(key, { s: 200, h: storedHeaders(reply), ...body, t: etag } satisfies StoredResponse, { ttl, ...(tags !== undefined ? { tags } : {}) })
+      etag = await store(request, reply, payload, claimed)
     } catch (err) {
       log(request, err)
     }
-    if (matches(request.headers['if-none-match'], etag)) {
+    // Not stored: let the requests waiting for this one run their own handlers.
+    if (etag === undefined) await engine.unclaim(keys, claimed.key, claimed.token)
+    else if (matches(request.headers['if-none-match'], etag as string)) {
       reply.code(304)
       return null
     }
     return payload
   }
-  return { preHandler, onSend }
+
+  const onDone = async (request: FastifyRequest): Promise<void> => {
+    const claimed = pending.get(request)
+    if (claimed === undefined) return
+    pending.delete(request)
+    await engine.unclaim(keys, claimed.key, claimed.token)
+  }
+  return { preHandler, onSend, onDone }
 }
 
 function invalidateHook (engine: CacheEngine, options: ResolvedOptions, cfg: RouteInvalidateOptions): onSendHookHandler {
@@ -203,6 +242,8 @@ export function installRouteCache (app: FastifyInstance, engine: CacheEngine, op
         const hooks = cacheHooks(engine, options, config.cache)
         route.preHandler = append(route.preHandler, hooks.preHandler)
         route.onSend = append(route.onSend, hooks.onSend)
+        route.onResponse = append(route.onResponse, async (request: FastifyRequest) => { await hooks.onDone(request) })
+        route.onRequestAbort = append(route.onRequestAbort, async (request: FastifyRequest) => { await hooks.onDone(request) })
       }
     }
     if (config?.cacheInvalidate !== undefined) {

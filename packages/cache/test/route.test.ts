@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { startRedis, uniquePrefix } from '@redkit/testing'
-import { makeApp, PREFIX_LABEL, type Target } from './helpers.js'
+import { makeApp, PREFIX_LABEL, sleep, type Target } from './helpers.js'
 import { assertAllKeysExpire } from './ttl-check.js'
 
 const server = await startRedis()
 t.teardown(server.stop)
 
-function routes (db: { users: string[], reads: number }) {
+interface Db { users: string[], reads: number, running?: number, most?: number }
+
+function routes (db: Db) {
   return (app: FastifyInstance): void => {
     app.get('/users', { config: { cache: { ttl: 30_000, tags: ['users'] } } }, async () => {
       db.reads++
@@ -31,6 +33,19 @@ function routes (db: { users: string[], reads: number }) {
     app.get('/missing', { config: { cache: { ttl: 30_000 } } }, async (request, reply) => {
       db.reads++
       return await reply.code(404).send({ error: 'nope' })
+    })
+    app.get('/slow', { config: { cache: { ttl: 30_000 } } }, async () => {
+      db.reads++
+      await sleep(30)
+      return { slow: true }
+    })
+    app.get('/unavailable', { config: { cache: { ttl: 30_000 } } }, async (request, reply) => {
+      db.reads++
+      db.running = (db.running ?? 0) + 1
+      db.most = Math.max(db.most ?? 0, db.running)
+      await sleep(30)
+      db.running--
+      return await reply.code(503).send({ error: 'try later' })
     })
   }
 }
@@ -78,8 +93,31 @@ for (const target of [{ kind: 'redis', url: server.url }, { kind: 'memory' }] as
     t.equal(hitAgain.statusCode, 304)
   })
 
+  t.test(`route cache on ${target.kind}: concurrent misses run the handler once`, async (t) => {
+    const db: Db = { users: [], reads: 0 }
+    const keyPrefix = uniquePrefix(PREFIX_LABEL)
+    const a = await makeApp(t, target, { keyPrefix, routes: routes(db) })
+    const b = target.kind === 'redis' ? await makeApp(t, target, { keyPrefix, routes: routes(db) }) : a
+    const replies = await Promise.all(Array.from({ length: 40 }, async (_, i) => await (i % 2 === 0 ? a : b).inject('/slow')))
+    t.equal(db.reads, 1, 'one handler run for 40 concurrent requests on two instances')
+    t.ok(replies.every((r) => r.statusCode === 200 && r.body === '{"slow":true}'))
+    t.equal(replies.filter((r) => r.headers['x-cache'] === 'MISS').length, 1, 'the others were answered from the stored response')
+    t.equal(new Set(replies.map((r) => r.headers.etag)).size, 1)
+    t.ok(a.cache.stats().namespaces.route!.lockWaits + (b === a ? 0 : b.cache.stats().namespaces.route!.lockWaits) > 0, 'requests waited')
+  })
+
+  t.test(`route cache on ${target.kind}: a response that is not stored lets the waiting requests run at once`, async (t) => {
+    const db: Db = { users: [], reads: 0 }
+    const app = await makeApp(t, target, { routes: routes(db) })
+    const replies = await Promise.all(Array.from({ length: 8 }, async () => await app.inject('/unavailable')))
+    t.ok(replies.every((r) => r.statusCode === 503 && r.headers['x-cache'] === 'MISS'))
+    t.equal(db.reads, 8, 'every request ran its handler')
+    t.ok(db.most! >= 2, `the waiting requests did not queue one by one (at most ${db.most} at once)`)
+    t.equal(await app.cache.ns('route').get('GET:/unavailable'), undefined, 'nothing stored')
+  })
+
   t.test(`route cache on ${target.kind}: vary, cookies and errors`, async (t) => {
-    const db = { users: [], reads: 0 }
+    const db: Db = { users: [], reads: 0 }
     const app = await makeApp(t, target, { routes: routes(db) })
     const en = await app.inject({ url: '/greeting', headers: { 'accept-language': 'en' } })
     const fr = await app.inject({ url: '/greeting', headers: { 'accept-language': 'fr' } })
