@@ -40,6 +40,8 @@ export interface Backend {
   set: (op: WriteOp) => Promise<void>
   acquire: (key: string, lock: string, token: string, ttl: number) => Promise<AcquireResult>
   tryLock: (lock: string, token: string, ttl: number) => Promise<boolean>
+  /** The entry, and (as `locked`) whether anyone holds its fill lock; takes nothing. */
+  peek: (key: string, lock: string) => Promise<AcquireResult>
   release: (key: string, lock: string, token: string) => Promise<void>
   del: (keys: string[]) => Promise<number>
   invalidate: (tags: string[], namespacePrefix: string) => Promise<Invalidated>

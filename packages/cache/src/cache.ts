@@ -312,43 +312,43 @@ export class CacheEngine {
    * Request collapsing for cached routes, after a miss: the value another
    * request stored meanwhile, or the fill lock's token when this request is
    * the one to produce the response (it stores it with set(…, token), or calls
-   * unclaim), or token '' to run without the lock. A request that waited never
-   * takes the lock over: when the filler's response was not stored (an error,
-   * a cookie), the others run at once rather than queueing one by one.
+   * unclaim), or token '' to run without the lock. Waiting requests only watch
+   * the lock, never take it: when it is freed without a stored response (an
+   * error, a cookie) they all run at once rather than queueing one by one.
    */
   async claim (k: Keys, key: string): Promise<{ value: unknown } | { token: string }> {
     const c = k.counters
     const full = k.entries + key
+    const lock = k.base + 'l:' + key
     const token = randomUUID()
-    const deadline = Date.now() + this.options.lockWait
-    let waited = false
-    for (;;) {
-      let result
-      try {
-        result = await this.backend.acquire(full, k.base + 'l:' + key, token, this.options.lockTtl)
-      } catch (err) {
-        this.failed(c, err, 'acquire', key)
-        return { token: '' }
+    try {
+      const first = await this.backend.acquire(full, lock, token, this.options.lockTtl)
+      const stored = this.entryOf(k, key, first.value)
+      if (stored !== null) return stored
+      if (first.locked) return { token }
+      c.lockWaits++
+      const deadline = Date.now() + this.options.lockWait
+      for (;;) {
+        const left = deadline - Date.now()
+        if (left <= 0) {
+          c.lockTimeouts++
+          return { token: '' }
+        }
+        await this.backend.wait(full, Math.min(this.options.pollInterval, left))
+        const now = await this.backend.peek(full, lock)
+        const filled = this.entryOf(k, key, now.value)
+        if (filled !== null) return filled
+        if (!now.locked) return { token: '' }
       }
-      const entry = result.value === null ? null : parseEntry(result.value)
-      const hit = entry === null ? null : this.decode(k, entry, key)
-      if (hit !== null) return { value: hit.value }
-      if (result.locked) {
-        if (!waited) return { token }
-        await this.unclaim(k, key, token)
-        return { token: '' }
-      }
-      const left = deadline - Date.now()
-      if (left <= 0) {
-        c.lockTimeouts++
-        return { token: '' }
-      }
-      if (!waited) {
-        waited = true
-        c.lockWaits++
-      }
-      await this.backend.wait(full, Math.min(this.options.pollInterval, left))
+    } catch (err) {
+      this.failed(c, err, 'acquire', key)
+      return { token: '' }
     }
+  }
+
+  private entryOf (k: Keys, key: string, raw: string | null): { value: unknown } | null {
+    const entry = raw === null ? null : parseEntry(raw)
+    return entry === null ? null : this.decode(k, entry, key)
   }
 
   /** Gives up a claimed fill lock without storing, waking whoever waits; never throws. */
@@ -488,11 +488,8 @@ export class CacheEngine {
         c.loaderRuns++
         return await load.loader()
       }
-      if (result.value !== null) {
-        const entry = parseEntry(result.value)
-        const hit = entry === null ? null : this.decode(k, entry, key)
-        if (hit !== null) return hit.value as T
-      }
+      const hit = this.entryOf(k, key, result.value)
+      if (hit !== null) return hit.value as T
       if (result.locked) return await this.loadAndStore(k, key, load, token)
       const left = deadline - Date.now()
       if (left <= 0) {

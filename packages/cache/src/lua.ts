@@ -38,6 +38,12 @@ if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
 return {0}`
 
 /**
+ * Reads the entry and whether anyone holds its fill lock, without taking it.
+ * KEYS: entry, lock  Returns {value or false, 1|0}
+ */
+export const PEEK = `return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2])}`
+
+/**
  * Releases the fill lock if still held by this token and wakes waiters.
  * KEYS: lock  ARGV: token, channel or '', message
  */

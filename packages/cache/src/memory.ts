@@ -77,6 +77,10 @@ export class MemoryBackend implements Backend {
     return { value: null, locked: await this.tryLock(lock, token, ttl) }
   }
 
+  async peek (key: string, lock: string): Promise<AcquireResult> {
+    return { value: await this.get(key), locked: this.lockHeld(lock) }
+  }
+
   async tryLock (lock: string, token: string, ttl: number): Promise<boolean> {
     if (this.lockHeld(lock)) return false
     this.locks.set(lock, { token, until: Date.now() + ttl })

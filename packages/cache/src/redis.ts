@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
 import type { AcquireResult, Backend, BackendEvents, ChangeMessage, Invalidated, WriteOp } from './backend.js'
-import { ACQUIRE, DEL, INVALIDATE, RELEASE, SET } from './lua.js'
+import { ACQUIRE, DEL, INVALIDATE, PEEK, RELEASE, SET } from './lua.js'
 import { Waiters } from './waiters.js'
 
 const CLOCK_REFRESH = 60_000
@@ -25,6 +25,7 @@ export class RedisBackend implements Backend {
   private readonly scripts: {
     set: RedkitScript<number>
     acquire: RedkitScript<[number, string?]>
+    peek: RedkitScript<[string | null, number]>
     release: RedkitScript<number>
     del: RedkitScript<number>
     invalidate: RedkitScript<Array<string | number>>
@@ -37,6 +38,7 @@ export class RedisBackend implements Backend {
     this.scripts = {
       set: redkit.defineScript<number>('redkitCacheSet', SET),
       acquire: redkit.defineScript<[number, string?]>('redkitCacheAcquire', ACQUIRE, 2),
+      peek: redkit.defineScript<[string | null, number]>('redkitCachePeek', PEEK, 2),
       release: redkit.defineScript<number>('redkitCacheRelease', RELEASE, 1),
       del: redkit.defineScript<number>('redkitCacheDel', DEL),
       invalidate: redkit.defineScript<Array<string | number>>('redkitCacheInvalidate', INVALIDATE)
@@ -73,6 +75,11 @@ export class RedisBackend implements Backend {
   async set (op: WriteOp): Promise<void> {
     await this.scripts.set([op.key, op.lock, ...op.tags], [
       op.payload, op.ttl, op.staleTtl, op.token, this.channel, this.message([op.key])])
+  }
+
+  async peek (key: string, lock: string): Promise<AcquireResult> {
+    const [value, locked] = await this.scripts.peek([key, lock])
+    return { value: value ?? null, locked: locked === 1 }
   }
 
   async acquire (key: string, lock: string, token: string, ttl: number): Promise<AcquireResult> {
