@@ -41,7 +41,8 @@ return {0}`
  * Reads the entry and whether anyone holds its fill lock, without taking it.
  * KEYS: entry, lock  Returns {value or false, 1|0}
  */
-export const PEEK = `return {redis.call('GET', KEYS[1]), redis.call('EXISTS', KEYS[2])}`
+export const PEEK = `local value = redis.call('GET', KEYS[1])
+return {value, redis.call('EXISTS', KEYS[2])}`
 
 /**
  * Releases the fill lock if still held by this token and wakes waiters.
