@@ -32,7 +32,7 @@ function cacheOf<This> (self: This, from: ((self: This) => Cache) | undefined, m
  *
  *   class Users {
  *     constructor (readonly cache: Cache) {}
- *     @Cacheable({ ttl: 60_000, tags: (id) => [`user:${id}`] })
+ *     @Cacheable({ ttl: 60_000, tags: (id: number) => [`user:${id}`] })
  *     async find (id: number) { … }
  *   }
  */
