@@ -167,7 +167,8 @@ function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCa
     reply.header('x-cache', 'MISS')
   }
 
-  const store = async (request: FastifyRequest, reply: FastifyReply, payload: unknown, claimed: Claimed): Promise<unknown> => {
+  /** Stores a cacheable response under the claim; its ETag, or undefined when the response is not cacheable. */
+  const store = async (request: FastifyRequest, reply: FastifyReply, payload: unknown, claimed: Claimed): Promise<string | undefined> => {
     if (reply.statusCode !== 200 || reply.hasHeader('set-cookie')) return undefined
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return undefined
     const control = reply.getHeader('cache-control')
@@ -188,7 +189,7 @@ function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCa
     const claimed = pending.get(request)
     if (claimed === undefined) return payload
     pending.delete(request)
-    let etag: unknown
+    let etag: string | undefined
     try {
       etag = await store(request, reply, payload, claimed)
     } catch (err) {
@@ -196,7 +197,7 @@ function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCa
     }
     // Not stored: let the requests waiting for this one run their own handlers.
     if (etag === undefined) await engine.unclaim(keys, claimed.key, claimed.token)
-    else if (matches(request.headers['if-none-match'], etag as string)) {
+    else if (matches(request.headers['if-none-match'], etag)) {
       reply.code(304)
       return null
     }
