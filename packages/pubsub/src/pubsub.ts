@@ -62,6 +62,8 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   private readonly routes = new Map<string, Route>()
   /** Per channel published to: its Redis name and last sequence number. */
   private readonly outgoing = new Map<string, { name: string, seq: number }>()
+  /** Durable streams' channels, whose counters are never forgotten: consumers deduplicate by message id. */
+  private readonly pinned = new Set<string>()
   private readonly prefix: string
   private readonly streams = new Map<string, DurableStream<unknown>>()
   private readonly sseClients = new Set<() => void>()
@@ -112,13 +114,21 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
       // Bounded like the subscriber side: an app publishing to one channel per
       // user must not grow forever. A forgotten channel restarts at 1, which
       // subscribers read as a fresh start, not as a gap.
-      if (this.outgoing.size >= this.options.gapTracking) this.outgoing.delete(this.outgoing.keys().next().value!)
+      if (this.outgoing.size >= this.options.gapTracking) this.forgetOldest()
       out = { name: this.prefix + channel, seq: 0 }
       this.outgoing.set(channel, out)
     } else if (this.closed) {
       throw new PubsubClosedError()
     }
     return out
+  }
+
+  private forgetOldest (): void {
+    for (const channel of this.outgoing.keys()) {
+      if (this.pinned.has(channel)) continue
+      this.outgoing.delete(channel)
+      return
+    }
   }
 
   /** Encodes for a stream entry, taking the channel's next sequence number. */
@@ -276,6 +286,7 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     if (this.closed) throw new PubsubClosedError()
     checkChannel(name, this.options.maxChannelLength, 'stream name')
     const resolved = checkStreamOptions(opts, this.instanceId, this.redkit.commandTimeout)
+    this.pinned.add(name)
     const stream = new DurableStream<Payload<M, C>>(name, this.streamKey(name), resolved, {
       transport: this.transport,
       log: this.log,

@@ -215,6 +215,14 @@ export function contract (t: Test, backend: ContractBackend): void {
     await a.pubsub.publish('fc1', 5)
     await until(() => got.length === 6)
     t.same(gaps.map((g) => [g.channel, g.missed]), [['fc1', 2]])
+
+    // A durable stream's counter is never forgotten: its consumers deduplicate by message id.
+    const jobs = a.pubsub.stream('fc-jobs')
+    await jobs.publish({ n: 1 })
+    for (const channel of ['fc4', 'fc5', 'fc6']) await a.pubsub.publish(channel, 'x')
+    t.ok(outgoing.has('fc-jobs'), 'the stream channel is kept')
+    t.equal(outgoing.get('fc-jobs')!.seq, 1)
+    t.equal(outgoing.size, 2, 'plain channels are still bounded')
   })
 
   t.test('bad input gets coded errors and leaves no gap', async (t) => {
