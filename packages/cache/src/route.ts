@@ -243,8 +243,8 @@ export function installRouteCache (app: FastifyInstance, engine: CacheEngine, op
         const hooks = cacheHooks(engine, options, config.cache)
         route.preHandler = append(route.preHandler, hooks.preHandler)
         route.onSend = append(route.onSend, hooks.onSend)
-        route.onResponse = append(route.onResponse, async (request: FastifyRequest) => { await hooks.onDone(request) })
-        route.onRequestAbort = append(route.onRequestAbort, async (request: FastifyRequest) => { await hooks.onDone(request) })
+        route.onResponse = append(route.onResponse, hooks.onDone)
+        route.onRequestAbort = append(route.onRequestAbort, hooks.onDone)
       }
     }
     if (config?.cacheInvalidate !== undefined) {

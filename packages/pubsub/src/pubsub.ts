@@ -62,8 +62,6 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   private readonly routes = new Map<string, Route>()
   /** Per channel published to: its Redis name and last sequence number. */
   private readonly outgoing = new Map<string, { name: string, seq: number }>()
-  /** Durable streams' channels, whose counters are never forgotten: consumers deduplicate by message id. */
-  private readonly pinned = new Set<string>()
   private readonly prefix: string
   private readonly streams = new Map<string, DurableStream<unknown>>()
   private readonly sseClients = new Set<() => void>()
@@ -123,9 +121,10 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     return out
   }
 
+  /** Durable streams' counters are kept: their consumers deduplicate by message id. */
   private forgetOldest (): void {
     for (const channel of this.outgoing.keys()) {
-      if (this.pinned.has(channel)) continue
+      if (this.isDurable(channel)) continue
       this.outgoing.delete(channel)
       return
     }
@@ -286,7 +285,6 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     if (this.closed) throw new PubsubClosedError()
     checkChannel(name, this.options.maxChannelLength, 'stream name')
     const resolved = checkStreamOptions(opts, this.instanceId, this.redkit.commandTimeout)
-    this.pinned.add(name)
     const stream = new DurableStream<Payload<M, C>>(name, this.streamKey(name), resolved, {
       transport: this.transport,
       log: this.log,
