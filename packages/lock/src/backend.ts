@@ -10,12 +10,13 @@ export interface LockRef {
 }
 
 /**
- * The token (a number) when granted; else [ms until the soonest holder's lease
+ * The token as decimal text when granted (the holder key holds the same text, and
+ * 16-digit numbers are slow to format); else [ms until the soonest holder's lease
  * ends, or -1 when no one holds it and earlier waiters are ahead; 1 if the
  * caller is queued, else 0]. This is the lock script's own reply, so the
  * common case needs no conversion.
  */
-export type AcquireReply = number | [holderTtl: number, queued: number]
+export type AcquireReply = string | [holderTtl: number, queued: number]
 
 export interface HolderInfo {
   /** "<instance>:<sequence>" of the holder; <instance> is the first 16 hex digits of the app's redkit.instanceId. */
@@ -30,8 +31,8 @@ export interface HolderInfo {
  * trip on Redis); waiting, timers and Lock objects live above it.
  */
 export interface Backend {
-  /** `waiter` is null (do not queue) or equal to `owner`. */
-  acquire: (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number) => Promise<AcquireReply>
+  /** `waiter` is null (do not queue) or equal to `owner`; `retry` when an earlier attempt may have queued it. */
+  acquire: (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number, retry?: boolean) => Promise<AcquireReply>
   /** 1 when the member still held the lock and was removed, else 0. */
   release: (ref: LockRef, member: string) => Promise<number>
   /** 1 when the member still held the lock and its lease now ends ttl ms from now, else 0. */
@@ -45,7 +46,7 @@ export interface Backend {
   listen: (wake: (waiter: string) => void, wakeAll: () => void) => void
 }
 
-export function member (token: number, owner: string): string {
+export function member (token: number | string, owner: string): string {
   return `${token}|${owner}`
 }
 

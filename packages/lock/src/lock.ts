@@ -39,10 +39,11 @@ export class Lock {
   #timer: NodeJS.Timeout | undefined
   #released = false
 
-  constructor (ref: LockRef, owner: string, token: number, ttl: number, sentAt: number, backend: Backend | null, hooks: LockHooks) {
+  /** `token` is the decimal text the backend replied with. */
+  constructor (ref: LockRef, owner: string, token: string, ttl: number, sentAt: number, backend: Backend | null, hooks: LockHooks) {
     this.name = ref.name
     this.kind = ref.kind
-    this.token = token
+    this.token = Number(token)
     this.owner = owner
     this.degraded = backend === null
     this.#ref = ref

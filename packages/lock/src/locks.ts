@@ -45,7 +45,7 @@ export interface Locks {
   semaphore: (name: string, limit: number) => LockHandle
 }
 
-type Refused = Exclude<AcquireReply, number>
+type Refused = Exclude<AcquireReply, string>
 
 interface Waiter {
   /** A wake-up that arrived while no sleep was in progress. */
@@ -230,7 +230,7 @@ export class LockManager implements Locks {
       if (waiter !== undefined) this.#waiters.delete(owner)
       return this.#unavailable(ref, owner, ttl, err)
     }
-    if (typeof reply === 'number') {
+    if (typeof reply === 'string') {
       if (waiter !== undefined) this.#waiters.delete(owner)
       return this.#grant(ref, owner, reply, ttl, sentAt)
     }
@@ -266,11 +266,11 @@ export class LockManager implements Locks {
         const sentAt = performance.now()
         let reply: AcquireReply
         try {
-          reply = await this.#backend.acquire(ref, owner, ttl, owner, this.#lease)
+          reply = await this.#backend.acquire(ref, owner, ttl, owner, this.#lease, true)
         } catch (err) {
           return this.#unavailable(ref, owner, ttl, err)
         }
-        if (typeof reply === 'number') {
+        if (typeof reply === 'string') {
           granted = true
           return this.#grant(ref, owner, reply, ttl, sentAt)
         }
@@ -293,7 +293,7 @@ export class LockManager implements Locks {
     this.#backend.leave(ref, owner).catch(() => {})
   }
 
-  #grant (ref: LockRef, owner: string, token: number, ttl: number, sentAt: number): Lock {
+  #grant (ref: LockRef, owner: string, token: string, ttl: number, sentAt: number): Lock {
     const lock = new Lock(ref, owner, token, ttl, sentAt, this.#backend, this.#hooks)
     if (!lock.lost) this.#held.add(lock)
     // Locks that ran out unnoticed and were never released are dropped here.
@@ -307,7 +307,7 @@ export class LockManager implements Locks {
     if (this.#opts.onRedisError === 'closed') throw new RedisUnavailableError(ref.name, { cause: err })
     this.#log.warn({ lock: ref.name, err: (err as Error).message },
       '@redkit/lock: Redis is unavailable; running without the lock (onRedisError: open)')
-    return new Lock(ref, owner, 0, ttl, performance.now(), null, { settled: () => {} })
+    return new Lock(ref, owner, '0', ttl, performance.now(), null, { settled: () => {} })
   }
 
   #listen (): void {

@@ -3,13 +3,17 @@
  *
  * A lock (one holder) is a plain string key, so the common case is a SET NX PX
  * plus a write of the fencing counter, and a compare-and-delete:
- *   holder  string "<token>|<owner>", PX = the lease
+ *   holder  string, PX = the lease, one of
+ *           "<token>|<owner>"     held, nobody has asked to wait
+ *           "<token>|<owner>|w"   held, and someone joined the queue meanwhile
+ *           "~"                   free, but the queue goes first (PX = the queue's life)
  *   fence   string, last fencing token issued for the name
  *   queue   zset  member waiter id, score = arrival (server µs)
  *   alive   zset  member waiter id, score = end of the waiter's lease (server ms)
- * The queue keys exist only while someone waits, so a free lock with no queue
- * is granted without touching a sorted set, and a release publishes only when
- * the queue key exists.
+ * The holder key itself tells whether anyone waits, so a free lock is granted
+ * by its SET NX alone and a release without waiters is a compare-and-delete:
+ * neither touches the queue keys. A refused waiter marks the holder ("|w"),
+ * and the release that finds the mark hands the lock to the queue ("~").
  *
  * A semaphore (N holders) keeps its holders in a sorted set:
  *   holders zset  member "<token>|<owner>", score = expiry (server ms)
@@ -210,94 +214,127 @@ for i = 1, #live do out[#out + 1] = live[i] end
 return out
 `
 
-// Publishes the id of the first live waiter of a lock's queue, if any.
-const WAKE_HEAD = `
-local function wakeHead (queue, alive, channel)
+/*
+ * Gives a released lock to the first live waiter: the holder key becomes "~"
+ * for as long as the queue lives, so newcomers keep out while the head comes
+ * for it, and the head is woken. With no live waiter the lock is simply free.
+ */
+const HAND_OFF = `
+local function handOff (holder, queue, alive, channel)
   local t = redis.call('TIME')
   pruneWaiters(queue, alive, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
   local head = redis.call('ZRANGE', queue, 0, 0)[1]
-  if head then redis.call('PUBLISH', channel, head) end
+  if not head then
+    redis.call('DEL', holder)
+    return
+  end
+  local left = redis.call('PTTL', queue)
+  if left < 1 then left = 1 end
+  redis.call('SET', holder, '~', 'PX', left)
+  redis.call('PUBLISH', channel, head)
 end
 `
 
 /**
  * Lock. KEYS: holder, fence, queue, alive.
- * ARGV: owner, ttl, waiter lease (0 = do not queue; else wait in the queue under the owner id), counter TTL.
- * Returns the token (a number) when granted, else {ms until the holder's lease ends (-1 if free), queued}.
- * The lock is granted when it is free and nobody waits, or the caller is the first live waiter.
+ * ARGV: owner, ttl, waiter lease (0 = do not queue; else wait in the queue under the owner id), counter TTL,
+ * and the wake-up channel when the caller may already be in the queue (a retry after a refusal).
+ * Returns the token as decimal text when granted, else {ms until the holder's lease ends (-1 if free), queued}.
+ * The lock is granted when its holder key is missing, or it is "~" and the caller is the first live waiter
+ * (or no live waiter is left).
  */
 export const LOCK_ACQUIRE = PRUNE_WAITERS + TOKENS + JOIN_QUEUE + `
 local owner = ARGV[1]
 local lease = tonumber(ARGV[3])
 local t = redis.call('TIME')
+local text = clockText(t)
 -- Writes the holder and the counter; nobody sees the first value if the counter forces a higher token.
-local function grant (nx)
-  local text = clockText(t)
-  if nx then
-    if not redis.call('SET', KEYS[1], text .. '|' .. owner, 'NX', 'PX', ARGV[2]) then return false end
-  else
-    redis.call('SET', KEYS[1], text .. '|' .. owner, 'PX', ARGV[2])
+if redis.call('SET', KEYS[1], text .. '|' .. owner, 'NX', 'PX', ARGV[2]) then
+  local mark = ''
+  if ARGV[5] then
+    -- A waiter found the lock free because the last lease ran out. Waiters keep
+    -- their order: an earlier live waiter gets the turn and is woken; otherwise
+    -- this one leaves the queue and marks the lock if others still wait.
+    pruneWaiters(KEYS[3], KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+    local heads = redis.call('ZRANGE', KEYS[3], 0, 1)
+    if heads[1] ~= nil and heads[1] ~= owner then
+      joinQueue(t, KEYS[3], KEYS[4], owner, lease)
+      redis.call('SET', KEYS[1], '~', 'PX', lease)
+      redis.call('PUBLISH', ARGV[5], heads[1])
+      return {-1, 1}
+    end
+    redis.call('ZREM', KEYS[3], owner)
+    redis.call('ZREM', KEYS[4], owner)
+    if heads[2] ~= nil then mark = '|w' end
   end
   local token = advanceFence(KEYS[2], text, ARGV[4])
-  if token ~= text then redis.call('SET', KEYS[1], token .. '|' .. owner, 'PX', ARGV[2]) end
-  return tonumber(token)
+  if token ~= text or mark ~= '' then redis.call('SET', KEYS[1], token .. '|' .. owner .. mark, 'PX', ARGV[2]) end
+  return token
 end
-if redis.call('EXISTS', KEYS[3]) == 0 then
-  -- Nobody waits: SET NX decides.
-  local token = grant(true)
-  if token then return token end
-  local held = redis.call('PTTL', KEYS[1])
-  if lease == 0 then return {held, 0} end
-  joinQueue(t, KEYS[3], KEYS[4], owner, lease)
-  return {held, 1}
-end
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-pruneWaiters(KEYS[3], KEYS[4], nowMs)
-local held = redis.call('PTTL', KEYS[1])
-if held == -2 then
-  local head = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
-  if head == nil or (lease > 0 and head == owner) then
-    local token = grant(false)
-    if head ~= nil then
+local value = redis.call('GET', KEYS[1])
+local left = redis.call('PTTL', KEYS[1])
+local held = left
+if value == '~' then
+  pruneWaiters(KEYS[3], KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  local heads = redis.call('ZRANGE', KEYS[3], 0, 1)
+  if heads[1] == nil or (lease > 0 and heads[1] == owner) then
+    local mark = ''
+    if heads[1] ~= nil then
       redis.call('ZREM', KEYS[3], owner)
       redis.call('ZREM', KEYS[4], owner)
+      if heads[2] ~= nil then mark = '|w' end
     end
+    local token = advanceFence(KEYS[2], text, ARGV[4])
+    redis.call('SET', KEYS[1], token .. '|' .. owner .. mark, 'PX', ARGV[2])
     return token
   end
   held = -1
 end
 if lease == 0 then return {held, 0} end
 joinQueue(t, KEYS[3], KEYS[4], owner, lease)
+if value == '~' then
+  -- The queue's turn lasts as long as the queue.
+  if left < lease then redis.call('PEXPIRE', KEYS[1], lease) end
+elseif string.sub(value, -2) ~= '|w' then
+  redis.call('SET', KEYS[1], value .. '|w', 'KEEPTTL')
+end
 return {held, 1}
 `
 
 /**
  * Lock. KEYS: holder, queue, alive. ARGV: "<token>|<owner>", channel.
- * Returns 1 if the caller still held the lock. Publishes only when someone waits.
+ * Returns 1 if the caller still held the lock. Without the waiters' mark it is
+ * a compare-and-delete; with it, the queue gets the lock and its head a message.
  */
-export const LOCK_RELEASE = PRUNE_WAITERS + WAKE_HEAD + `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then wakeHead(KEYS[2], KEYS[3], ARGV[2]) end
+export const LOCK_RELEASE = PRUNE_WAITERS + HAND_OFF + `
+local value = redis.call('GET', KEYS[1])
+if value == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+if value ~= ARGV[1] .. '|w' then return 0 end
+handOff(KEYS[1], KEYS[2], KEYS[3], ARGV[2])
 return 1
 `
 
 /** Lock. KEYS: holder. ARGV: "<token>|<owner>", ttl. Returns 1 when the caller still held the lock and its lease now ends in ttl ms. */
 export const LOCK_EXTEND = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local value = redis.call('GET', KEYS[1])
+if value ~= ARGV[1] and value ~= ARGV[1] .. '|w' then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `
 
 /** Lock. KEYS: holder, queue, alive. ARGV: waiter id, channel. A waiter that gives up leaves the queue. */
-export const LOCK_LEAVE = PRUNE_WAITERS + WAKE_HEAD + `
+export const LOCK_LEAVE = PRUNE_WAITERS + HAND_OFF + `
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 1 then wakeHead(KEYS[2], KEYS[3], ARGV[2]) end
+-- While the queue has its turn, the next live waiter gets it, or nobody waits and the lock is free.
+if redis.call('GET', KEYS[1]) == '~' then handOff(KEYS[1], KEYS[2], KEYS[3], ARGV[2]) end
 return 1
 `
 
-/** Lock. KEYS: holder. Returns {"<token>|<owner>" or nil, remaining ms}. */
+/** Lock. KEYS: holder. Returns {holder value or nil, remaining ms}; "~" and a "|w" mark are read by the caller. */
 export const LOCK_INSPECT = `
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
 `

@@ -98,7 +98,7 @@ export function memoryBackend (counterTtl: number): Backend {
         const token = nextToken(ref, at)
         entry.holders.set(member(token, owner), at + ttl)
         if (waiter !== null) entry.queue.delete(waiter)
-        return token
+        return String(token)
       }
       let holderTtl = -1
       for (const expiry of entry?.holders.values() ?? []) {

@@ -45,17 +45,21 @@ export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl
   }
 
   // The lock paths return the script's promise as it is: no extra async layer per call.
-  const acquireLock = (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number): Promise<AcquireReply> =>
-    lockAcquire(keysOf(ref), [owner, ttl, waiter === null ? 0 : lease, counterTtlText])
+  const acquireLock = (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number, retry: boolean): Promise<AcquireReply> =>
+    lockAcquire(keysOf(ref), retry
+      ? [owner, ttl, waiter === null ? 0 : lease, counterTtlText, channel]
+      : [owner, ttl, waiter === null ? 0 : lease, counterTtlText])
 
   const acquireSemaphore = async (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number): Promise<AcquireReply> => {
     const [granted, x, y] = await semAcquire(keysOf(ref), [owner, ttl, ref.limit, waiter === null ? '' : '1', lease, counterTtlText])
-    return granted === 1 ? x : [x, y]
+    return granted === 1 ? String(x) : [x, y]
   }
 
   const inspectLock = async (ref: LockRef): Promise<HolderInfo[]> => {
     const [value, ttl] = await lockInspect([keysOf(ref)[0]!], [])
-    return value === null || ttl < 0 ? [] : [{ ...parseMember(value), ttl }]
+    // "~": free while the queue takes its turn; "|w": someone waits (see lua.ts).
+    if (value === null || value === '~' || ttl < 0) return []
+    return [{ ...parseMember(value.endsWith('|w') ? value.slice(0, -2) : value), ttl }]
   }
 
   const inspectSemaphore = async (ref: LockRef): Promise<HolderInfo[]> => {
@@ -70,8 +74,8 @@ export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl
 
   return {
     // The waiter id is the owner id (the manager makes them equal), so it is not sent twice.
-    acquire: (ref, owner, ttl, waiter, lease) => ref.kind === 'lock'
-      ? acquireLock(ref, owner, ttl, waiter, lease)
+    acquire: (ref, owner, ttl, waiter, lease, retry = false) => ref.kind === 'lock'
+      ? acquireLock(ref, owner, ttl, waiter, lease, retry)
       : acquireSemaphore(ref, owner, ttl, waiter, lease),
     release: (ref, member) => ref.kind === 'lock'
       ? lockRelease(releaseKeys(ref), [member, channel])

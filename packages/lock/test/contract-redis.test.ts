@@ -90,7 +90,7 @@ test('single Redis', async (t) => {
     const run = client as unknown as { oldAcquire: (...args: Array<string | number>) => Promise<unknown> }
     const b = `${keyPrefix}lock:{old}`
     const keys = [`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`]
-    const first = await run.oldAcquire(...keys, 'me:1', 5000, 0, 60_000) as number
+    const first = Number(await run.oldAcquire(...keys, 'me:1', 5000, 0, 60_000))
     t.ok(first > 1_600_000_000_000_000, `clock token ${first}`)
     t.equal(await admin.get(keys[1]!), String(first))
     t.equal(await admin.get(keys[0]!), `${first}|me:1`)
@@ -100,7 +100,7 @@ test('single Redis', async (t) => {
     t.equal(await admin.get(keys[0]!), `${first}|me:1`, 'the holder is untouched')
     await admin.del(keys[0]!)
     await admin.set(keys[1]!, '8000000000000000', 'PX', 60_000)
-    t.equal(await run.oldAcquire(...keys, 'me:3', 5000, 0, 60_000), 8_000_000_000_000_001, 'counter ahead of the clock')
+    t.equal(await run.oldAcquire(...keys, 'me:3', 5000, 0, 60_000), '8000000000000001', 'counter ahead of the clock')
     t.equal(await admin.get(keys[0]!), '8000000000000001|me:3')
     t.equal(await admin.get(keys[1]!), '8000000000000001')
   })
@@ -137,8 +137,11 @@ test('single Redis', async (t) => {
     t.teardown(async () => await app.close())
     const [seconds, micros] = await admin.time()
     const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    // A release handed the lock to the queue ("~"), and the waiter at its head then vanished.
+    const holder = `${keyPrefix}lock:{ghost}:holder`
     const queue = `${keyPrefix}lock:{ghost}:queue`
     const alive = `${keyPrefix}lock:{ghost}:alive`
+    await admin.set(holder, '~', 'PX', 300)
     await admin.zadd(queue, 1, 'ghost')
     await admin.zadd(alive, nowMs + 300, 'ghost')
     await admin.pexpire(queue, 300)
@@ -151,6 +154,115 @@ test('single Redis', async (t) => {
     t.ok(lock.token > 0, 'granted once the silent waiter was pruned')
     t.equal(await admin.zscore(queue, 'ghost'), null)
     await lock.release()
+  })
+
+  t.test('waiters mark the holder key; a marked release hands the lock to the queue', async (t) => {
+    const keyPrefix = uniquePrefix('lock')
+    prefixes.push(keyPrefix)
+    const [a, b, c] = await Promise.all([0, 1, 2].map(async () => await makeApp({ url: server.url, keyPrefix, env: {} })))
+    t.teardown(async () => { await a!.close(); await b!.close(); await c!.close() })
+    const holder = `${keyPrefix}lock:{mark}:holder`
+    const first = await a!.locks.acquire('mark', { ttl: 10_000 })
+    t.equal(await admin.get(holder), `${first.token}|${first.owner}`, 'no mark while nobody waits')
+    const waiting = b!.locks.acquire('mark', { ttl: 10_000, timeout: 5000 })
+    await sleep(80)
+    t.equal(await admin.get(holder), `${first.token}|${first.owner}|w`, 'a refused waiter marks the holder')
+    t.equal((await a!.locks.isLocked('mark'))?.owner, first.owner, 'inspect reads through the mark')
+    t.equal(await first.extend(10_000), true, 'the holder still extends')
+    await first.release()
+    const second = await waiting
+    t.ok(second.token > first.token)
+    t.equal(await admin.get(holder), `${second.token}|${second.owner}`, 'the last waiter took the lock without a mark')
+    t.equal(await c!.locks.tryAcquire('mark'), null)
+    await second.release()
+    t.equal(await admin.exists(holder), 0)
+  })
+
+  t.test('while the queue has its turn, the holder key is "~" and keeps newcomers out', async (t) => {
+    const keyPrefix = uniquePrefix('lock')
+    prefixes.push(keyPrefix)
+    const app = await makeApp({ url: server.url, keyPrefix, env: {} })
+    t.teardown(async () => await app.close())
+    const holder = `${keyPrefix}lock:{turn}:holder`
+    const queue = `${keyPrefix}lock:{turn}:queue`
+    const alive = `${keyPrefix}lock:{turn}:alive`
+    const lock = await app.locks.acquire('turn', { ttl: 10_000 })
+    const [seconds, micros] = await admin.time()
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    // A waiter of another instance that does not retry during this test.
+    await admin.zadd(queue, 1, 'other:1')
+    await admin.zadd(alive, nowMs + 5000, 'other:1')
+    await admin.pexpire(queue, 5000)
+    await admin.pexpire(alive, 5000)
+    await admin.set(holder, `${lock.token}|${lock.owner}|w`, 'KEEPTTL')
+    t.equal(await lock.release(), true)
+    t.equal(await admin.get(holder), '~')
+    const pttl = await admin.pttl(holder)
+    t.ok(pttl > 4000 && pttl <= 5000, `the turn lasts as long as the queue: ${pttl}`)
+    t.equal(await app.locks.isLocked('turn'), null, 'free, as far as inspect is concerned')
+    t.equal(await app.locks.tryAcquire('turn'), null, 'a newcomer does not jump the queue')
+    t.equal(await lock.extend(), false, 'the old holder cannot extend')
+    t.equal(await lock.release(), false)
+    await admin.zrem(queue, 'other:1')
+    await admin.zrem(alive, 'other:1')
+    const next = await app.locks.tryAcquire('turn')
+    t.ok(next !== null && next.token > lock.token, 'with no live waiter left, the turn passes to anyone')
+    t.equal(await admin.get(holder), `${next!.token}|${next!.owner}`)
+    await next?.release()
+  })
+
+  t.test('after a lease runs out, the waiter that takes the lock marks it for those behind', async (t) => {
+    const keyPrefix = uniquePrefix('lock')
+    prefixes.push(keyPrefix)
+    const [a, b, c] = await Promise.all([0, 1, 2].map(async () => await makeApp({ url: server.url, keyPrefix, env: {} })))
+    t.teardown(async () => { await a!.close(); await b!.close(); await c!.close() })
+    const holder = `${keyPrefix}lock:{lapse}:holder`
+    const sub = server.client()
+    t.teardown(() => sub.disconnect())
+    const messages: string[] = []
+    sub.on('message', (_channel: string, message: string) => messages.push(message))
+    await sub.subscribe(`${keyPrefix}lock:wake`)
+    await a!.locks.acquire('lapse', { ttl: 300 })
+    const firstWaiter = b!.locks.acquire('lapse', { ttl: 10_000, timeout: 5000 })
+    await sleep(50)
+    const secondWaiter = c!.locks.acquire('lapse', { ttl: 10_000, timeout: 5000 })
+    const next = await firstWaiter
+    t.equal(await admin.get(holder), `${next.token}|${next.owner}|w`, 'marked: one more waits')
+    await next.release()
+    const last = await secondWaiter
+    t.ok(last.token > next.token)
+    await sleep(30)
+    t.ok(messages.includes(last.owner), 'the release woke the waiter behind')
+    await last.release()
+  })
+
+  t.test('after a lease runs out, a waiter behind another gives the turn to the one ahead', async (t) => {
+    const keyPrefix = uniquePrefix('lock')
+    prefixes.push(keyPrefix)
+    const client = server.client()
+    t.teardown(() => client.disconnect())
+    client.defineCommand('acquireScript', { numberOfKeys: 4, lua: LOCK_ACQUIRE })
+    const run = client as unknown as { acquireScript: (...args: Array<string | number>) => Promise<unknown> }
+    const b = `${keyPrefix}lock:{order}`
+    const keys = [`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`]
+    const channel = `${keyPrefix}lock:wake`
+    const sub = server.client()
+    t.teardown(() => sub.disconnect())
+    const messages: string[] = []
+    sub.on('message', (_channel: string, message: string) => messages.push(message))
+    await sub.subscribe(channel)
+    t.type(await run.acquireScript(...keys, 'x:0', 200, 0, 60_000), 'string', 'held by x:0')
+    const refused = await run.acquireScript(...keys, 'x:1', 5000, 2000, 60_000) as [number, number]
+    t.ok(refused[0] > 0 && refused[1] === 1, `x:1 queues first: ${JSON.stringify(refused)}`)
+    await run.acquireScript(...keys, 'x:2', 5000, 2000, 60_000)
+    await admin.del(keys[0]!) // the lease of x:0 runs out
+    t.same(await run.acquireScript(...keys, 'x:2', 5000, 2000, 60_000, channel), [-1, 1], 'x:2 retries first and is refused')
+    t.equal(await admin.get(keys[0]!), '~', 'the queue has its turn')
+    await sleep(30)
+    t.same(messages, ['x:1'], 'the waiter ahead is woken')
+    const token = await run.acquireScript(...keys, 'x:1', 5000, 2000, 60_000, channel) as string
+    t.equal(await admin.get(keys[0]!), `${token}|x:1|w`, 'x:1 holds it, marked for x:2')
+    t.same(await admin.zrange(keys[2]!, 0, -1), ['x:2'])
   })
 
   contract(t, {
