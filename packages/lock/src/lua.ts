@@ -248,6 +248,18 @@ local owner = ARGV[1]
 local lease = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local text = clockText(t)
+-- The first two live waiters, after dead ones are pruned.
+local function liveHeads ()
+  pruneWaiters(KEYS[3], KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  return redis.call('ZRANGE', KEYS[3], 0, 1)
+end
+-- The caller, granted as the head, leaves the queue; the mark tells its release that others still wait.
+local function leaveAsHead (heads)
+  redis.call('ZREM', KEYS[3], owner)
+  redis.call('ZREM', KEYS[4], owner)
+  if heads[2] ~= nil then return '|w' end
+  return ''
+end
 -- Writes the holder and the counter; nobody sees the first value if the counter forces a higher token.
 if redis.call('SET', KEYS[1], text .. '|' .. owner, 'NX', 'PX', ARGV[2]) then
   local mark = ''
@@ -255,17 +267,14 @@ if redis.call('SET', KEYS[1], text .. '|' .. owner, 'NX', 'PX', ARGV[2]) then
     -- A waiter found the lock free because the last lease ran out. Waiters keep
     -- their order: an earlier live waiter gets the turn and is woken; otherwise
     -- this one leaves the queue and marks the lock if others still wait.
-    pruneWaiters(KEYS[3], KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-    local heads = redis.call('ZRANGE', KEYS[3], 0, 1)
+    local heads = liveHeads()
     if heads[1] ~= nil and heads[1] ~= owner then
       joinQueue(t, KEYS[3], KEYS[4], owner, lease)
       redis.call('SET', KEYS[1], '~', 'PX', lease)
       redis.call('PUBLISH', ARGV[5], heads[1])
       return {-1, 1}
     end
-    redis.call('ZREM', KEYS[3], owner)
-    redis.call('ZREM', KEYS[4], owner)
-    if heads[2] ~= nil then mark = '|w' end
+    mark = leaveAsHead(heads)
   end
   local token = advanceFence(KEYS[2], text, ARGV[4])
   if token ~= text or mark ~= '' then redis.call('SET', KEYS[1], token .. '|' .. owner .. mark, 'PX', ARGV[2]) end
@@ -275,15 +284,10 @@ local value = redis.call('GET', KEYS[1])
 local left = redis.call('PTTL', KEYS[1])
 local held = left
 if value == '~' then
-  pruneWaiters(KEYS[3], KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-  local heads = redis.call('ZRANGE', KEYS[3], 0, 1)
+  local heads = liveHeads()
   if heads[1] == nil or (lease > 0 and heads[1] == owner) then
     local mark = ''
-    if heads[1] ~= nil then
-      redis.call('ZREM', KEYS[3], owner)
-      redis.call('ZREM', KEYS[4], owner)
-      if heads[2] ~= nil then mark = '|w' end
-    end
+    if heads[1] ~= nil then mark = leaveAsHead(heads) end
     local token = advanceFence(KEYS[2], text, ARGV[4])
     redis.call('SET', KEYS[1], token .. '|' .. owner .. mark, 'PX', ARGV[2])
     return token
