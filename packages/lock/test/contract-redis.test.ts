@@ -262,7 +262,7 @@ test('single Redis', async (t) => {
     t.same(messages, ['x:1'], 'the waiter ahead is woken')
     const token = await run.acquireScript(...keys, 'x:1', 5000, 2000, 60_000, channel) as string
     t.equal(await admin.get(keys[0]!), `${token}|x:1|w`, 'x:1 holds it, marked for x:2')
-    t.same(await admin.zrange(keys[2]!, 0, -1), ['x:2'])
+    t.same(await admin.zrange(keys[2]!, '0', '-1'), ['x:2'])
   })
 
   contract(t, {
