@@ -1,7 +1,12 @@
 // Compares @redkit/lock with redlock, redis-semaphore, a raw SET NX PX +
 // compare-and-delete, and the same raw lock with a fencing counter (INCR in
 // the acquire script), against one redis-server this script starts itself.
-// Everything runs in this one process; each contender has its own connection.
+// Each contender runs in a child process of its own (this script, forked with
+// BENCH_CONTENDER set), as in an app that uses one lock library: no other
+// contender's code shares its JIT feedback or its heap. This process runs the
+// rounds and then the hand-off test.
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import Fastify from 'fastify'
@@ -67,82 +72,135 @@ async function throughput (pair) {
   return PAIRS / ((performance.now() - started) / 1000)
 }
 
-async function main () {
-  const server = await startRedis({ local: true })
-  const ours = await app(server, 'bench:ours:')
-  const raw = client(server)
-  raw.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
-  const redlockClient = client(server)
-  const redlock = new Redlock([redlockClient], { retryCount: 0 })
-  const semClient = client(server)
+const RAW = 'raw SET NX PX + CAD'
+const RAW_CORE = 'raw SET NX PX + CAD, redkit connection'
+const FENCED = 'raw fenced: SET NX PX + INCR script, CAD'
+const OURS = '@redkit/lock'
+const REDLOCK = 'redlock 5.0.0-beta.2'
+const SEM = 'redis-semaphore Mutex'
 
-  // The same raw pair on the app's own redkit connection, which arms core's per-command
-  // deadline: it shows how much of the gap is the connection rather than the lock.
-  ours.redis.defineCommand('benchCompareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
-  const fenced = client(server)
-  fenced.defineCommand('fencedAcquire', { numberOfKeys: 2, lua: FENCED_ACQUIRE })
-  fenced.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
-
-  const RAW = 'raw SET NX PX + CAD'
-  const RAW_CORE = 'raw SET NX PX + CAD, redkit connection'
-  const FENCED = 'raw fenced: SET NX PX + INCR script, CAD'
-  const OURS = '@redkit/lock'
-  const REDLOCK = 'redlock 5.0.0-beta.2'
-  const SEM = 'redis-semaphore Mutex'
-  const contenders = {
-    [OURS]: async (slot) => {
+/** Each contender's setup: its connection(s) and one acquire + release pair. */
+const contenders = {
+  [OURS]: async (server) => {
+    const ours = await app(server, 'bench:ours:')
+    const pair = async (slot) => {
       const lock = await ours.locks.acquire(`k${slot}`, { ttl: TTL })
       if (!(lock.token > 0)) throw new Error('no fencing token')
       await lock.release()
-    },
-    [RAW]: async (slot, i) => {
+    }
+    return { pair, close: async () => await ours.close() }
+  },
+  [RAW]: async (server) => {
+    const raw = client(server)
+    raw.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
+    const pair = async (slot, i) => {
       const key = `bench:raw:k${slot}`
       const value = `v${i}`
       if (await raw.set(key, value, 'PX', TTL, 'NX') !== 'OK') throw new Error('raw lock held')
       await raw.compareAndDelete(key, value)
-    },
-    [RAW_CORE]: async (slot, i) => {
+    }
+    return { pair, close: async () => raw.disconnect() }
+  },
+  // The same raw pair on the app's own redkit connection, which arms core's per-command
+  // deadline: it shows how much of the gap is the connection rather than the lock.
+  [RAW_CORE]: async (server) => {
+    const a = await app(server, 'bench:rawcore:')
+    a.redis.defineCommand('benchCompareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
+    const pair = async (slot, i) => {
       const key = `bench:rawcore:k${slot}`
       const value = `v${i}`
-      if (await ours.redis.set(key, value, 'PX', TTL, 'NX') !== 'OK') throw new Error('raw lock held')
-      await ours.redis.benchCompareAndDelete(key, value)
-    },
-    [FENCED]: async (slot, i) => {
+      if (await a.redis.set(key, value, 'PX', TTL, 'NX') !== 'OK') throw new Error('raw lock held')
+      await a.redis.benchCompareAndDelete(key, value)
+    }
+    return { pair, close: async () => await a.close() }
+  },
+  [FENCED]: async (server) => {
+    const fenced = client(server)
+    fenced.defineCommand('fencedAcquire', { numberOfKeys: 2, lua: FENCED_ACQUIRE })
+    fenced.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
+    const pair = async (slot, i) => {
       const key = `bench:fenced:{k${slot}}`
       const value = `v${i}`
       if (!(await fenced.fencedAcquire(key, `${key}:fence`, value, TTL) > 0)) throw new Error('raw fenced lock held')
       await fenced.compareAndDelete(key, value)
-    },
-    [REDLOCK]: async (slot) => {
+    }
+    return { pair, close: async () => fenced.disconnect() }
+  },
+  [REDLOCK]: async (server) => {
+    const c = client(server)
+    const redlock = new Redlock([c], { retryCount: 0 })
+    const pair = async (slot) => {
       const lock = await redlock.acquire([`bench:redlock:k${slot}`], TTL)
       await lock.release()
-    },
-    [SEM]: async (slot) => {
-      const mutex = new Mutex(semClient, `bench:sem:k${slot}`, { lockTimeout: TTL, refreshInterval: 0 })
+    }
+    return { pair, close: async () => c.disconnect() }
+  },
+  [SEM]: async (server) => {
+    const c = client(server)
+    const pair = async (slot) => {
+      const mutex = new Mutex(c, `bench:sem:k${slot}`, { lockTimeout: TTL, refreshInterval: 0 })
       await mutex.acquire()
       await mutex.release()
     }
+    return { pair, close: async () => c.disconnect() }
   }
-  const names = Object.keys(contenders)
+}
 
-  // Warm up connections and script caches.
-  for (const pair of Object.values(contenders)) for (let i = 0; i < 500; i++) await pair(0, i)
+/** Child mode: sets up one contender, then measures a round on each 'run' message. */
+async function child (name) {
+  const server = { url: process.env.BENCH_REDIS_URL, options: (extra) => ({ ...JSON.parse(process.env.BENCH_REDIS_OPTIONS), ...extra }) }
+  const { pair, close } = await contenders[name](server)
+  // Warm up the connection and the script cache.
+  for (let i = 0; i < 500; i++) await pair(0, i)
+  process.on('message', async (message) => {
+    if (message === 'run') {
+      gc()
+      await sleep(20)
+      process.send(await throughput(pair))
+    } else {
+      await close()
+      process.exit(0)
+    }
+  })
+  process.send('ready')
+}
+
+async function spawn (server, name) {
+  const c = fork(new URL(import.meta.url), {
+    env: { ...process.env, BENCH_CONTENDER: name, BENCH_REDIS_URL: server.url, BENCH_REDIS_OPTIONS: JSON.stringify(server.options()) }
+  })
+  const [message] = await once(c, 'message')
+  if (message !== 'ready') throw new Error(`${name}: ${message}`)
+  return c
+}
+
+async function round (c) {
+  c.send('run')
+  const [rate] = await once(c, 'message')
+  return rate
+}
+
+async function main () {
+  const server = await startRedis({ local: true })
+  const names = Object.keys(contenders)
+  const children = {}
+  for (const name of names) children[name] = await spawn(server, name)
 
   // Alternating rounds; each round starts with a different contender and odd rounds run
   // in reverse, so no contender always follows the same neighbour.
   const results = Object.fromEntries(names.map((name) => [name, []]))
-  for (let round = 0; round < ROUNDS; round++) {
-    const order = names.map((_, j) => names[(round + j) % names.length])
-    if (round % 2 === 1) order.reverse()
-    for (const name of order) {
-      gc()
-      await sleep(20)
-      results[name].push(await throughput(contenders[name]))
-    }
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = names.map((_, j) => names[(r + j) % names.length])
+    if (r % 2 === 1) order.reverse()
+    for (const name of order) results[name].push(await round(children[name]))
+  }
+  for (const c of Object.values(children)) {
+    c.send('stop')
+    await once(c, 'exit')
   }
 
   console.log(`\nacquire + release pairs, ${IN_FLIGHT} in flight, ${PAIRS} pairs per round, ${ROUNDS} alternating rounds`)
-  console.log('(one process; redis-server spawned locally by this script; each contender on its own connection;')
+  console.log('(one child process per contender, each on its own connection; redis-server spawned locally by this script;')
   console.log(' a full GC before each measurement;')
   console.log(' pairs/s is the median over rounds, spread is the slowest–fastest round)\n')
   const rate = (name) => median(results[name])
@@ -158,6 +216,8 @@ async function main () {
   console.log(`@redkit/lock / raw per round: ${perRound.map((x) => fixed(x)).join(' ')} (median ${fixed(median(perRound))})`)
 
   // Contended hand-off: time from the holder calling release to the waiter holding the lock.
+  const ours = await app(server, 'bench:ours:')
+  const semClient = client(server)
   const ours2 = await app(server, 'bench:ours:')
   const handoffOurs = async () => {
     const held = await ours.locks.acquire('handoff', { ttl: TTL })
@@ -209,11 +269,14 @@ async function main () {
 
   await ours.close()
   await ours2.close()
-  for (const c of [raw, fenced, redlockClient, semClient, semClient2]) c.disconnect()
+  for (const c of [semClient, semClient2]) c.disconnect()
   await server.stop()
 }
 
-main().then(() => process.exit(0), (err) => {
+const failed = (err) => {
   console.error(err)
   process.exit(1)
-})
+}
+// A child stays up for the parent's messages; the parent exits when done.
+if (process.env.BENCH_CONTENDER !== undefined) child(process.env.BENCH_CONTENDER).catch(failed)
+else main().then(() => process.exit(0), failed)

@@ -1,20 +1,23 @@
 // Allowed requests per second through @fastify/rate-limit with four stores:
 // the redkit store with the sliding window counter ('sliding') and with the
 // exact sliding log ('sliding-log'), @fastify/rate-limit's built-in Redis
-// store (fixed window) and its in-memory store. The servers run in one child
-// process (bench/server.mjs), autocannon in this one, Redis in a third.
+// store (fixed window) and its in-memory store. Each server runs in a child
+// process of its own (bench/server.mjs), autocannon in this one, Redis apart.
 //
-// BENCH_ROUNDS (default 4) rounds of BENCH_SECONDS (default 5) per store,
-// alternating; medians compared. BENCH_CPU_PROF=<dir> profiles the server
-// process with --cpu-prof; BENCH_ONLY=<store> loads only that store.
+// BENCH_ROUNDS (default 8) rounds of BENCH_SECONDS (default 3) per store,
+// alternating; medians compared. Many short rounds, because this machine's
+// speed drifts within seconds: the per-round ratios compare stores measured
+// moments apart, and their median is printed beside the ratio of medians.
+// BENCH_CPU_PROF=<dir> profiles the server processes with --cpu-prof;
+// BENCH_ONLY=<store> starts only that store's server.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 import { startRedis } from '@redkit/testing'
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4)
-const DURATION = Number(process.env.BENCH_SECONDS ?? 5)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8)
+const DURATION = Number(process.env.BENCH_SECONDS ?? 3)
 const CONNECTIONS = 50
 const PROFILE = process.env.BENCH_CPU_PROF
 
@@ -39,55 +42,71 @@ const median = (xs) => {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+const STORES = ['sliding', 'sliding-log', '@fastify/rate-limit redis', '@fastify/rate-limit memory']
+// BENCH_ONLY=<store> loads a single store (for profiling); ratios need all four.
+const names = process.env.BENCH_ONLY === undefined ? STORES : [process.env.BENCH_ONLY]
+
 const server = await startRedis({ local: true })
 const admin = server.client()
-const child = fork(new URL('./server.mjs', import.meta.url), {
-  env: { ...process.env, BENCH_REDIS_URL: server.url },
-  execArgv: PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`]
-})
-const [{ urls }] = await once(child, 'message')
+const children = {}
+const urls = {}
+for (const name of names) {
+  const child = fork(new URL('./server.mjs', import.meta.url), {
+    env: { ...process.env, BENCH_REDIS_URL: server.url, BENCH_STORE: name },
+    execArgv: PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`]
+  })
+  children[name] = child
+  urls[name] = (await once(child, 'message'))[0].url
+}
 const redisPid = Number(/process_id:(\d+)/.exec(await admin.info('server'))[1])
-// BENCH_ONLY=<store> loads a single store (for profiling); ratios need all four.
-const names = process.env.BENCH_ONLY === undefined ? Object.keys(urls) : [process.env.BENCH_ONLY]
 
-console.log(`servers in one child process, autocannon in this one, redis-server apart; ${CONNECTIONS} connections, ` +
+console.log(`one server process per store, autocannon in this one, redis-server apart; ${CONNECTIONS} connections, ` +
   `${DURATION} s x ${ROUNDS} rounds per store, alternating; limit 1e9 per 60 s, so every request is allowed`)
 for (const name of names) await load(urls[name], 1)
 
 const samples = Object.fromEntries(names.map((name) => [name, []]))
+// CPU ms per 1,000 requests of the store's server and of redis-server, per round: steadier than req/s here.
+const cpu = Object.fromEntries(names.map((name) => [name, { server: [], redis: [] }]))
 for (let round = 0; round < ROUNDS; round++) {
   // Rotate the order each round so no store always runs first or last.
   const order = names.map((_, i) => names[(i + round) % names.length])
   for (const name of order) {
     await admin.flushall()
-    const before = [cpuMs(child.pid), cpuMs(redisPid), cpuMs(process.pid)]
+    const pid = children[name].pid
+    const before = [cpuMs(pid), cpuMs(redisPid), cpuMs(process.pid)]
     const r = await load(urls[name], DURATION)
-    const per1k = [cpuMs(child.pid), cpuMs(redisPid), cpuMs(process.pid)]
-      .map((ms, i) => ((ms - before[i]) / (r.rps * DURATION / 1000)).toFixed(0).padStart(3))
+    const per1k = [cpuMs(pid), cpuMs(redisPid), cpuMs(process.pid)]
+      .map((ms, i) => (ms - before[i]) / (r.rps * DURATION / 1000))
     samples[name].push(r.rps)
+    cpu[name].server.push(per1k[0])
+    cpu[name].redis.push(per1k[1])
     console.log(`round ${round + 1} ${name.padEnd(28)} ${r.rps.toFixed(0).padStart(7)} allowed req/s  p99 ${String(r.p99).padStart(3)} ms  ` +
-      `non-2xx+errors ${r.errors}  cpu ms/1k req: server ${per1k[0]} redis ${per1k[1]} autocannon ${per1k[2]}`)
+      `non-2xx+errors ${r.errors}  cpu ms/1k req: ${['server', 'redis', 'autocannon'].map((who, i) => `${who} ${per1k[i].toFixed(0).padStart(3)}`).join(' ')}`)
   }
 }
 
 const med = Object.fromEntries(names.map((name) => [name, median(samples[name])]))
-console.log('\nstore                          median req/s   min – max')
+console.log('\nstore                          median req/s   min – max        median cpu ms/1k req: server  redis')
 for (const name of names) {
   const xs = samples[name]
-  console.log(`${name.padEnd(30)} ${med[name].toFixed(0).padStart(8)}   ${Math.min(...xs).toFixed(0)} – ${Math.max(...xs).toFixed(0)}`)
+  const range = `${Math.min(...xs).toFixed(0)} – ${Math.max(...xs).toFixed(0)}`
+  console.log(`${name.padEnd(30)} ${med[name].toFixed(0).padStart(8)}   ${range.padEnd(15)}  ` +
+    `${median(cpu[name].server).toFixed(0).padStart(28)} ${median(cpu[name].redis).toFixed(0).padStart(6)}`)
 }
 
 const ratios = []
 for (const ours of names.length === 4 ? ['sliding', 'sliding-log'] : []) {
   for (const peer of ['@fastify/rate-limit redis', '@fastify/rate-limit memory']) {
     const perRound = samples[ours].map((rps, i) => rps / samples[peer][i])
-    console.log(`per-round ${ours} / ${peer}: ${perRound.map((r) => r.toFixed(2)).join(' ')}`)
+    console.log(`per-round ${ours} / ${peer}: ${perRound.map((r) => r.toFixed(2)).join(' ')} (median ${median(perRound).toFixed(2)})`)
     ratios.push([`${ours} / ${peer}`, med[ours] / med[peer]])
   }
 }
 if (ratios.length > 0) console.log('goal: sliding / @fastify/rate-limit redis >= 1.15')
 for (const [label, ratio] of ratios) console.log(`ratio ${label}: ${ratio.toFixed(2)}`)
 
-child.send('stop')
-await once(child, 'exit')
+for (const child of Object.values(children)) {
+  child.send('stop')
+  await once(child, 'exit')
+}
 await server.stop()
