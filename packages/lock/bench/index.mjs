@@ -22,6 +22,8 @@ const PAIRS = 10_000
 const ROUNDS = 7
 const HANDOFFS = 300
 const TTL = 10_000
+// BENCH_CPU_PROF=<dir>: each contender's process writes a --cpu-prof profile there.
+const PROFILE = process.env.BENCH_CPU_PROF
 
 const COMPARE_AND_DELETE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -167,7 +169,14 @@ async function child (name) {
 
 async function spawn (server, name) {
   const c = fork(new URL(import.meta.url), {
-    env: { ...process.env, BENCH_CONTENDER: name, BENCH_REDIS_URL: server.url, BENCH_REDIS_OPTIONS: JSON.stringify(server.options()) }
+    env: { ...process.env, BENCH_CONTENDER: name, BENCH_REDIS_URL: server.url, BENCH_REDIS_OPTIONS: JSON.stringify(server.options()) },
+    execArgv: PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`]
+  })
+  // A contender that fails exits non-zero; stop the run instead of waiting for its answer.
+  c.on('exit', (code) => {
+    if (code === 0) return
+    console.error(`${name}: exited with code ${code}`)
+    process.exit(1)
   })
   const [message] = await once(c, 'message')
   if (message !== 'ready') throw new Error(`${name}: ${message}`)

@@ -55,6 +55,12 @@ for (const name of names) {
     env: { ...process.env, BENCH_REDIS_URL: server.url, BENCH_STORE: name },
     execArgv: PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`]
   })
+  // A server that fails exits non-zero; stop the run instead of waiting for its answer.
+  child.on('exit', (code) => {
+    if (code === 0) return
+    console.error(`${name}: server exited with code ${code}`)
+    process.exit(1)
+  })
   children[name] = child
   urls[name] = (await once(child, 'message'))[0].url
 }
