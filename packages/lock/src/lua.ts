@@ -24,9 +24,17 @@
  * waiters are pruned by the scripts that touch them.
  */
 
-const CLOCK = `
+// Server time in ms (truncated) from a TIME reply, for every script that compares lease ends;
+// a script that uses JOIN_QUEUE or HAND_OFF starts with it.
+const MS_OF = `
+local function msOf (t)
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`
+
+const CLOCK = MS_OF + `
 local t = redis.call('TIME')
-local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local nowMs = msOf(t)
 local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
 `
 // Lua 5.1 prints numbers with 14 significant digits, so microsecond values
@@ -70,7 +78,7 @@ end
 // Adds or refreshes a waiter: arrival (µs) keeps its place, the lease keeps it alive.
 const JOIN_QUEUE = `
 local function joinQueue (t, queue, alive, waiter, lease)
-  local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local nowMs = msOf(t)
   redis.call('ZADD', queue, 'NX', t[1] .. string.format('%06d', tonumber(t[2])), waiter)
   redis.call('ZADD', alive, nowMs + lease, waiter)
   redis.call('PEXPIRE', queue, lease)
@@ -222,7 +230,7 @@ return out
 const HAND_OFF = `
 local function handOff (holder, queue, alive, channel)
   local t = redis.call('TIME')
-  pruneWaiters(queue, alive, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  pruneWaiters(queue, alive, msOf(t))
   local head = redis.call('ZRANGE', queue, 0, 0)[1]
   if not head then
     redis.call('DEL', holder)
@@ -243,14 +251,14 @@ end
  * The lock is granted when its holder key is missing, or it is "~" and the caller is the first live waiter
  * (or no live waiter is left).
  */
-export const LOCK_ACQUIRE = PRUNE_WAITERS + TOKENS + JOIN_QUEUE + `
+export const LOCK_ACQUIRE = MS_OF + PRUNE_WAITERS + TOKENS + JOIN_QUEUE + `
 local owner = ARGV[1]
 local lease = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local text = clockText(t)
 -- The first two live waiters, after dead ones are pruned.
 local function liveHeads ()
-  pruneWaiters(KEYS[3], KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  pruneWaiters(KEYS[3], KEYS[4], msOf(t))
   return redis.call('ZRANGE', KEYS[3], 0, 1)
 end
 -- The caller, granted as the head, leaves the queue; the mark tells its release that others still wait.
@@ -310,7 +318,7 @@ return {held, 1}
  * Returns 1 if the caller still held the lock. Without the waiters' mark it is
  * a compare-and-delete; with it, the queue gets the lock and its head a message.
  */
-export const LOCK_RELEASE = PRUNE_WAITERS + HAND_OFF + `
+export const LOCK_RELEASE = MS_OF + PRUNE_WAITERS + HAND_OFF + `
 local value = redis.call('GET', KEYS[1])
 if value == ARGV[1] then
   redis.call('DEL', KEYS[1])
@@ -330,7 +338,7 @@ return 1
 `
 
 /** Lock. KEYS: holder, queue, alive. ARGV: waiter id, channel. A waiter that gives up leaves the queue. */
-export const LOCK_LEAVE = PRUNE_WAITERS + HAND_OFF + `
+export const LOCK_LEAVE = MS_OF + PRUNE_WAITERS + HAND_OFF + `
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 -- While the queue has its turn, the next live waiter gets it, or nobody waits and the lock is free.
