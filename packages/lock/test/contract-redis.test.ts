@@ -1,4 +1,4 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { keysWithoutTtl, startRedis, uniquePrefix } from '@redkit/testing'
 import { contract } from './contract.js'
@@ -24,6 +24,29 @@ test('single Redis', async (t) => {
     let n = 0
     for await (const key of app.redkit.scan(app.redkit.key('lock', '*:fence'))) n += await admin.del(key)
     return n
+  }
+
+  /** The messages published on `channel` from now on, collected by a connection closed at teardown. */
+  const collect = async (t: Test, channel: string): Promise<string[]> => {
+    const sub = server.client()
+    t.teardown(() => sub.disconnect())
+    const messages: string[] = []
+    sub.on('message', (_channel: string, message: string) => messages.push(message))
+    await sub.subscribe(channel)
+    return messages
+  }
+
+  /** The server's clock in ms, as the scripts read it. */
+  const serverMs = async (): Promise<number> => {
+    const [seconds, micros] = await admin.time()
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+  }
+
+  /** `n` instances sharing one key prefix, closed at teardown. */
+  const instances = async (t: Test, keyPrefix: string, n: number): Promise<FastifyInstance[]> => {
+    const apps = await Promise.all(Array.from({ length: n }, async () => await makeApp({ url: server.url, keyPrefix, env: {} })))
+    t.teardown(async () => { for (const app of apps) await app.close() })
+    return apps
   }
 
   t.test('scripts survive SCRIPT FLUSH', async (t) => {
@@ -111,11 +134,7 @@ test('single Redis', async (t) => {
     const a = await makeApp({ url: server.url, keyPrefix, env: {} })
     const b = await makeApp({ url: server.url, keyPrefix, env: {} })
     t.teardown(async () => { await a.close(); await b.close() })
-    const sub = server.client()
-    t.teardown(() => sub.disconnect())
-    const messages: string[] = []
-    sub.on('message', (_channel: string, message: string) => messages.push(message))
-    await sub.subscribe(`${keyPrefix}lock:wake`)
+    const messages = await collect(t, `${keyPrefix}lock:wake`)
     for (let i = 0; i < 20; i++) await (await a.locks.acquire('quiet')).release()
     await sleep(50)
     t.same(messages, [], 'no waiters, no messages')
@@ -135,8 +154,7 @@ test('single Redis', async (t) => {
     prefixes.push(keyPrefix)
     const app = await makeApp({ url: server.url, keyPrefix, env: {} })
     t.teardown(async () => await app.close())
-    const [seconds, micros] = await admin.time()
-    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    const nowMs = await serverMs()
     // A release handed the lock to the queue ("~"), and the waiter at its head then vanished.
     const holder = `${keyPrefix}lock:{ghost}:holder`
     const queue = `${keyPrefix}lock:{ghost}:queue`
@@ -159,8 +177,7 @@ test('single Redis', async (t) => {
   t.test('waiters mark the holder key; a marked release hands the lock to the queue', async (t) => {
     const keyPrefix = uniquePrefix('lock')
     prefixes.push(keyPrefix)
-    const [a, b, c] = await Promise.all([0, 1, 2].map(async () => await makeApp({ url: server.url, keyPrefix, env: {} })))
-    t.teardown(async () => { await a!.close(); await b!.close(); await c!.close() })
+    const [a, b, c] = await instances(t, keyPrefix, 3)
     const holder = `${keyPrefix}lock:{mark}:holder`
     const first = await a!.locks.acquire('mark', { ttl: 10_000 })
     t.equal(await admin.get(holder), `${first.token}|${first.owner}`, 'no mark while nobody waits')
@@ -187,8 +204,7 @@ test('single Redis', async (t) => {
     const queue = `${keyPrefix}lock:{turn}:queue`
     const alive = `${keyPrefix}lock:{turn}:alive`
     const lock = await app.locks.acquire('turn', { ttl: 10_000 })
-    const [seconds, micros] = await admin.time()
-    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    const nowMs = await serverMs()
     // A waiter of another instance that does not retry during this test.
     await admin.zadd(queue, 1, 'other:1')
     await admin.zadd(alive, nowMs + 5000, 'other:1')
@@ -214,14 +230,9 @@ test('single Redis', async (t) => {
   t.test('after a lease runs out, the waiter that takes the lock marks it for those behind', async (t) => {
     const keyPrefix = uniquePrefix('lock')
     prefixes.push(keyPrefix)
-    const [a, b, c] = await Promise.all([0, 1, 2].map(async () => await makeApp({ url: server.url, keyPrefix, env: {} })))
-    t.teardown(async () => { await a!.close(); await b!.close(); await c!.close() })
+    const [a, b, c] = await instances(t, keyPrefix, 3)
     const holder = `${keyPrefix}lock:{lapse}:holder`
-    const sub = server.client()
-    t.teardown(() => sub.disconnect())
-    const messages: string[] = []
-    sub.on('message', (_channel: string, message: string) => messages.push(message))
-    await sub.subscribe(`${keyPrefix}lock:wake`)
+    const messages = await collect(t, `${keyPrefix}lock:wake`)
     await a!.locks.acquire('lapse', { ttl: 300 })
     const firstWaiter = b!.locks.acquire('lapse', { ttl: 10_000, timeout: 5000 })
     await sleep(50)
@@ -246,11 +257,7 @@ test('single Redis', async (t) => {
     const b = `${keyPrefix}lock:{order}`
     const keys = [`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`]
     const channel = `${keyPrefix}lock:wake`
-    const sub = server.client()
-    t.teardown(() => sub.disconnect())
-    const messages: string[] = []
-    sub.on('message', (_channel: string, message: string) => messages.push(message))
-    await sub.subscribe(channel)
+    const messages = await collect(t, channel)
     t.type(await run.acquireScript(...keys, 'x:0', 200, 0, 60_000), 'string', 'held by x:0')
     const refused = await run.acquireScript(...keys, 'x:1', 5000, 2000, 60_000) as [number, number]
     t.ok(refused[0] > 0 && refused[1] === 1, `x:1 queues first: ${JSON.stringify(refused)}`)
