@@ -4,39 +4,40 @@ import { SessionInvalidCursorError } from './errors.js'
 /** Largest page of `app.sessions.list()`. */
 export const MAX_LIST_LIMIT = 1000
 export const DEFAULT_LIST_LIMIT = 100
-/** Ids carried over to the next page; a page never scans more than a few hundred past its limit. */
-const MAX_PENDING = MAX_LIST_LIMIT
-/** Base64url of the largest cursor encodeCursor writes (MAX_PENDING ids of 128 characters). */
-export const MAX_CURSOR_LENGTH = 200_000
+/**
+ * Longest cursor accepted. encodeCursor writes one expiry and one id of at
+ * most 128 characters: under 250 characters, whatever the number of
+ * sessions or the page size.
+ */
+export const MAX_CURSOR_LENGTH = 512
+/** Latest expiry a cursor may name (about the year 33658). */
+const MAX_SCORE = 1e15
 
 /**
- * Where a listing stopped. On Redis: the master's index (masters sorted by
- * address), its SCAN cursor, and ids already scanned that did not fit in the
- * page. In memory: the last id returned (ids are listed in sorted order).
+ * Where a listing stopped. On Redis: the expiry and id of the last entry
+ * returned (the registry is ordered by expiry, then id). In memory: the
+ * last id returned (ids are listed in sorted order).
  */
 export type Cursor =
-  | { kind: 'redis', node: number, scan: string, pending: string[] }
+  | { kind: 'redis', score: number, id: string }
   | { kind: 'memory', after: string }
 
 interface Wire {
-  n?: unknown
-  c?: unknown
-  p?: unknown
+  s?: unknown
+  i?: unknown
   a?: unknown
 }
 
 export function encodeCursor (cursor: Cursor): string {
-  const wire: Wire = cursor.kind === 'memory'
-    ? { a: cursor.after }
-    : { n: cursor.node, c: cursor.scan, ...(cursor.pending.length > 0 ? { p: cursor.pending } : {}) }
+  const wire: Wire = cursor.kind === 'memory' ? { a: cursor.after } : { s: cursor.score, i: cursor.id }
   return Buffer.from(JSON.stringify(wire)).toString('base64url')
 }
 
 /**
  * Decodes a cursor, accepting only the exact shapes encodeCursor writes, so
- * a forged one can neither carry a pattern nor point past the last master.
+ * a forged one can carry neither a pattern nor a long payload.
  */
-export function decodeCursor (text: unknown, nodeCount: number): Cursor {
+export function decodeCursor (text: unknown): Cursor {
   if (typeof text !== 'string' || text.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(text)) {
     throw new SessionInvalidCursorError()
   }
@@ -47,20 +48,13 @@ export function decodeCursor (text: unknown, nodeCount: number): Cursor {
     throw new SessionInvalidCursorError()
   }
   if (typeof wire !== 'object' || wire === null || Array.isArray(wire)) throw new SessionInvalidCursorError()
+  const keys = Object.keys(wire)
   if (typeof wire.a === 'string') {
-    if (!SESSION_ID.test(wire.a) || Object.keys(wire).length !== 1) throw new SessionInvalidCursorError()
+    if (!SESSION_ID.test(wire.a) || keys.length !== 1) throw new SessionInvalidCursorError()
     return { kind: 'memory', after: wire.a }
   }
-  const { n, c, p } = wire
-  // n equals nodeCount once every master is scanned and only pending ids remain.
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > nodeCount) throw new SessionInvalidCursorError()
-  if (typeof c !== 'string' || !/^\d{1,20}$/.test(c)) throw new SessionInvalidCursorError()
-  const pending = p === undefined ? [] : p
-  if (!Array.isArray(pending) || pending.length > MAX_PENDING ||
-      !pending.every((id): id is string => typeof id === 'string' && SESSION_ID.test(id))) {
-    throw new SessionInvalidCursorError()
-  }
-  if (n === nodeCount && pending.length === 0) throw new SessionInvalidCursorError()
-  if (Object.keys(wire).some((key) => key !== 'n' && key !== 'c' && key !== 'p')) throw new SessionInvalidCursorError()
-  return { kind: 'redis', node: n, scan: c, pending }
+  const { s, i } = wire
+  if (typeof s !== 'number' || !Number.isInteger(s) || s < 0 || s > MAX_SCORE) throw new SessionInvalidCursorError()
+  if (typeof i !== 'string' || !SESSION_ID.test(i) || keys.length !== 2) throw new SessionInvalidCursorError()
+  return { kind: 'redis', score: s, id: i }
 }

@@ -7,7 +7,6 @@ import fp from 'fastify-plugin'
 import { createBridgeTokens, type BridgeTokens } from './bridge.js'
 import { CachedSigner } from './signer.js'
 import { checkPluginOptions, type SessionPluginOptions } from './options.js'
-import { LOADED_KEY, snapshots, type Snapshot } from './snapshot.js'
 import type { IndexCleanupReport, SessionCounts, SessionListOptions, SessionListPage, SessionMeta } from './listing.js'
 import { RedisSessionStore, type UserSession } from './store.js'
 
@@ -38,21 +37,19 @@ declare module 'fastify' {
 }
 
 /**
- * Moves the snapshot a loaded session carries to a non-enumerable slot, so
- * handlers iterating the session only see their own fields.
+ * Links the session @fastify/session just built from a load to that load
+ * (it runs right after @fastify/session's own onRequest hook, while the
+ * store delivers), so a save writes only the fields that changed.
  *
  * A loaded session whose cookie differs from its freshly signed id was signed
  * with an older secret of the rotation list. @fastify/session would clear
  * such a cookie unless the session changed; pointing the parsed cookie at
  * the new signature makes it re-sign (and with rolling, re-send) instead.
  */
-function adoptSnapshot (cookieName: string) {
+function adoptSnapshot (store: RedisSessionStore, cookieName: string) {
   return function adopt (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    const session = request.session as unknown as Record<string | symbol, unknown> | null
-    const snapshot = session?.[LOADED_KEY] as Snapshot | undefined
-    if (snapshot !== undefined && session !== null) {
-      snapshots.set(session, snapshot)
-      delete session[LOADED_KEY]
+    const session = request.session as object | null
+    if (session !== null && store.adopt(session)) {
       const signed = request.session.encryptedSessionId
       if (request.cookies[cookieName] !== signed) request.cookies[cookieName] = signed
     }
@@ -88,7 +85,7 @@ const plugin: FastifyPluginAsync<SessionPluginOptions> = async (app: FastifyInst
     saveUninitialized: opts.saveUninitialized,
     ...(opts.idGenerator !== undefined ? { idGenerator: opts.idGenerator } : {})
   })
-  app.addHook('onRequest', adoptSnapshot(opts.cookieName))
+  app.addHook('onRequest', adoptSnapshot(store, opts.cookieName))
 }
 
 export const redkitSession = fp(plugin, {

@@ -1,27 +1,61 @@
 // Keys of one session share the hash tag of its id: {id}. The per-user index
-// has its own tag, so on Cluster it is updated by a separate script.
+// has its own tag, and the two registries (live sessions, users with a live
+// session) share one tag of their own, so on Cluster each group is updated by
+// a script of its own; on a single server one script updates all of them.
 
-// Bumps a user's index entry to the session's expiry and keeps the index
-// alive at least as long as its newest session.
-const INDEX_BUMP = `
-local function bump(index, member, ttl)
+/**
+ * Sorted sets scored by expiry in ms on the server clock. An expired member
+ * is never counted (ZCOUNT skips it), and each write drops a bounded number
+ * of them, so no call does work in proportion to the keyspace.
+ */
+const LIB = `
+local PRUNE = 100
+local function now_ms()
   local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  redis.call('ZADD', index, now + ttl, member)
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-  if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function trim(key, now)
+  local old = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, PRUNE)
+  if #old > 0 then redis.call('ZREM', key, unpack(old)) end
+end
+-- Adds a member at score (or removes it when score is nil) and keeps the
+-- set alive at least until its latest score.
+local function place(key, member, score, now)
+  if score then
+    redis.call('ZADD', key, score, member)
+    if redis.call('PTTL', key) < score - now then redis.call('PEXPIREAT', key, score) end
+  else
+    redis.call('ZREM', key, member)
+  end
+  trim(key, now)
+end
+local function live(key, now)
+  return redis.call('ZCARD', key) - redis.call('ZCOUNT', key, '-inf', now)
+end
+-- Updates a user's index and the users registry; returns the latest expiry
+-- of the user's sessions (0 when none is live).
+local function index(idx, users, id, user, score, now)
+  place(idx, id, score, now)
+  local top = redis.call('ZRANGE', idx, -1, -1, 'WITHSCORES')
+  local last = 0
+  if #top > 0 and tonumber(top[2]) > now then last = tonumber(top[2]) end
+  if users then
+    if last > 0 then place(users, user, last, now) else place(users, user, nil, now) end
+  end
+  return last
 end
 `
 
 /**
- * KEYS[1] session hash, KEYS[2] tombstone, optional KEYS[3] index of the
- * current user, KEYS[4] index of the previous user.
+ * KEYS[1] session hash, KEYS[2] tombstone; on a single server also KEYS[3]
+ * registry, KEYS[4] users registry, then the index of ARGV[6] (user) when
+ * set, then the index of ARGV[7] (previous user) when set.
  * ARGV: mode ('n' new/replace, 'u' update), ttl ms, #set pairs, #deleted,
- * session id, then set pairs, then deleted fields.
- * Returns 1 when written, 0 when the session was destroyed (or expired)
- * meanwhile, so a late save cannot bring it back.
+ * session id, user or '', previous user or '', then set pairs, then deleted
+ * fields. Returns 1 when written, 0 when the session was destroyed (or
+ * expired) meanwhile, so a late save cannot bring it back.
  */
-export const SAVE = INDEX_BUMP + `
+export const SAVE = LIB + `
 -- A destroy deletes the hash and writes the tombstone at once, so an
 -- existing hash means no tombstone: updates only need the first check.
 if ARGV[1] == 'u' then
@@ -33,7 +67,7 @@ end
 local ttl = tonumber(ARGV[2])
 local nset = tonumber(ARGV[3])
 local ndel = tonumber(ARGV[4])
-local first = 6
+local first = 8
 local last = first + nset * 2 - 1
 while first <= last do
   local stop = math.min(first + 999, last)
@@ -47,39 +81,116 @@ while first <= last do
   first = stop + 1
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
-if KEYS[4] and KEYS[4] ~= KEYS[3] then redis.call('ZREM', KEYS[4], ARGV[5]) end
-if KEYS[3] then bump(KEYS[3], ARGV[5], ttl) end
-return 1
-`
-
-/** KEYS[1] session hash, optional KEYS[2] user index. ARGV: ttl ms, session id. Never rewrites data. */
-export const TOUCH = INDEX_BUMP + `
-if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
-if KEYS[2] then bump(KEYS[2], ARGV[2], tonumber(ARGV[1])) end
-return 1
-`
-
-/** KEYS[1] user index. ARGV: ttl ms, session id. */
-export const INDEX = INDEX_BUMP + `
-bump(KEYS[1], ARGV[2], tonumber(ARGV[1]))
+if KEYS[3] then
+  local now = now_ms()
+  place(KEYS[3], ARGV[5], now + ttl, now)
+  local k = 5
+  if ARGV[6] ~= '' then
+    index(KEYS[k], KEYS[4], ARGV[5], ARGV[6], now + ttl, now)
+    k = k + 1
+  end
+  if ARGV[7] ~= '' then index(KEYS[k], KEYS[4], ARGV[5], ARGV[7], nil, now) end
+end
 return 1
 `
 
 /**
- * KEYS[1] session hash, KEYS[2] tombstone. ARGV[1] tombstone ttl ms (0: none).
- * Returns the meta field, so the caller can drop the user index entry.
+ * KEYS[1] session hash; on a single server also KEYS[2] registry, KEYS[3]
+ * users registry, optional KEYS[4] index of ARGV[3]. ARGV: ttl ms, session
+ * id, user or ''. Never rewrites data.
  */
-export const DESTROY = `
+export const TOUCH = LIB + `
+if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
+if KEYS[2] then
+  local now = now_ms()
+  local ttl = tonumber(ARGV[1])
+  place(KEYS[2], ARGV[2], now + ttl, now)
+  if KEYS[4] then index(KEYS[4], KEYS[3], ARGV[2], ARGV[3], now + ttl, now) end
+end
+return 1
+`
+
+/**
+ * KEYS[1] user index, optional KEYS[2] users registry (single server).
+ * ARGV: ttl ms (0 removes the entry), session id, user. Returns the latest
+ * expiry of the user's live sessions, 0 when none.
+ */
+export const INDEX = LIB + `
+local now = now_ms()
+local ttl = tonumber(ARGV[1])
+local score = nil
+if ttl > 0 then score = now + ttl end
+return index(KEYS[1], KEYS[2], ARGV[2], ARGV[3], score, now)
+`
+
+/**
+ * Cluster only: the registry side of a save, touch or destroy. KEYS[1]
+ * registry, KEYS[2] users registry. ARGV: session id, ttl ms ('-' leaves
+ * the session's entry alone, 0 removes it), then pairs of user and the
+ * latest expiry of their sessions (0: none left).
+ */
+export const REGISTER = LIB + `
+local now = now_ms()
+if ARGV[2] ~= '-' then
+  local ttl = tonumber(ARGV[2])
+  if ttl > 0 then place(KEYS[1], ARGV[1], now + ttl, now) else place(KEYS[1], ARGV[1], nil, now) end
+end
+for i = 3, #ARGV, 2 do
+  local last = tonumber(ARGV[i + 1])
+  if last > now then place(KEYS[2], ARGV[i], last, now) else place(KEYS[2], ARGV[i], nil, now) end
+end
+return 1
+`
+
+/**
+ * KEYS[1] session hash, KEYS[2] tombstone, optional KEYS[3] registry
+ * (single server). ARGV: tombstone ttl ms (0: none), session id. The
+ * tombstone is written only when a session was there to destroy: an id
+ * never stored has no save in flight that could bring it back (a new id is
+ * known to no other request before its first save completes). Returns the
+ * meta field, so the caller can drop the user index entry.
+ */
+export const DESTROY = LIB + `
 local meta = redis.call('HGET', KEYS[1], '#meta')
-redis.call('DEL', KEYS[1])
-if tonumber(ARGV[1]) > 0 then redis.call('SET', KEYS[2], '1', 'PX', ARGV[1]) end
+local existed = redis.call('DEL', KEYS[1])
+if existed == 1 and tonumber(ARGV[1]) > 0 then redis.call('SET', KEYS[2], '1', 'PX', ARGV[1]) end
+if KEYS[3] then place(KEYS[3], ARGV[2], nil, now_ms()) end
 return meta
 `
 
+/** KEYS[1] registry, KEYS[2] users registry. Returns {live sessions, users with a live session}. */
+export const COUNT = LIB + `
+local now = now_ms()
+trim(KEYS[1], now)
+trim(KEYS[2], now)
+return {live(KEYS[1], now), live(KEYS[2], now)}
+`
+
+/**
+ * KEYS[1] registry. ARGV: expiry and id of the last entry of the previous
+ * page ('' and '' for the first page), limit. Members sort by (score, id);
+ * the position after the cursor is found by ranking a probe member that
+ * sorts right after the cursor's id (it holds a NUL byte, which no session
+ * id has, and is removed at once), so a page costs O(log n + limit) however
+ * many entries share a score. Returns {id, expiry, ...}.
+ */
+export const PAGE = LIB + `
+local now = now_ms()
+trim(KEYS[1], now)
+local start = redis.call('ZCOUNT', KEYS[1], '-inf', now)
+if ARGV[1] ~= '' then
+  local probe = ARGV[2] .. '\\0'
+  redis.call('ZADD', KEYS[1], ARGV[1], probe)
+  local rank = redis.call('ZRANK', KEYS[1], probe)
+  redis.call('ZREM', KEYS[1], probe)
+  if rank > start then start = rank end
+end
+return redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[3]) - 1, 'WITHSCORES')
+`
+
 /** KEYS[1] user index. Drops expired entries, returns {member, expiry ms, ...}. */
-export const USER_LIST = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+export const USER_LIST = LIB + `
+local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 `

@@ -4,6 +4,7 @@ import {
 } from './backend.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { SessionInvalidCursorError } from './errors.js'
+import { ExpiryHeap } from './expiry.js'
 import type { ResolvedStoreOptions } from './options.js'
 
 interface Entry {
@@ -33,6 +34,7 @@ export class MemoryBackend implements SessionBackend {
   private readonly tombstones = new Map<string, number>()
   private readonly users = new Map<string, Map<string, number>>()
   private readonly tokens = new Map<string, { value: string, expiresAt: number }>()
+  private readonly expiries = new ExpiryHeap()
   private readonly timer: NodeJS.Timeout
 
   constructor (private readonly options: ResolvedStoreOptions) {
@@ -94,6 +96,7 @@ export class MemoryBackend implements SessionBackend {
     entry.expiresAt = Date.now() + plan.ttlMs
     this.sessions.delete(plan.id)
     this.sessions.set(plan.id, entry)
+    this.due(plan.id, entry.expiresAt)
     trim(this.sessions, this.options.maxEntries, (id, evicted) => this.unindex(parseMeta(evicted.fields.get(META_FIELD))?.u, id))
     if (plan.previousUser !== undefined && plan.previousUser !== plan.user) this.unindex(plan.previousUser, plan.id)
     if (plan.user !== undefined) this.index(plan.user, plan.id, entry.expiresAt)
@@ -104,14 +107,16 @@ export class MemoryBackend implements SessionBackend {
     const entry = this.live(id)
     if (entry === undefined) return false
     entry.expiresAt = Date.now() + ttlMs
+    this.due(id, entry.expiresAt)
     if (user !== undefined) this.index(user, id, entry.expiresAt)
     return true
   }
 
   async destroy (id: string, tombstone: boolean): Promise<void> {
-    const entry = this.sessions.get(id)
+    const entry = this.live(id)
     this.sessions.delete(id)
-    if (tombstone) {
+    // As on Redis: an id never stored has no save in flight to block.
+    if (tombstone && entry !== undefined) {
       this.tombstones.set(id, Date.now() + this.options.tombstoneTtlMs)
       trim(this.tombstones, this.options.maxEntries)
     }
@@ -128,6 +133,7 @@ export class MemoryBackend implements SessionBackend {
   async clear (): Promise<void> {
     this.sessions.clear()
     this.users.clear()
+    this.expiries.clear()
   }
 
   async listUser (user: string): Promise<IndexEntry[]> {
@@ -153,7 +159,7 @@ export class MemoryBackend implements SessionBackend {
 
   /** Ids in sorted order; the cursor is the last id returned. */
   async page (cursorText: string | undefined, limit: number): Promise<IdPage> {
-    const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText, 0)
+    const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText)
     if (cursor !== undefined && cursor.kind !== 'memory') throw new SessionInvalidCursorError()
     const after = cursor?.after
     const now = Date.now()
@@ -167,11 +173,24 @@ export class MemoryBackend implements SessionBackend {
     return { ids, cursor: rest.length > limit && last !== undefined ? encodeCursor({ kind: 'memory', after: last }) : null }
   }
 
+  /** Drops what has expired (popped off the expiry heap), then both counts are sizes. */
   async count (): Promise<SessionCounts> {
-    const now = Date.now()
-    let sessions = 0
-    for (const entry of this.sessions.values()) if (entry.expiresAt > now) sessions++
-    return { sessions, users: this.users.size }
+    this.expiries.drain(Date.now(), (id, at) => {
+      const entry = this.sessions.get(id)
+      if (entry === undefined || entry.expiresAt !== at) return
+      this.sessions.delete(id)
+      this.unindex(parseMeta(entry.fields.get(META_FIELD))?.u, id)
+    })
+    return { sessions: this.sessions.size, users: this.users.size }
+  }
+
+  private due (id: string, at: number): void {
+    this.expiries.push(at, id)
+    this.expiries.compact(this.sessions.size, () => this.expiryEntries())
+  }
+
+  private * expiryEntries (): Iterable<[string, number]> {
+    for (const [id, entry] of this.sessions) yield [id, entry.expiresAt]
   }
 
   async cleanup (): Promise<IndexCleanupReport> {

@@ -1,25 +1,16 @@
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
-import type { Cluster, Redis } from 'ioredis'
 import {
   META_FIELD, parseMeta, SESSION_ID, type IdPage, type IndexCleanupReport, type IndexEntry, type LoadedRaw, type SavePlan,
   type SessionBackend, type SessionCounts, type StoredMeta
 } from './backend.js'
-import { decodeCursor, encodeCursor, MAX_LIST_LIMIT, type Cursor } from './cursor.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
 import { SessionInvalidCursorError } from './errors.js'
-import { DESTROY, INDEX, META, SAVE, TAKE, TOUCH, USER_LIST } from './lua.js'
+import { COUNT, DESTROY, INDEX, META, PAGE, REGISTER, SAVE, TAKE, TOUCH, USER_LIST } from './lua.js'
 import type { ResolvedStoreOptions } from './options.js'
 
 const CLEAR_BATCH = 100
-/** Smallest SCAN COUNT of a listing call, so sparse keyspaces need few round trips. */
-const MIN_SCAN_COUNT = 250
-/** Bounds the work of one page on a keyspace where sessions are sparse; the page may then come back short. */
-const MAX_SCANS_PER_PAGE = 200
-const COUNT_SCAN = 1000
 const INDEX_SCAN_COUNT = 100
-
-function nodeName (node: Redis): string {
-  return `${node.options.host ?? '127.0.0.1'}:${node.options.port ?? 6379}`
-}
+const REPAIR_CHUNK = 100
 
 /** Escapes what hashTag would fold, so distinct user ids never share a key. */
 function tagSafe (text: string): string {
@@ -32,27 +23,33 @@ function isUnknownCommand (err: unknown): boolean {
 
 /**
  * Key layout (under the core prefix):
- *   sess:{<id>}        hash: '#meta', '#cookie' and '.<field>' JSON values
- *   sess-gone:{<id>}   tombstone of a destroyed session
- *   sess-user:{<user>} sorted set of session ids scored by expiry (ms)
- *   sess-bridge:<hash> bridge token payload
+ *   sess:{<id>}              hash: '#meta', '#cookie' and '.<field>' JSON values
+ *   sess-gone:{<id>}         tombstone of a destroyed session
+ *   sess-user:{<user>}       sorted set of a user's session ids scored by expiry (ms)
+ *   sess-reg:{<tag>}         sorted set of every session id scored by expiry (ms)
+ *   sess-reg-users:{<tag>}   sorted set of user ids scored by their latest session expiry (ms)
+ *   sess-bridge:<hash>       bridge token payload
+ * The two registries share the tag <prefix>sess, so one script updates both on Cluster.
  */
 export class RedisBackend implements SessionBackend {
   private readonly client: RedisClient
   private readonly saveScript: RedkitScript<number>
-  private readonly saveIndexedScript: RedkitScript<number>
-  private readonly saveReindexedScript: RedkitScript<number>
   private readonly touchScript: RedkitScript<number>
-  private readonly touchIndexedScript: RedkitScript<number>
   private readonly indexScript: RedkitScript<number>
+  private readonly registerScript: RedkitScript<number>
   private readonly destroyScript: RedkitScript<string | null>
+  private readonly countScript: RedkitScript<[number, number]>
+  private readonly pageScript: RedkitScript<string[]>
   private readonly userListScript: RedkitScript<string[]>
   private readonly takeScript: RedkitScript<string | null>
   private readonly metaScript: RedkitScript<[string, number] | null>
   private readonly sessionPrefix: string
   private readonly gonePrefix: string
   private readonly userPrefix: string
-  private readonly inlineIndex: boolean
+  readonly registry: string
+  readonly usersRegistry: string
+  /** On a single server, one script updates the session, its user index and the registries at once. */
+  private readonly inline: boolean
   private readonly loading = new Map<string, Promise<LoadedRaw>>()
   private hasGetdel = true
 
@@ -62,25 +59,21 @@ export class RedisBackend implements SessionBackend {
     this.sessionPrefix = redkit.key('sess', '')
     this.gonePrefix = redkit.key('sess-gone', '')
     this.userPrefix = redkit.key('sess-user', '')
-    // One script may only touch keys of one slot on Cluster; the user index
-    // lives in its own slot there, so it is updated by a second script.
-    this.inlineIndex = !redkit.isCluster
-    this.saveScript = redkit.defineScript('redkitSessionSave', SAVE, 2)
-    this.saveIndexedScript = redkit.defineScript('redkitSessionSaveIndexed', SAVE, 3)
-    this.saveReindexedScript = redkit.defineScript('redkitSessionSaveReindexed', SAVE, 4)
-    this.touchScript = redkit.defineScript('redkitSessionTouch', TOUCH, 1)
-    this.touchIndexedScript = redkit.defineScript('redkitSessionTouchIndexed', TOUCH, 2)
-    this.indexScript = redkit.defineScript('redkitSessionIndex', INDEX, 1)
-    this.destroyScript = redkit.defineScript('redkitSessionDestroy', DESTROY, 2)
+    const tag = redkit.hashTag(`${redkit.prefix}sess`)
+    this.registry = redkit.key('sess-reg', tag)
+    this.usersRegistry = redkit.key('sess-reg-users', tag)
+    this.inline = !redkit.isCluster
+    // Key counts vary with the user and the server kind, so they are passed per call.
+    this.saveScript = redkit.defineScript('redkitSessionSave', SAVE)
+    this.touchScript = redkit.defineScript('redkitSessionTouch', TOUCH)
+    this.indexScript = redkit.defineScript('redkitSessionIndex', INDEX)
+    this.registerScript = redkit.defineScript('redkitSessionRegister', REGISTER, 2)
+    this.destroyScript = redkit.defineScript('redkitSessionDestroy', DESTROY)
+    this.countScript = redkit.defineScript('redkitSessionCount', COUNT, 2)
+    this.pageScript = redkit.defineScript('redkitSessionPage', PAGE, 1)
     this.userListScript = redkit.defineScript('redkitSessionUserList', USER_LIST, 1)
     this.takeScript = redkit.defineScript('redkitSessionTake', TAKE, 1)
     this.metaScript = redkit.defineScript('redkitSessionMeta', META, 1)
-  }
-
-  /** Every master, in a stable order, so a listing cursor names the same master on every instance. */
-  private masters (): Redis[] {
-    const nodes = this.redkit.isCluster ? (this.client as Cluster).nodes('master') : [this.client as Redis]
-    return [...nodes].sort((a, b) => nodeName(a).localeCompare(nodeName(b)))
   }
 
   private sessionPattern (): string {
@@ -91,7 +84,7 @@ export class RedisBackend implements SessionBackend {
     return `${this.redkit.escapeGlob(this.userPrefix)}*`
   }
 
-  private sessionKey (id: string): string {
+  sessionKey (id: string): string {
     return `${this.sessionPrefix}{${id}}`
   }
 
@@ -99,7 +92,7 @@ export class RedisBackend implements SessionBackend {
     return `${this.gonePrefix}{${id}}`
   }
 
-  private userKey (user: string): string {
+  userKey (user: string): string {
     return `${this.userPrefix}{${tagSafe(user)}}`
   }
 
@@ -128,44 +121,55 @@ export class RedisBackend implements SessionBackend {
 
   async save (plan: SavePlan): Promise<boolean> {
     const { id, user, previousUser } = plan
+    const moved = previousUser !== undefined && previousUser !== user ? previousUser : undefined
     const keys = [this.sessionKey(id), this.goneKey(id)]
     const args: Array<string | number> = [plan.mode === 'new' ? 'n' : 'u', plan.ttlMs, plan.set.length / 2, plan.del.length, id]
+    if (this.inline) {
+      keys.push(this.registry, this.usersRegistry)
+      if (user !== undefined) keys.push(this.userKey(user))
+      if (moved !== undefined) keys.push(this.userKey(moved))
+    }
+    args.push(user ?? '', moved ?? '')
     for (const item of plan.set) args.push(item)
     for (const item of plan.del) args.push(item)
-    const moved = previousUser !== undefined && previousUser !== user
-    if (this.inlineIndex) {
-      if (moved && user === undefined) return await this.saveThenUnindex(keys, args, previousUser, id)
-      if (moved) return await this.saveReindexedScript([...keys, this.userKey(user!), this.userKey(previousUser)], args) === 1
-      if (user !== undefined) return await this.saveIndexedScript([...keys, this.userKey(user)], args) === 1
-      return await this.saveScript(keys, args) === 1
-    }
     const saved = await this.saveScript(keys, args) === 1
-    if (saved) {
-      if (moved) await this.client.zrem(this.userKey(previousUser), id)
-      if (user !== undefined) await this.indexScript([this.userKey(user)], [plan.ttlMs, id])
-    }
+    if (saved && !this.inline) await this.registerApart(id, plan.ttlMs, user, moved)
     return saved
   }
 
-  private async saveThenUnindex (keys: string[], args: Array<string | number>, previousUser: string, id: string): Promise<boolean> {
-    const saved = await this.saveScript(keys, args) === 1
-    await this.client.zrem(this.userKey(previousUser), id)
-    return saved
+  /**
+   * Cluster: the user indexes and the registries live in other slots than
+   * the session, so they follow the session's script. A failure in between
+   * leaves entries that expire with their score or that cleanup() drops.
+   */
+  private async registerApart (id: string, ttl: number, user: string | undefined, moved: string | undefined): Promise<void> {
+    const args: Array<string | number> = [id, ttl]
+    if (moved !== undefined) args.push(moved, await this.indexScript([this.userKey(moved)], [0, id, moved]))
+    if (user !== undefined) args.push(user, await this.indexScript([this.userKey(user)], [ttl, id, user]))
+    await this.registerScript([this.registry, this.usersRegistry], args)
   }
 
   async touch (id: string, ttlMs: number, user: string | undefined): Promise<boolean> {
-    if (user !== undefined && this.inlineIndex) {
-      return await this.touchIndexedScript([this.sessionKey(id), this.userKey(user)], [ttlMs, id]) === 1
+    if (this.inline) {
+      const keys = [this.sessionKey(id), this.registry, this.usersRegistry]
+      if (user !== undefined) keys.push(this.userKey(user))
+      return await this.touchScript(keys, [ttlMs, id, user ?? '']) === 1
     }
-    const touched = await this.touchScript([this.sessionKey(id)], [ttlMs, id]) === 1
-    if (touched && user !== undefined) await this.indexScript([this.userKey(user)], [ttlMs, id])
+    const touched = await this.touchScript([this.sessionKey(id)], [ttlMs, id, '']) === 1
+    if (touched) await this.registerApart(id, ttlMs, user, undefined)
     return touched
   }
 
   async destroy (id: string, tombstone: boolean): Promise<void> {
-    const meta = await this.destroyScript([this.sessionKey(id), this.goneKey(id)], [tombstone ? this.options.tombstoneTtlMs : 0])
+    const keys = [this.sessionKey(id), this.goneKey(id)]
+    if (this.inline) keys.push(this.registry)
+    const meta = await this.destroyScript(keys, [tombstone ? this.options.tombstoneTtlMs : 0, id])
     const user = parseMeta(meta)?.u
-    if (user !== undefined) await this.client.zrem(this.userKey(user), id)
+    if (this.inline) {
+      if (user !== undefined) await this.indexScript([this.userKey(user), this.usersRegistry], [0, id, user])
+      return
+    }
+    await this.registerApart(id, 0, undefined, user)
   }
 
   async * ids (): AsyncIterable<string> {
@@ -187,6 +191,7 @@ export class RedisBackend implements SessionBackend {
       }
       await this.unlink(batch)
     }
+    await this.unlink([this.registry, this.usersRegistry])
   }
 
   private async unlink (keys: string[]): Promise<void> {
@@ -217,53 +222,33 @@ export class RedisBackend implements SessionBackend {
   }
 
   /**
-   * SCAN one master after the other, resuming where the cursor says. Ids
-   * scanned beyond the limit travel in the cursor, so none is skipped.
+   * A page of the registry in (expiry, id) order, resuming after the
+   * cursor's entry: one bounded script call whatever the number of
+   * sessions, and a cursor of one expiry and one id.
    */
   async page (cursorText: string | undefined, limit: number): Promise<IdPage> {
-    const nodes = this.masters()
-    const cursor: Cursor = cursorText === undefined
-      ? { kind: 'redis', node: 0, scan: '0', pending: [] }
-      : decodeCursor(cursorText, nodes.length)
-    if (cursor.kind !== 'redis') throw new SessionInvalidCursorError()
-    const ids = [...cursor.pending]
-    let { node, scan } = cursor
-    const start = this.sessionPrefix.length + 1
-    const pattern = this.sessionPattern()
-    for (let calls = 0; ids.length < limit && node < nodes.length && calls < MAX_SCANS_PER_PAGE; calls++) {
-      // Asking for about what is missing keeps the carried-over ids few.
-      const count = Math.min(Math.max(limit - ids.length, MIN_SCAN_COUNT), MAX_LIST_LIMIT)
-      const [next, keys] = await nodes[node]!.call('SCAN', scan, 'MATCH', pattern, 'COUNT', count, 'TYPE', 'hash') as [string, string[]]
-      for (const key of keys) {
-        const id = key.slice(start, -1)
-        if (SESSION_ID.test(id)) ids.push(id)
-      }
-      if (next === '0') {
-        node++
-        scan = '0'
-      } else {
-        scan = next
-      }
-    }
-    const pending = ids.splice(limit)
-    const done = node >= nodes.length && pending.length === 0
-    return { ids, cursor: done ? null : encodeCursor({ kind: 'redis', node, scan, pending }) }
+    const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText)
+    if (cursor !== undefined && cursor.kind !== 'redis') throw new SessionInvalidCursorError()
+    const flat = await this.pageScript([this.registry], [cursor?.score ?? '', cursor?.id ?? '', limit])
+    const ids: string[] = []
+    for (let i = 0; i < flat.length; i += 2) if (SESSION_ID.test(flat[i]!)) ids.push(flat[i]!)
+    const last = flat.length >= 2 ? { id: flat[flat.length - 2]!, score: Number(flat[flat.length - 1]) } : undefined
+    // A short page means the end of the registry.
+    if (last === undefined || flat.length / 2 < limit) return { ids, cursor: null }
+    return { ids, cursor: encodeCursor({ kind: 'redis', score: last.score, id: last.id }) }
   }
 
+  /** Two ZCARD/ZCOUNT pairs in one script: the same work at a thousand sessions or a million. */
   async count (): Promise<SessionCounts> {
-    const tally = async (pattern: string, type: string): Promise<number> => {
-      let n = 0
-      for await (const key of this.redkit.scan(pattern, { type, count: COUNT_SCAN })) if (key !== '') n++
-      return n
-    }
-    const [sessions, users] = await Promise.all([tally(this.sessionPattern(), 'hash'), tally(this.userPattern(), 'zset')])
-    return { sessions, users }
+    const [sessions, users] = await this.countScript([this.registry, this.usersRegistry])
+    return { sessions: Number(sessions), users: Number(users) }
   }
 
   /**
    * Walks every user index with ZSCAN (bounded replies, whatever its size)
    * and drops entries whose session is gone or now names another user, as
-   * after an eviction or a failed second write on Cluster.
+   * after an eviction or a failed second write on Cluster; then brings the
+   * registries in line with the sessions that exist.
    */
   async cleanup (): Promise<IndexCleanupReport> {
     const report: IndexCleanupReport = { indexes: 0, checked: 0, removed: 0 }
@@ -281,6 +266,7 @@ export class RedisBackend implements SessionBackend {
         if (dead.length > 0) report.removed += await this.client.zrem(index, ...dead)
       } while (cursor !== '0')
     }
+    await this.repairRegistries()
     return report
   }
 
@@ -300,6 +286,56 @@ export class RedisBackend implements SessionBackend {
       }
     }
     return await this.takeScript([full])
+  }
+
+  /**
+   * Registers sessions the registry lacks (written before it existed, or
+   * after a failed second write on Cluster), drops entries whose session is
+   * gone (evicted), and rescores users by the sessions their index still has.
+   */
+  private async repairRegistries (): Promise<void> {
+    const start = this.sessionPrefix.length + 1
+    let batch: string[] = []
+    const register = async (ids: string[]): Promise<void> => {
+      await Promise.all(ids.map(async (id) => {
+        if (await this.client.zscore(this.registry, id) !== null) return
+        const [ttl, meta] = await Promise.all([this.client.pttl(this.sessionKey(id)), this.client.hget(this.sessionKey(id), META_FIELD)])
+        if (ttl > 0) await this.registerApart(id, ttl, parseMeta(meta)?.u, undefined)
+      }))
+    }
+    for await (const key of this.redkit.scan(this.sessionPattern(), { type: 'hash' })) {
+      const id = key.slice(start, -1)
+      if (SESSION_ID.test(id)) batch.push(id)
+      if (batch.length >= REPAIR_CHUNK) {
+        await register(batch)
+        batch = []
+      }
+    }
+    await register(batch)
+    await this.walk(this.registry, async (ids) => {
+      const alive = await Promise.all(ids.map(async (id) => SESSION_ID.test(id) && await this.client.exists(this.sessionKey(id)) === 1))
+      const dead = ids.filter((_, i) => !alive[i])
+      if (dead.length > 0) await this.client.zrem(this.registry, ...dead)
+    })
+    await this.walk(this.usersRegistry, async (users) => {
+      const args: Array<string | number> = ['', '-']
+      for (const user of users) {
+        const top = await this.client.zrange(this.userKey(user), '-1', '-1', 'WITHSCORES')
+        args.push(user, top.length === 2 ? Number(top[1]) : 0)
+      }
+      await this.registerScript([this.registry, this.usersRegistry], args)
+    })
+  }
+
+  /** ZSCAN over a sorted set, members only, in bounded batches. */
+  private async walk (key: string, fn: (members: string[]) => Promise<void>): Promise<void> {
+    let cursor = '0'
+    do {
+      const [next, flat] = await this.client.zscan(key, cursor, 'COUNT', INDEX_SCAN_COUNT)
+      cursor = next
+      const members = flat.filter((_, i) => i % 2 === 0)
+      if (members.length > 0) await fn(members)
+    } while (cursor !== '0')
   }
 
   close (): void {}

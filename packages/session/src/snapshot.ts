@@ -1,16 +1,10 @@
 import { COOKIE_FIELD, DATA_PREFIX, META_FIELD, parseMeta, type Meta } from './backend.js'
 
 /**
- * Enumerable key under which a loaded session carries its snapshot.
- * @fastify/session and express-session copy the loaded object's enumerable
- * properties onto their session objects, so this is how a later save finds
- * what was loaded. Its value serialises to nothing.
- */
-export const LOADED_KEY = '__redkitLoaded'
-/**
- * Snapshots by session object, for sessions saved earlier in the same
- * request and for those the plugin took over. A WeakMap leaves the session
- * object's shape alone, which keeps @fastify/session's own code fast.
+ * Snapshots by session object: the object get() returned, a session the
+ * plugin linked to its load (RedisSessionStore.adopt), and sessions saved
+ * earlier in the same request. Kept outside the objects, so a session holds
+ * only its own fields: nothing for deep equality, JSON or key walks to see.
  */
 export const snapshots = new WeakMap<object, Snapshot>()
 
@@ -31,10 +25,6 @@ export class Snapshot {
     public cookie: string | undefined,
     public meta: Meta | undefined
   ) {}
-
-  toJSON (): undefined {
-    return undefined
-  }
 }
 
 export function isPrimitive (value: unknown): boolean {
@@ -77,9 +67,7 @@ export function decode (id: string, stored: Record<string, string>): Decoded {
     if (typeof cookie.originalMaxAge === 'number') cookie.expires = new Date(Date.now() + cookie.originalMaxAge)
     data.cookie = cookie
   }
-  const snapshot = new Snapshot(id, fields, cookieRaw, meta)
-  data[LOADED_KEY] = snapshot
-  return { data, snapshot }
+  return { data, snapshot: new Snapshot(id, fields, cookieRaw, meta) }
 }
 
 interface CookieLike {

@@ -4,16 +4,18 @@ import {
   COOKIE_FIELD, DATA_PREFIX, META_FIELD, parseMeta, SESSION_ID, type IndexCleanupReport, type Meta, type SavePlan,
   type SessionBackend, type SessionCounts
 } from './backend.js'
-import {
-  SessionInvalidIdError, SessionInvalidOptionError, SessionInvalidUserIdError, SessionNotSerializableError, SessionTooLargeError
-} from './errors.js'
+import { SessionInvalidOptionError, SessionNotSerializableError, SessionTooLargeError } from './errors.js'
+import { checkId, checkUserId, userKey } from './ids.js'
 import { checkListOptions, inChunks, toSessionMeta, type SessionListOptions, type SessionListPage, type SessionMeta } from './listing.js'
 import { MemoryBackend } from './memory.js'
 import { checkStoreOptions, type ResolvedStoreOptions, type SessionStoreOptions } from './options.js'
 import { RedisBackend } from './redis.js'
+import { metaFor } from './request-meta.js'
 import {
-  cookieExpiry, decode, encodeCookie, fieldState, isPrimitive, LOADED_KEY, Snapshot, snapshots, type FieldState
+  cookieExpiry, decode, encodeCookie, fieldState, isPrimitive, snapshots, type Decoded, type FieldState, type Snapshot
 } from './snapshot.js'
+
+export { checkId, checkUserId } from './ids.js'
 
 export type SessionData = Record<string, unknown>
 export type Callback<T = void> = (err: unknown, result?: T) => void
@@ -28,26 +30,7 @@ export interface UserSession {
   userAgent?: string
 }
 
-const MAX_USER_ID = 512
-const MAX_USER_AGENT = 512
 const STORE_KEYS = new Set(['ttl', 'maxSize', 'userField', 'tombstoneTtl', 'maxEntries'])
-
-export function checkId (id: unknown): asserts id is string {
-  if (typeof id !== 'string' || !SESSION_ID.test(id)) throw new SessionInvalidIdError()
-}
-
-/** A user id as indexed, or undefined when the value cannot be one. */
-function userKey (value: unknown): string | undefined {
-  if (typeof value === 'string') return value.length > 0 && value.length <= MAX_USER_ID ? value : undefined
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value)
-  return undefined
-}
-
-export function checkUserId (value: unknown): string {
-  const user = userKey(value)
-  if (user === undefined) throw new SessionInvalidUserIdError()
-  return user
-}
 
 /** UTF-8 length, computed only when the cheap bound says it could matter. */
 function byteSize (parts: string[], chars: number, max: number): number {
@@ -66,33 +49,6 @@ function settle<T> (promise: Promise<T>, callback: Callback<T> | undefined): Pro
   return undefined
 }
 
-interface RequestLike {
-  ip?: string
-  headers?: Record<string, string | string[] | undefined>
-}
-
-let requestSymbol: symbol | undefined
-
-/** The request a @fastify/session Session belongs to (it keeps it under a private symbol). */
-function requestOf (session: object): RequestLike | undefined {
-  if (requestSymbol === undefined) {
-    requestSymbol = Object.getOwnPropertySymbols(session).find((s) => s.description === 'request')
-    if (requestSymbol === undefined) return undefined
-  }
-  return (session as Record<symbol, RequestLike | undefined>)[requestSymbol]
-}
-
-function metaFor (session: object, created: number, user: string | undefined): Meta {
-  const meta: Meta = { c: created }
-  if (user !== undefined) meta.u = user
-  const request = requestOf(session)
-  if (request === undefined) return meta
-  if (typeof request.ip === 'string') meta.ip = request.ip
-  const ua = request.headers?.['user-agent']
-  if (typeof ua === 'string') meta.ua = ua.slice(0, MAX_USER_AGENT)
-  return meta
-}
-
 interface Change {
   key: string
   state: FieldState | undefined
@@ -107,6 +63,8 @@ interface Change {
 export class RedisSessionStore extends EventEmitter {
   readonly options: ResolvedStoreOptions
   private backendInstance: SessionBackend | undefined
+  /** What get() is delivering to its callback right now; see adopt(). */
+  private delivering: Decoded | undefined
 
   constructor (private readonly app: FastifyInstance, options: SessionStoreOptions = {}) {
     super()
@@ -135,7 +93,34 @@ export class RedisSessionStore extends EventEmitter {
   get (sessionId: string, callback: Callback<SessionData | null>): void
   get (sessionId: string): Promise<SessionData | null>
   get (sessionId: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> | undefined {
-    return settle(this.load(sessionId), callback)
+    const loading = this.load(sessionId)
+    if (callback === undefined) return loading.then((loaded) => loaded?.data ?? null)
+    // A throwing callback rejects the chained promise: reported as unhandled, never swallowed.
+    loading.then((loaded) => {
+      this.delivering = loaded ?? undefined
+      try {
+        callback(null, loaded?.data ?? null)
+      } finally {
+        this.delivering = undefined
+      }
+    }, (err: unknown) => { callback(err) })
+    return undefined
+  }
+
+  /**
+   * Links a session object that @fastify/session just built from a loaded
+   * session (it copies the loaded fields into an object of its own) to what
+   * was loaded, so its next save writes only what changed. It must run while
+   * get() delivers, i.e. in the onRequest hook right after @fastify/session's,
+   * which Fastify runs synchronously; the plugin does this. Returns whether
+   * the session was linked; unlinked sessions are written whole.
+   */
+  adopt (session: object): boolean {
+    const loaded = this.delivering
+    if (loaded === undefined || loaded.snapshot.id !== (session as { sessionId?: unknown }).sessionId) return false
+    this.delivering = undefined
+    snapshots.set(session, loaded.snapshot)
+    return true
   }
 
   set (sessionId: string, session: object, callback: Callback): void
@@ -250,11 +235,23 @@ export class RedisSessionStore extends EventEmitter {
     this.backendInstance?.close()
   }
 
-  private async load (id: string): Promise<SessionData | null> {
-    checkId(id)
+  /**
+   * A malformed id can only come from a cookie this app signed (after an
+   * idGenerator change, or from another store): it gets no session, so
+   * @fastify/session starts a fresh one, as for an unknown or forged cookie.
+   * Nothing is looked up for it.
+   */
+  private async load (id: string): Promise<Decoded | null> {
+    if (typeof id !== 'string' || !SESSION_ID.test(id)) {
+      this.app.log.debug('redkit session: malformed session id, starting a fresh session')
+      return null
+    }
     const raw = await this.backend.load(id)
     if (raw === null) return null
-    return decode(id, raw).data
+    const decoded = decode(id, raw)
+    // A caller may pass the loaded object itself back to set().
+    snapshots.set(decoded.data, decoded.snapshot)
+    return decoded
   }
 
   private ttlOf (session: object): number {
@@ -274,9 +271,9 @@ export class RedisSessionStore extends EventEmitter {
       await this.backend.destroy(id, false)
       return
     }
-    const holder = session as Record<string | symbol, unknown>
-    let snapshot = snapshots.get(session) ?? holder[LOADED_KEY] as Snapshot | undefined
-    if (!(snapshot instanceof Snapshot) || snapshot.id !== id) snapshot = undefined
+    const holder = session as Record<string, unknown>
+    let snapshot: Snapshot | undefined = snapshots.get(session)
+    if (snapshot?.id !== id) snapshot = undefined
 
     const set: string[] = []
     const del: string[] = []
@@ -285,7 +282,7 @@ export class RedisSessionStore extends EventEmitter {
     let chars = 0
     const seen = snapshot === undefined ? undefined : new Set<string>()
     for (const key of Object.keys(session)) {
-      if (key === 'cookie' || key === LOADED_KEY || key === '__proto__') continue
+      if (key === 'cookie' || key === '__proto__') continue
       const value = holder[key]
       if (value === undefined || typeof value === 'function') continue
       const before = snapshot?.fields.get(key)
@@ -386,9 +383,7 @@ export class RedisSessionStore extends EventEmitter {
     for (const id of await this.listIds()) {
       const raw = await this.backend.load(id)
       if (raw === null) continue
-      const { data } = decode(id, raw)
-      delete data[LOADED_KEY]
-      out.push({ id, ...data })
+      out.push({ id, ...decode(id, raw).data })
     }
     return out
   }

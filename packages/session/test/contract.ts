@@ -38,11 +38,11 @@ export function contract (t: Test, make: Factory): void {
     t.equal(await store.get(ID), null)
   })
 
-  t.test('store: malformed ids fail with a coded error', async (t) => {
+  t.test('store: malformed ids read as no session; writes fail with a coded error', async (t) => {
     const { handle } = await make(t)
     const store = handle.app.sessions.store
     for (const bad of ['short', 'has space in it 1234', 'x'.repeat(129), 'a*b?c[d]e{f}ghijk']) {
-      await t.rejects(store.get(bad), { code: 'FST_REDKIT_SESSION_INVALID_ID' })
+      t.equal(await store.get(bad), null, `get(${bad.slice(0, 20)})`)
       await t.rejects(store.set(bad, { a: 1 }), { code: 'FST_REDKIT_SESSION_INVALID_ID' })
     }
     const err = await callback((cb) => store.destroy('bad id', cb)).catch((e: unknown) => e)
@@ -191,7 +191,7 @@ export function contract (t: Test, make: Factory): void {
     ])
     const data = (await me(app, c)).data
     t.same([data.x, data.y, data.userId], [1, 2, 'alice'])
-    t.notOk('__redkitLoaded' in data, 'snapshot is hidden from handlers')
+    t.same(Object.keys(data).sort(), ['userId', 'x', 'y'], 'the session holds only its own fields')
     await app.inject({ method: 'POST', url: '/del/x', cookies: { sessionId: c } })
     t.notOk('x' in (await me(app, c)).data, 'field removed')
     await app.inject({ method: 'POST', url: '/logout', cookies: { sessionId: c } })
