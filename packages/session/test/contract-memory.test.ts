@@ -1,14 +1,19 @@
 import { test } from 'tap'
 import { uniquePrefix } from '@redkit/testing'
-import { contract } from './contract.js'
+import { contract, type Factory } from './contract.js'
+import { storeContract } from './store-contract.js'
+import { registryContract } from './registry-contract.js'
 import { buildApp } from './helpers.js'
 
 test('memory backend', async (t) => {
-  contract(t, async (t, session) => {
+  const make: Factory = async (t, session) => {
     const prefix = uniquePrefix('sess-mem')
     const handle = await buildApp(t, { mode: 'memory' }, session)
     return { handle, prefix }
-  })
+  }
+  contract(t, make)
+  storeContract(t, make)
+  registryContract(t, make)
 })
 
 test('memory backend keeps at most maxEntries sessions, least recently used out first', async (t) => {

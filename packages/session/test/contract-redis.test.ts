@@ -1,6 +1,8 @@
 import { test } from 'tap'
 import { startRedis, uniquePrefix } from '@redkit/testing'
-import { contract } from './contract.js'
+import { contract, type Factory } from './contract.js'
+import { storeContract } from './store-contract.js'
+import { registryContract } from './registry-contract.js'
 import { buildApp, keysWithoutTtl } from './helpers.js'
 
 test('single Redis', async (t) => {
@@ -8,12 +10,15 @@ test('single Redis', async (t) => {
   t.teardown(server.stop)
   const admin = server.client()
   const prefixes: string[] = []
-  contract(t, async (t, session) => {
+  const make: Factory = async (t, session) => {
     const prefix = uniquePrefix('sess-redis')
     prefixes.push(prefix)
     const handle = await buildApp(t, { url: server.url, keyPrefix: prefix }, session)
     return { handle, redis: admin, prefix }
-  })
+  }
+  contract(t, make)
+  storeContract(t, make)
+  registryContract(t, make)
 
   t.test('scripts survive SCRIPT FLUSH', async (t) => {
     const prefix = uniquePrefix('sess-flush')
