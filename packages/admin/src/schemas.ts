@@ -189,11 +189,12 @@ export const sessionStatsSchema = {
 
 export const sessionListSchema = {
   tags: TAGS,
-  summary: 'A page of sessions (ids and metadata only), SCAN over every master',
+  summary: 'A page of sessions (ids and metadata only), in expiry order from the session registry',
   querystring: {
     type: 'object',
     properties: {
-      cursor: { type: 'string', minLength: 1, maxLength: 200000, description: 'nextCursor of the previous page' },
+      // No maxLength here: @redkit/session refuses a cursor over its bound (512), answered as FST_REDKIT_ADMIN_INVALID_CURSOR.
+      cursor: { type: 'string', minLength: 1, description: 'nextCursor of the previous page (under 1 KB)' },
       limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }
     },
     additionalProperties: false
