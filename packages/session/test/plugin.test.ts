@@ -105,6 +105,42 @@ test('users can register @fastify/session themselves with the store', async (t) 
   t.same(second.json(), { n: 2 })
 })
 
+test('with your own @fastify/session registration, store.adopt keeps field-level merges', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  for (const adopt of [true, false]) {
+    const app = Fastify()
+    t.teardown(async () => await app.close())
+    await app.register(redkit, { url: server.url, keyPrefix: uniquePrefix('sess-own'), env: {} })
+    await app.register(fastifyCookie)
+    const store = new RedisSessionStore(app)
+    await app.register(fastifySession, { secret: SECRET, store, cookie: { secure: false } })
+    let adopted = 0
+    if (adopt) app.addHook('onRequest', (request, _reply, done) => { if (store.adopt(request.session)) adopted++; done() })
+    const g = { open: (): void => {}, wait: Promise.resolve() }
+    g.wait = new Promise<void>((resolve) => { g.open = resolve })
+    app.post<{ Params: { field: string } }>('/set/:field', async (request) => {
+      if (request.params.field === 'slow') await g.wait
+      request.session.set(request.params.field, 1)
+      return { keys: Object.keys(request.session).filter((k) => k !== 'cookie').sort() }
+    })
+    const first = await app.inject({ method: 'POST', url: '/set/start' })
+    const cookie = sessionCookie(first)
+    const slow = app.inject({ method: 'POST', url: '/set/slow', cookies: { sessionId: cookie } })
+    await sleep(50)
+    await app.inject({ method: 'POST', url: '/set/fast', cookies: { sessionId: cookie } })
+    g.open()
+    t.same((await slow).json().keys, ['slow', 'start'], 'the handler sees only its own fields')
+    const stored = await store.get(cookie.split('.')[0]!)
+    if (adopt) {
+      t.equal(adopted, 2, 'both loaded sessions were linked')
+      t.same(stored, { ...stored, start: 1, slow: 1, fast: 1 }, 'both concurrent fields kept')
+    } else {
+      t.notOk('fast' in (stored ?? {}), 'without the hook the slower save writes the whole session')
+    }
+  }
+})
+
 test('the cookie signer memoises within a bound and answers like @fastify/cookie', async (t) => {
   const { CachedSigner } = await import('../src/signer.js')
   const { Signer } = await import('@fastify/cookie')
