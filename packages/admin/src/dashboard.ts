@@ -154,7 +154,13 @@ const SCRIPT = `
   }
 
   function fail (err) {
-    if (err instanceof Unauthorized) { sessionStorage.removeItem(KEY); token = ''; showLogin('Sign in again: the token was refused.'); return }
+    if (err instanceof Unauthorized) {
+      // Without a token the 401 only means "not signed in yet" (or no admin cookie): nothing was refused.
+      var refused = token !== ''
+      sessionStorage.removeItem(KEY); token = ''
+      showLogin(refused ? 'Sign in again: the token was refused.' : '')
+      return
+    }
     $('status-line').textContent = 'Last error: ' + err.message
   }
 

@@ -61,6 +61,7 @@ if (!existsSync(CHROMIUM)) {
     await page.goto(`${base}/admin/`)
     await page.locator('#token').waitFor({ state: 'visible', timeout: 10_000 })
     t.ok(await page.locator('#app').isHidden(), 'no data before signing in')
+    t.equal(await page.locator('#login-error').textContent(), '', 'a fresh page shows no error before a token is typed')
 
     await page.fill('#token', 'wrong-token-wrong-token')
     await page.click('#login-form button[type=submit]')
@@ -85,11 +86,22 @@ if (!existsSync(CHROMIUM)) {
     t.equal(gone.statusCode, 404, 'the session is revoked on the server')
     for (const id of made.slice(1)) t.equal((await app.inject({ url: `/admin/sessions/${id}`, headers: AUTH })).statusCode, 200, 'others remain')
 
+    // A POST from the page itself passes the cross-site checks.
+    await page.click('#cleanup')
+    await page.locator('#status-line', { hasText: 'Cleanup:' }).waitFor({ timeout: 10_000 })
+    t.pass('the dashboard\'s own POST is accepted')
+
     await page.locator('#redis table').waitFor({ timeout: 10_000 })
     await page.locator('#locks table').waitFor({ timeout: 10_000 })
     mkdirSync(dirname(ARTIFACT), { recursive: true })
     await page.screenshot({ path: ARTIFACT, fullPage: true })
     t.ok(existsSync(ARTIFACT), `screenshot saved to ${ARTIFACT}`)
+
+    // A token kept from earlier that the server now refuses: the page says so.
+    await page.evaluate('sessionStorage.setItem("redkitAdminToken", "revoked-token-revoked-token")')
+    await page.reload()
+    await page.locator('#login-error', { hasText: 'Sign in again' }).waitFor({ timeout: 10_000 })
+    t.pass('a stored token that is refused is reported')
 
     t.notOk(urls.some((u) => u.includes(TOKEN)), 'the token never appears in a URL')
     t.ok(bearer.includes(`Bearer ${TOKEN}`), 'the token travels as a Bearer header')
