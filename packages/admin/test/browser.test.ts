@@ -1,14 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { chromium } from 'playwright-core'
 import { startRedis, uniquePrefix } from '@redkit/testing'
+import { CHROMIUM, launch } from './chromium.js'
 import { AUTH, build, TOKEN } from './helpers.js'
 
-// Debian's chromium by default; CI images that ship Chrome elsewhere point REDKIT_CHROMIUM at it.
-const CHROMIUM = process.env.REDKIT_CHROMIUM ?? '/usr/bin/chromium'
 const ARTIFACT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../artifacts/admin-dashboard.png')
 
 if (!existsSync(CHROMIUM)) {
@@ -37,16 +34,7 @@ if (!existsSync(CHROMIUM)) {
     t.teardown(async () => { await off() })
     await app.cache.get('warmup')
 
-    const profile = mkdtempSync(join(tmpdir(), 'redkit-admin-chromium-'))
-    t.teardown(() => rmSync(profile, { recursive: true, force: true }))
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic'],
-      viewport: { width: 1360, height: 980 }
-    })
-    t.teardown(async () => await context.close())
+    const context = await launch(t)
     const page = context.pages()[0] ?? await context.newPage()
     const urls: string[] = []
     const bearer: string[] = []
