@@ -13,6 +13,7 @@ import { createItemStore } from './items.js'
 import { accountRoutes } from './routes/account.js'
 import { apiRoutes } from './routes/api.js'
 import { eventRoutes } from './routes/events.js'
+import { homeRoutes } from './routes/home.js'
 import { jobRoutes } from './routes/jobs.js'
 
 export interface BuildOptions {
@@ -62,6 +63,13 @@ export async function buildApp (config: DemoConfig, opts: BuildOptions = {}): Pr
   await app.register(jobRoutes)
   await app.register(eventRoutes)
   await app.register(apiRoutes, { items, itemsRateLimit: config.itemsRateLimit })
+  await app.register(homeRoutes)
+
+  if (config.cookieSecure && config.trustProxy === false) {
+    // Browsers drop a Secure cookie sent over plain HTTP, so /login would answer 200 and nobody would stay logged in.
+    app.log.warn('demo: COOKIE_SECURE is on but this server speaks plain HTTP and TRUST_PROXY is off, so browsers will not ' +
+      'keep the session cookie. Serve it behind an HTTPS proxy and set TRUST_PROXY, or set COOKIE_SECURE=false for local HTTP')
+  }
 
   app.log.info({ mode: app.redkit.mode }, app.redkit.mode === 'memory'
     ? 'demo: running in memory (single instance); set REDIS_URL to share state across instances'

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { startRedis, uniquePrefix, keysWithoutTtl } from '@redkit/testing'
-import { startDemos, type DemoInstance } from './instances.js'
+import { Browser, startDemos, type DemoInstance } from './instances.js'
 import { integrationSuite } from './scenarios.js'
 
 test('3 demo instances on one Redis', async (t) => {
@@ -21,7 +21,9 @@ test('3 demo instances on one Redis', async (t) => {
 
   t.test('SIGTERM finishes requests in flight, then exits cleanly', async (t) => {
     const [first] = demos
-    const slow = fetch(`${first!.url}/jobs/shutdown-${Date.now()}/run?ms=500`, { method: 'POST' })
+    const browser = new Browser()
+    await browser.fetch(`${first!.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"ops"}' })
+    const slow = browser.fetch(`${first!.url}/jobs/shutdown-${Date.now()}/run?ms=500`, { method: 'POST' })
     await new Promise((resolve) => setTimeout(resolve, 100))
     const exit = first!.stop('SIGTERM')
     const res = await slow

@@ -30,10 +30,22 @@ export function startLoad (urls: string[], workers: number, browsers: Browser[])
       const started = performance.now()
       let status = 0
       try {
-        const res = await browser.fetch(`${base}${route}`, {
+        const send = async (): Promise<Response> => await browser.fetch(`${base}${route}`, {
           method: route.startsWith('/jobs') ? 'POST' : 'GET',
           signal: AbortSignal.timeout(10_000)
         })
+        let res = await send()
+        if (res.status === 401) {
+          // The session was lost with Redis's data (a restart without persistence): log in again, as a client would.
+          await res.arrayBuffer()
+          await browser.fetch(`${base}/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: `load-worker-${w}` }),
+            signal: AbortSignal.timeout(10_000)
+          })
+          res = await send()
+        }
         status = res.status
         await res.arrayBuffer()
       } catch {}

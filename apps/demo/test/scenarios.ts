@@ -77,8 +77,10 @@ export function integrationSuite (t: Test, getDemos: () => DemoInstance[], tag: 
   t.test('locks are exclusive across instances and fencing tokens rise', async (t) => {
     const all = urls()
     const job = `report-${tag}`
+    const operator = new Browser()
+    await login(operator, all[0]!, `olga-${tag}`)
     const runs = await Promise.all(Array.from({ length: 30 }, async (_, i) => {
-      const res = await fetch(`${all[i % all.length]}/jobs/${job}/run?ms=40`, { method: 'POST' })
+      const res = await operator.fetch(`${all[i % all.length]}/jobs/${job}/run?ms=40`, { method: 'POST' })
       return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() as { token: number, startedAt: number, finishedAt: number } }
     }))
     const done = runs.filter((r) => r.status === 200).map((r) => r.body).sort((x, y) => x.startedAt - y.startedAt)
@@ -93,7 +95,7 @@ export function integrationSuite (t: Test, getDemos: () => DemoInstance[], tag: 
     for (let i = 0; i < 6; i++) {
       // The lock is released before the response is written, so a client that
       // sends its next request on receipt, to any instance, never meets it.
-      const res = await fetch(`${all[i % all.length]}/jobs/${job}/run?ms=1`, { method: 'POST' })
+      const res = await operator.fetch(`${all[i % all.length]}/jobs/${job}/run?ms=1`, { method: 'POST' })
       t.equal(res.status, 200, `request ${i + 1} right after the previous response`)
       tokens.push((await res.json() as { token: number }).token)
     }
@@ -111,9 +113,11 @@ export function integrationSuite (t: Test, getDemos: () => DemoInstance[], tag: 
     const decoder = new TextDecoder()
     let text = ''
     const message = `hello from B ${tag}`
+    const sender = new Browser()
+    await login(sender, b, `sam-${tag}`)
     // Publish after the subscription is live; keep publishing until it arrives.
     const publisher = setInterval(() => {
-      fetch(`${b}/notify`, { method: 'POST', headers: json, body: JSON.stringify({ message }) }).catch(() => {})
+      sender.fetch(`${b}/notify`, { method: 'POST', headers: json, body: JSON.stringify({ message }) }).catch(() => {})
     }, 200)
     try {
       const deadline = Date.now() + 10_000
@@ -153,7 +157,9 @@ export function integrationSuite (t: Test, getDemos: () => DemoInstance[], tag: 
     t.equal(notModified.status, 304, 'a matching If-None-Match gets 304 on another instance')
 
     const id = `x${tag}`
-    const put = await fetch(`${all[1]}/api/items/${id}`, { method: 'PUT', headers: json, body: JSON.stringify({ name: 'Saucer', price: 3 }) })
+    const editor = new Browser()
+    await login(editor, all[1]!, `ed-${tag}`)
+    const put = await editor.fetch(`${all[1]}/api/items/${id}`, { method: 'PUT', headers: json, body: JSON.stringify({ name: 'Saucer', price: 3 }) })
     t.equal(put.status, 200)
     for (const base of all) {
       const res = await fetch(`${base}/api/items`, { headers: { 'if-none-match': etags[0]! } })

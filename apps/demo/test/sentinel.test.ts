@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { Redis } from 'ioredis'
 import { startSentinel, uniquePrefix, waitFor } from '@redkit/testing'
-import { startDemos } from './instances.js'
+import { Browser, startDemos } from './instances.js'
 
 const WRITES = 5000
 const CONCURRENCY = 10
@@ -20,6 +20,11 @@ test('Sentinel failover during 5,000 writes', async (t) => {
   })
   t.teardown(async () => await demo!.stop())
 
+  // Writes need a login; the session is written long before the failover, so the replica has it.
+  const writer = new Browser()
+  const login = await writer.fetch(`${demo!.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"writer"}' })
+  t.equal(login.status, 200, 'logged in')
+
   const acknowledged: string[] = []
   const failures: Array<{ at: number, status: number, body: string }> = []
   let firstFailureAt = 0
@@ -35,7 +40,7 @@ test('Sentinel failover during 5,000 writes', async (t) => {
       }
       const id = `w${i}`
       try {
-        const res = await fetch(`${demo!.url}/api/items/${id}`, {
+        const res = await writer.fetch(`${demo!.url}/api/items/${id}`, {
           method: 'PUT',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ name: `write ${i}`, price: i }),

@@ -93,3 +93,11 @@ console.log('GET /admin/overview (Bearer auth + Redis ping)'.padEnd(56), String(
 
 await app.close()
 await redis.stop()
+
+// Then how the admin routes scale with the keyspace, in a process of its own (BENCH_SCALING=0 skips it).
+if (process.env.BENCH_SCALING !== '0') {
+  const { spawnSync } = await import('node:child_process')
+  console.log('\n---- scaling: admin routes at 1x and 100x data ----')
+  const run = spawnSync(process.execPath, [new URL('./scaling.mjs', import.meta.url).pathname], { stdio: 'inherit' })
+  if (run.status !== 0) process.exitCode = 1
+}

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify'
-import { AdminUnauthorizedError } from './errors.js'
+import { AdminCrossSiteError, AdminUnauthorizedError } from './errors.js'
 import type { ResolvedAdminOptions } from './options.js'
 
 const BEARER = /^Bearer[ \t]+([^\s]+)[ \t]*$/i
@@ -45,5 +45,44 @@ export function authHook (options: ResolvedAdminOptions): onRequestAsyncHookHand
     }
     reply.header('www-authenticate', 'Bearer realm="redkit-admin"')
     throw new AdminUnauthorizedError()
+  }
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+/** Bodies a cross-site <form> can send without a CORS preflight; the admin API takes JSON or nothing. */
+const FORM_TYPES = /^\s*(text\/plain|application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i
+
+function sameHost (origin: string, host: string): boolean {
+  try {
+    const from = new URL(origin)
+    // Through URL on both sides, so a default port written out (':80') compares equal to none.
+    return from.host === new URL(`${from.protocol}//${host}`).host
+  } catch {
+    // 'null' (sandboxed frames, file: pages, some redirects) and garbage.
+    return false
+  }
+}
+
+/**
+ * onRequest hook against cross-site request forgery. A cookie-based `auth`
+ * would otherwise let any page the admin visits submit a form to a
+ * state-changing route with the admin's cookies. Browsers mark where a
+ * request comes from (Sec-Fetch-Site, else Origin); clients that are not
+ * browsers send neither and are judged by their credentials alone.
+ */
+export function sameOriginHook (options: ResolvedAdminOptions): onRequestAsyncHookHandler {
+  return async function adminSameOrigin (request: FastifyRequest): Promise<void> {
+    if (!UNSAFE_METHODS.has(request.method)) return
+    const type = request.headers['content-type']
+    if (typeof type === 'string' && FORM_TYPES.test(type)) {
+      throw new AdminCrossSiteError(`content type ${type.split(';')[0]!.trim()} is not accepted; send JSON or no body`)
+    }
+    const site = request.headers['sec-fetch-site']
+    if (typeof site === 'string') {
+      if (site === 'same-origin' || site === 'none' || (site === 'same-site' && options.allowSameSite)) return
+      throw new AdminCrossSiteError(`Sec-Fetch-Site is ${site}`)
+    }
+    const origin = request.headers.origin
+    if (origin !== undefined && !sameHost(origin, request.host)) throw new AdminCrossSiteError('Origin differs from Host')
   }
 }

@@ -27,3 +27,7 @@ export const AdminInvalidCursorError = createError(
 export const AdminRedisRequiredError = createError<[string]>(
   'FST_REDKIT_ADMIN_REDIS_REQUIRED', '%s needs Redis, but redkit runs in memory mode', 404
 )
+
+export const AdminCrossSiteError = createError<[string]>(
+  'FST_REDKIT_ADMIN_CROSS_SITE', 'Cross-site admin request refused: %s', 403
+)

@@ -33,6 +33,11 @@ export interface AdminOptions {
   metrics?: boolean
   /** prom-client registry to fill; by default each plugin instance has its own. */
   registry?: Registry
+  /**
+   * Accept state-changing requests a browser marks `Sec-Fetch-Site: same-site`
+   * (another subdomain of the same site). Default false: only same-origin pages may.
+   */
+  allowSameSite?: boolean
 }
 
 export interface ResolvedAdminOptions {
@@ -45,10 +50,11 @@ export interface ResolvedAdminOptions {
   dashboard: boolean
   metrics: boolean
   registry: Registry | undefined
+  allowSameSite: boolean
 }
 
 const KNOWN = new Set(['prefix', 'token', 'auth', 'dangerouslyDisableAuth', 'healthPrefix', 'readyTimeout', 'dashboard',
-  'metrics', 'registry'])
+  'metrics', 'registry', 'allowSameSite'])
 
 function fail (message: string): never {
   throw new AdminInvalidOptionError(message)
@@ -112,6 +118,7 @@ export function checkOptions (options: AdminOptions | undefined): ResolvedAdminO
     readyTimeout,
     dashboard: checkBoolean(opts.dashboard, 'dashboard', true),
     metrics: checkBoolean(opts.metrics, 'metrics', true),
-    registry
+    registry,
+    allowSameSite: checkBoolean(opts.allowSameSite, 'allowSameSite', false)
   }
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
-import { authHook } from './auth.js'
+import { authHook, sameOriginHook } from './auth.js'
 import { dashboardPage } from './dashboard.js'
 import { AdminInvalidIdError, AdminNotFoundError, AdminNotRegisteredError } from './errors.js'
 import type { ResolvedAdminOptions } from './options.js'
@@ -67,6 +67,7 @@ export function dashboardRoute () {
 /** Everything else; each route requires credentials. */
 export function protectedRoutes (options: ResolvedAdminOptions, state: AdminState) {
   return async function redkitAdminRoutes (app: FastifyInstance): Promise<void> {
+    app.addHook('onRequest', sameOriginHook(options))
     app.addHook('onRequest', authHook(options))
     const { redkit } = app
     let reader: SessionReader | undefined

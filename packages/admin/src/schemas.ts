@@ -15,7 +15,7 @@ export const errorSchema = {
   }
 } as const
 
-const errors = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 500: errorSchema, 503: errorSchema }
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 500: errorSchema, 503: errorSchema }
 
 const healthBody = {
   type: 'object',

@@ -1,14 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { existsSync, mkdirSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { chromium } from 'playwright-core'
 import { startRedis, uniquePrefix } from '@redkit/testing'
+import { CHROMIUM, launch } from './chromium.js'
 import { AUTH, build, TOKEN } from './helpers.js'
 
-// Debian's chromium by default; CI images that ship Chrome elsewhere point REDKIT_CHROMIUM at it.
-const CHROMIUM = process.env.REDKIT_CHROMIUM ?? '/usr/bin/chromium'
 const ARTIFACT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../artifacts/admin-dashboard.png')
 
 if (!existsSync(CHROMIUM)) {
@@ -37,16 +34,7 @@ if (!existsSync(CHROMIUM)) {
     t.teardown(async () => { await off() })
     await app.cache.get('warmup')
 
-    const profile = mkdtempSync(join(tmpdir(), 'redkit-admin-chromium-'))
-    t.teardown(() => rmSync(profile, { recursive: true, force: true }))
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--disable-quic'],
-      viewport: { width: 1360, height: 980 }
-    })
-    t.teardown(async () => await context.close())
+    const context = await launch(t)
     const page = context.pages()[0] ?? await context.newPage()
     const urls: string[] = []
     const bearer: string[] = []
@@ -61,6 +49,7 @@ if (!existsSync(CHROMIUM)) {
     await page.goto(`${base}/admin/`)
     await page.locator('#token').waitFor({ state: 'visible', timeout: 10_000 })
     t.ok(await page.locator('#app').isHidden(), 'no data before signing in')
+    t.equal(await page.locator('#login-error').textContent(), '', 'a fresh page shows no error before a token is typed')
 
     await page.fill('#token', 'wrong-token-wrong-token')
     await page.click('#login-form button[type=submit]')
@@ -85,11 +74,22 @@ if (!existsSync(CHROMIUM)) {
     t.equal(gone.statusCode, 404, 'the session is revoked on the server')
     for (const id of made.slice(1)) t.equal((await app.inject({ url: `/admin/sessions/${id}`, headers: AUTH })).statusCode, 200, 'others remain')
 
+    // A POST from the page itself passes the cross-site checks.
+    await page.click('#cleanup')
+    await page.locator('#status-line', { hasText: 'Cleanup:' }).waitFor({ timeout: 10_000 })
+    t.pass('the dashboard\'s own POST is accepted')
+
     await page.locator('#redis table').waitFor({ timeout: 10_000 })
     await page.locator('#locks table').waitFor({ timeout: 10_000 })
     mkdirSync(dirname(ARTIFACT), { recursive: true })
     await page.screenshot({ path: ARTIFACT, fullPage: true })
     t.ok(existsSync(ARTIFACT), `screenshot saved to ${ARTIFACT}`)
+
+    // A token kept from earlier that the server now refuses: the page says so.
+    await page.evaluate('sessionStorage.setItem("redkitAdminToken", "revoked-token-revoked-token")')
+    await page.reload()
+    await page.locator('#login-error', { hasText: 'Sign in again' }).waitFor({ timeout: 10_000 })
+    t.pass('a stored token that is refused is reported')
 
     t.notOk(urls.some((u) => u.includes(TOKEN)), 'the token never appears in a URL')
     t.ok(bearer.includes(`Bearer ${TOKEN}`), 'the token travels as a Bearer header')

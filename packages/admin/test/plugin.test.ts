@@ -197,3 +197,18 @@ test('each plugin instance has its own registry, or the one passed in', async (t
   const { register } = await import('prom-client')
   t.notOk((await register.metrics()).includes('redkit_'), 'the global registry is untouched')
 })
+
+test('the dashboard is built from the asset files, which ship in the package, and its CSP hashes them', async (t) => {
+  const { readFileSync } = await import('node:fs')
+  const read = (name: string): string => readFileSync(new URL(`../assets/${name}`, import.meta.url), 'utf8')
+  const hash = (text: string): string => `'sha256-${createHash('sha256').update(text).digest('base64')}'`
+  const { app } = await build(t, memory, { packages: [] })
+  const res = await app.inject({ url: '/admin/' })
+  t.ok(res.body.includes(`<style>${read('dashboard.css')}</style>`), 'the stylesheet inlined as is')
+  t.ok(res.body.includes(`<script>${read('dashboard.js')}</script>`), 'the script inlined as is')
+  t.notOk(res.body.includes('inlined here at startup'), 'no slot left')
+  t.match(res.headers['content-security-policy'], `script-src ${hash(read('dashboard.js'))};`)
+  t.match(res.headers['content-security-policy'], `style-src ${hash(read('dashboard.css'))};`)
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { files: string[] }
+  t.ok(pkg.files.includes('assets'), 'assets are published')
+})

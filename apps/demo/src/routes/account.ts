@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { ERROR, requireLogin } from '../login.js'
 
 declare module 'fastify' {
   interface Session {
@@ -8,7 +9,6 @@ declare module 'fastify' {
   }
 }
 
-const ERROR = { type: 'object', properties: { error: { type: 'string' }, message: { type: 'string' } } } as const
 const USERNAME = { type: 'string', pattern: '^[A-Za-z0-9_.@-]{1,64}$' } as const
 
 /** Login, logout, "log out everywhere" and bridge-token hand-off: @redkit/session. */
@@ -69,26 +69,24 @@ export const accountRoutes: FastifyPluginAsync = async (app) => {
   })
 
   app.post('/logout-everywhere', {
+    onRequest: requireLogin,
     schema: {
       summary: 'Revoke every session of the user except this one',
       response: { 200: { type: 'object', properties: { revoked: { type: 'integer' } } }, 401: ERROR }
     }
-  }, async (request, reply) => {
-    const userId = request.session.userId
-    if (userId === undefined) return await reply.code(401).send({ error: 'Unauthorized', message: 'Log in first' })
-    const revoked = await app.sessions.revokeAll(userId, { except: request.session.sessionId })
+  }, async (request) => {
+    const revoked = await app.sessions.revokeAll(request.session.userId!, { except: request.session.sessionId })
     return { revoked }
   })
 
   app.post('/bridge', {
+    onRequest: requireLogin,
     schema: {
       summary: 'Issue a one-time token that carries the login to another device or service',
       response: { 200: { type: 'object', properties: { token: { type: 'string' }, expiresIn: { type: 'integer' } } }, 401: ERROR }
     }
-  }, async (request, reply) => {
-    const userId = request.session.userId
-    if (userId === undefined) return await reply.code(401).send({ error: 'Unauthorized', message: 'Log in first' })
-    const token = await app.bridgeTokens.issue({ userId, issuedAt: Date.now() }, { ttl: 60 })
+  }, async (request) => {
+    const token = await app.bridgeTokens.issue({ userId: request.session.userId!, issuedAt: Date.now() }, { ttl: 60 })
     return { token, expiresIn: 60 }
   })
 

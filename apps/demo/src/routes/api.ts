@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import type { Item, ItemStore } from '../items.js'
+import { ERROR, requireLogin } from '../login.js'
 
 export interface ApiOptions {
   items: ItemStore
@@ -25,15 +26,16 @@ export const apiRoutes: FastifyPluginAsync<ApiOptions> = async (app, { items, it
   }, async () => ({ items: await items.list(), servedBy: app.redkit.instanceId }))
 
   app.put<{ Params: { id: string }, Body: { name: string, price: number } }>('/api/items/:id', {
+    onRequest: requireLogin,
     schema: {
-      summary: 'Create or replace an item; invalidates cached lists on every instance',
+      summary: 'Create or replace an item (needs a login); invalidates cached lists on every instance',
       params: { type: 'object', properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } } },
       body: {
         type: 'object',
         required: ['name', 'price'],
         properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, price: { type: 'number', minimum: 0 } }
       },
-      response: { 200: ITEM }
+      response: { 200: ITEM, 401: ERROR }
     },
     config: { cacheInvalidate: { tags: ['items'] } }
   }, async (request) => {

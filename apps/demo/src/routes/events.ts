@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { ERROR, requireLogin } from '../login.js'
 
 declare module '@redkit/pubsub' {
   interface PubsubChannels {
@@ -15,10 +16,11 @@ export const eventRoutes: FastifyPluginAsync = async (app) => {
   })
 
   app.post<{ Body: { message: string } }>('/notify', {
+    onRequest: requireLogin,
     schema: {
-      summary: 'Publish a notification to every instance',
+      summary: 'Publish a notification to every instance (needs a login)',
       body: { type: 'object', required: ['message'], properties: { message: { type: 'string', minLength: 1, maxLength: 1000 } } },
-      response: { 200: { type: 'object', properties: { receivers: { type: 'integer' } } } }
+      response: { 200: { type: 'object', properties: { receivers: { type: 'integer' } } }, 401: ERROR }
     }
   }, async (request) => {
     const receivers = await app.pubsub.publish('notifications', { message: request.body.message, at: new Date().toISOString() })
