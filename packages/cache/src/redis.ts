@@ -3,7 +3,7 @@ import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
 import type { AcquireResult, Backend, BackendEvents, ChangeMessage, WriteOp } from './backend.js'
 import { Collector } from './collector.js'
 import type { TagRef } from './keys.js'
-import { COLLECT, DEL, DETACH, INVALIDATE, RELEASE, SET } from './lua.js'
+import { DEL, INVALIDATE, RELEASE, SET } from './lua.js'
 import { ChangeListener } from './listener.js'
 
 const CLOCK_REFRESH = 60_000
@@ -29,7 +29,6 @@ export class RedisBackend implements Backend {
     release: RedkitScript<number>
     del: RedkitScript<number>
     invalidate: RedkitScript<number>
-    detach: RedkitScript<number>
   }
 
   constructor (private readonly redkit: Redkit, private readonly log: FastifyBaseLogger, events: BackendEvents) {
@@ -41,10 +40,9 @@ export class RedisBackend implements Backend {
       set: redkit.defineScript<number>('redkitCacheSet', SET),
       release: redkit.defineScript<number>('redkitCacheRelease', RELEASE, 1),
       del: redkit.defineScript<number>('redkitCacheDel', DEL, 1),
-      invalidate: redkit.defineScript<number>('redkitCacheInvalidate', INVALIDATE, 1),
-      detach: redkit.defineScript<number>('redkitCacheDetach', DETACH, 2)
+      invalidate: redkit.defineScript<number>('redkitCacheInvalidate', INVALIDATE, 1)
     }
-    this.collector = new Collector(this.client, redkit.defineScript<number>('redkitCacheCollect', COLLECT), log)
+    this.collector = new Collector(redkit, log)
   }
 
   /** Measures the offset to the server clock, so freshness is judged on Redis time. */
@@ -116,15 +114,15 @@ export class RedisBackend implements Backend {
   async invalidate (tags: TagRef[], entries: string, detached: (tag: string) => string): Promise<number> {
     const counts = await Promise.all(tags.map(async (tag) => {
       const version = await this.scripts.invalidate([tag.version], [this.channel, this.message({ p: entries, t: [tag.name] }), VERSION_FLOOR])
-      // The invalidation is done; what follows only frees memory, so its failure is not the caller's.
+      // The invalidation is done; the rest only counts and frees memory, so its failure is not the caller's.
+      const set = detached(tag.name)
       try {
-        const set = detached(tag.name)
-        const count = await this.scripts.detach([tag.set, set])
+        const count = await this.collector.detach(tag.set, set)
         if (count > 0) this.collector.add(set, tag.name, Number(version))
         return count
       } catch (err) {
         this.log.debug({ tag: tag.name, err: (err as Error).message }, 'redkit cache: could not detach an invalidated tag\'s members; they expire with their TTL')
-        return 0
+        return await this.client.zcount(tag.set, `(${Math.floor(this.now())}`, '+inf').catch(() => 0)
       }
     }))
     return counts.reduce((a, b) => a + b, 0)
@@ -189,11 +187,6 @@ export class RedisBackend implements Backend {
   }
 
   coherent (): boolean { return this.listener.listening }
-
-  /** Settles once background collection is done (for tests). */
-  async collected (): Promise<void> {
-    await this.collector.idle()
-  }
 
   async close (): Promise<void> {
     clearInterval(this.clockTimer)

