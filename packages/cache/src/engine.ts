@@ -131,13 +131,21 @@ export class CacheEngine {
     }
   }
 
-  /** The stored entry if it is readable and none of its tags was invalidated since it was written. */
-  async validated (k: NamespaceKeys, key: string, raw: string | null): Promise<Found | null> {
+  /**
+   * The stored entry if it is readable and none of its tags was invalidated
+   * since it was written. `known`: versions already read for some tags, used
+   * when they are exactly the entry's tags.
+   */
+  async validated (k: NamespaceKeys, key: string, raw: string | null, known?: { tags: TagRef[], versions: number[] }): Promise<Found | null> {
     const entry = raw === null ? null : parseEntry(raw)
     if (entry === null) return null
     if (entry.stamp !== null) {
       const names = Object.keys(entry.stamp)
-      if (!stampCurrent(entry.stamp, names, await this.backend.versions(names.map((name) => k.tag(name))))) return null
+      const same = known !== undefined && known.tags.length === names.length && known.tags.every((tag) => Object.hasOwn(entry.stamp!, tag.name))
+      const versions = same
+        ? names.map((name) => known.versions[known.tags.findIndex((tag) => tag.name === name)]!)
+        : await this.backend.versions(names.map((name) => k.tag(name)))
+      if (!stampCurrent(entry.stamp, names, versions)) return null
     }
     return this.decode(k, entry, key)
   }
@@ -272,7 +280,9 @@ export class CacheEngine {
     const epoch = this.epoch
     let found: Found | null
     try {
-      found = await this.validated(k, key, await this.backend.get(full))
+      // The caller names the tags, so their versions are read with the entry rather than after it.
+      const [raw, versions] = await Promise.all([this.backend.get(full), load.tags.length > 0 ? this.backend.versions(load.tags) : []])
+      found = await this.validated(k, key, raw, { tags: load.tags, versions })
     } catch (err) {
       this.failed(k.counters, err, 'get', key)
       k.counters.loaderRuns++
