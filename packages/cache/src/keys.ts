@@ -2,6 +2,9 @@ import { isNamespace } from './options.js'
 import { CacheInvalidArgumentError } from './errors.js'
 import { emptyCounters, type Counters } from './stats.js'
 
+/** How long a tag version outlives its last invalidation, so that a slow fill begun before it is still refused. */
+export const VERSION_FLOOR = 24 * 3600 * 1000
+
 /** The keys of one tag: its member set (for garbage collection) and its version counter. */
 export interface TagRef {
   name: string

@@ -1,8 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { AcquireResult, Backend, WriteOp } from './backend.js'
 import { formatEntry } from './entry.js'
-import type { TagRef } from './keys.js'
-import { VERSION_FLOOR } from './redis.js'
+import { VERSION_FLOOR, type TagRef } from './keys.js'
 import { Waiters } from './waiters.js'
 
 interface Stored {

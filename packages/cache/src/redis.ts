@@ -2,14 +2,12 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
 import type { AcquireResult, Backend, BackendEvents, ChangeMessage, WriteOp } from './backend.js'
 import { Collector } from './collector.js'
-import type { TagRef } from './keys.js'
+import { VERSION_FLOOR, type TagRef } from './keys.js'
 import { DEL, INVALIDATE, RELEASE, SET } from './lua.js'
 import { ChangeListener } from './listener.js'
 
 const CLOCK_REFRESH = 60_000
 const UNLINK_BATCH = 200
-/** How long a tag version outlives its last invalidation, so that a slow fill begun before it is still refused. */
-export const VERSION_FLOOR = 24 * 3600 * 1000
 
 /**
  * Shared storage in Redis. Reads are a plain GET (plus one GET per tag of a

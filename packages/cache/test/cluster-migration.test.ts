@@ -72,6 +72,9 @@ for (const first of ['the tag version', 'the entry'] as const) {
       await cache.invalidate({ tags: ['t'] })
       t.equal(await cache.get('k'), undefined, 'the entry is not served during the migration')
       t.equal(await cache.get('other').catch((err: Error) => err.message), 'kept', 'other entries still are')
+      // An untagged write declares only its entry (the fill lock only when held), so a migration redirects it rather than refusing it.
+      await cache.set('plain', 'written during the migration')
+      t.equal(await cache.get('plain'), 'written during the migration')
       t.equal(cache.stats().namespaces[ns]!.errors, 0, 'no command failed')
     } finally {
       await finish()
