@@ -1,48 +1,57 @@
-// Every script's keys share one namespace hash tag, so each runs on one Cluster slot.
+// Every key a script touches is declared in KEYS, and all of them share the
+// namespace's hash tag, so each script runs on one Cluster slot. Scripts on
+// the read and invalidation paths take one key each: a Cluster slot being
+// migrated redirects single-key calls (ASK) instead of refusing them
+// (TRYAGAIN) as it does multi-key calls whose keys are not all on one side.
 // Time comes from the server so that instances with skewed clocks agree.
 
 const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
 
 /**
- * Writes an entry as "<freshUntil>:<payload>" with a PX of ttl + staleTtl,
- * files it under each tag (a sorted set scored by expiry, pruned of expired
- * members and kept alive at least as long as its longest-lived member),
- * releases the fill lock if this writer holds it, and announces the write.
- * KEYS: entry, lock, tag... ARGV: payload, ttl, staleTtl, lock token or '', channel or '', message
+ * Writes an entry as "<freshUntil>:<stamp>\n<payload>" with a PX of ttl +
+ * staleTtl, where the stamp records the current version of each tag. When an
+ * expected version is given and the tag has moved since, the value may
+ * predate an invalidation: nothing is stored. Otherwise the entry is filed
+ * under each tag (a sorted set scored by expiry, pruned of a few expired
+ * members per write), and each tag's set and version outlive the entry, so a
+ * version can never fall back to a value an entry recorded. Then releases the
+ * fill lock if this writer holds it, and announces the write.
+ * KEYS: entry, (tag set, tag version)..., [lock]
+ * ARGV: payload, ttl, staleTtl, lock token, channel or '', message, n, tag name..., expected version or ''...
  */
 export const SET = `${NOW}
+local n = tonumber(ARGV[7])
 local ttl = tonumber(ARGV[2])
 local life = ttl + tonumber(ARGV[3])
-redis.call('SET', KEYS[1], string.format('%d', now + ttl) .. ':' .. ARGV[1], 'PX', life)
-local expireAt = now + life
-for i = 3, #KEYS do
-  redis.call('ZADD', KEYS[i], expireAt, KEYS[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-  if redis.call('PTTL', KEYS[i]) < life then redis.call('PEXPIRE', KEYS[i], life) end
+local stamp = {}
+local stored = 1
+for i = 1, n do
+  local current = tonumber(redis.call('GET', KEYS[2 * i + 1]) or '0')
+  local expected = ARGV[7 + n + i]
+  if expected ~= '' and tonumber(expected) ~= current then stored = 0 end
+  stamp[ARGV[7 + i]] = current
 end
-if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
+if stored == 1 then
+  local header = ''
+  if n > 0 then header = cjson.encode(stamp) end
+  redis.call('SET', KEYS[1], string.format('%d', now + ttl) .. ':' .. header .. '\\n' .. ARGV[1], 'PX', life)
+  for i = 1, n do
+    local set, version = KEYS[2 * i], KEYS[2 * i + 1]
+    redis.call('ZADD', set, now + life, KEYS[1])
+    local expired = redis.call('ZRANGEBYSCORE', set, '-inf', now, 'LIMIT', 0, 64)
+    if #expired > 0 then redis.call('ZREM', set, unpack(expired)) end
+    if redis.call('PTTL', set) < life then redis.call('PEXPIRE', set, life) end
+    if redis.call('PTTL', version) < life then
+      if redis.call('EXISTS', version) == 0 then redis.call('SET', version, '0', 'PX', life)
+      else redis.call('PEXPIRE', version, life) end
+    end
+  end
+end
+local lock = KEYS[2 * n + 2]
+if lock and redis.call('GET', lock) == ARGV[4] then redis.call('DEL', lock) end
 if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
-return 1`
-
-/**
- * Returns the entry if present; otherwise tries to take the fill lock.
- * Doing both in one step closes the gap where a value lands between a
- * miss and the lock attempt, which would run the loader twice.
- * KEYS: entry, lock  ARGV: token, lock ttl
- * Returns {1, value} | {2} (lock taken) | {0} (someone else holds it)
- */
-export const ACQUIRE = `local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
-return {0}`
-
-/**
- * Reads the entry and whether anyone holds its fill lock, without taking it.
- * KEYS: entry, lock  Returns {value or false, 1|0}
- */
-export const PEEK = `local value = redis.call('GET', KEYS[1])
-return {value, redis.call('EXISTS', KEYS[2])}`
+return stored`
 
 /**
  * Releases the fill lock if still held by this token and wakes waiters.
@@ -54,35 +63,54 @@ if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return released`
 
 /**
- * Deletes entries and announces it. KEYS: entry...  ARGV: channel or '', message
+ * Deletes an entry and announces it. KEYS: entry  ARGV: channel or '', message
  */
-export const DEL = `local n = redis.call('UNLINK', unpack(KEYS))
+export const DEL = `local n = redis.call('UNLINK', KEYS[1])
 if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
 return n`
 
 /**
- * Deletes every entry filed under the tags, then the tags, and announces the
- * deleted keys (or, past 1,000 keys, the whole namespace) to other instances.
- * KEYS: tag...  ARGV: channel or '', instance id, namespace entry prefix
- * Returns {deleted, key...}, or {deleted, '*'} when the whole namespace was announced.
+ * Moves a tag to its next version, which makes every entry written before
+ * a miss, and announces it. O(1) whatever the tag's size. The version lives
+ * at least ARGV[3] ms, so a fill that read the old version before its loader
+ * ran is refused when it writes.
+ * KEYS: tag version  ARGV: channel or '', message, shortest life (ms)
+ * Returns the new version.
  */
-export const INVALIDATE = `local removed = {}
+export const INVALIDATE = `local v = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+return v`
+
+/**
+ * After an invalidation: renames the tag's member set (O(1)) so later writes
+ * file into a fresh one, leaving the old members for garbage collection.
+ * KEYS: tag set, detached set  Returns how many members had not expired.
+ */
+export const DETACH = `${NOW}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+redis.call('RENAME', KEYS[1], KEYS[2])
+return n`
+
+/**
+ * Garbage collection of one batch of a detached member set: deletes each
+ * entry that still carries the tag at a version older than ARGV[2] (an entry
+ * rewritten since is kept), and removes the batch from the set.
+ * KEYS: detached set, entry...  ARGV: tag name, version
+ * Returns how many entries were deleted.
+ */
+export const COLLECT = `local tag, version = ARGV[1], tonumber(ARGV[2])
 local deleted = 0
-for i = 1, #KEYS do
-  local members = redis.call('ZRANGE', KEYS[i], 0, -1)
-  for j = 1, #members, 500 do
-    deleted = deleted + redis.call('UNLINK', unpack(members, j, math.min(j + 499, #members)))
-  end
-  for _, m in ipairs(members) do removed[#removed + 1] = m end
-  redis.call('UNLINK', KEYS[i])
-end
-if ARGV[1] ~= '' and #removed > 0 then
-  if #removed > 1000 then
-    redis.call('PUBLISH', ARGV[1], cjson.encode({ i = ARGV[2], p = ARGV[3] }))
-  else
-    redis.call('PUBLISH', ARGV[1], cjson.encode({ i = ARGV[2], k = removed }))
+for i = 2, #KEYS do
+  local raw = redis.call('GET', KEYS[i])
+  local colon = raw and string.find(raw, ':', 1, true)
+  local newline = colon and string.find(raw, '\\n', colon, true)
+  if newline and newline > colon + 1 then
+    local ok, stamp = pcall(cjson.decode, string.sub(raw, colon + 1, newline - 1))
+    local seen = ok and type(stamp) == 'table' and tonumber(stamp[tag])
+    if seen and seen < version then deleted = deleted + redis.call('UNLINK', KEYS[i]) end
   end
 end
-if #removed > 1000 then return {deleted, '*'} end
-table.insert(removed, 1, deleted)
-return removed`
+if #KEYS > 1 then redis.call('ZREM', KEYS[1], unpack(KEYS, 2)) end
+return deleted`

@@ -1,16 +1,18 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
-import type { AcquireResult, Backend, BackendEvents, ChangeMessage, Invalidated, WriteOp } from './backend.js'
-import { ACQUIRE, DEL, INVALIDATE, PEEK, RELEASE, SET } from './lua.js'
-import { Waiters } from './waiters.js'
+import type { AcquireResult, Backend, BackendEvents, ChangeMessage, WriteOp } from './backend.js'
+import { Collector } from './collector.js'
+import { VERSION_FLOOR, type TagRef } from './keys.js'
+import { DEL, INVALIDATE, RELEASE, SET } from './lua.js'
+import { ChangeListener } from './listener.js'
 
 const CLOCK_REFRESH = 60_000
 const UNLINK_BATCH = 200
 
 /**
- * Shared storage in Redis. Reads are a plain GET so a hit costs what a raw
- * GET costs; writes, fills and invalidations are single Lua scripts that
- * also publish a change message on one channel per app prefix.
+ * Shared storage in Redis. Reads are a plain GET (plus one GET per tag of a
+ * tagged entry); writes and invalidations are Lua scripts that also publish
+ * a change message on one channel per app prefix.
  */
 export class RedisBackend implements Backend {
   readonly shared = true
@@ -18,31 +20,27 @@ export class RedisBackend implements Backend {
   private readonly channel: string
   private offset = 0
   private clockTimer: NodeJS.Timeout | undefined
-  private subscriber: RedisClient | null = null
-  private subscribing: Promise<void> | null = null
-  private listening = false
-  private readonly waiters = new Waiters()
+  private readonly listener: ChangeListener
+  private readonly collector: Collector
   private readonly scripts: {
     set: RedkitScript<number>
-    acquire: RedkitScript<[number, string?]>
-    peek: RedkitScript<[string | null, number]>
     release: RedkitScript<number>
     del: RedkitScript<number>
-    invalidate: RedkitScript<Array<string | number>>
+    invalidate: RedkitScript<number>
   }
 
-  constructor (private readonly redkit: Redkit, private readonly log: FastifyBaseLogger, private readonly events: BackendEvents) {
+  constructor (private readonly redkit: Redkit, private readonly log: FastifyBaseLogger, events: BackendEvents) {
     if (redkit.client === null) throw new Error('RedisBackend needs a Redis client')
     this.client = redkit.client
     this.channel = redkit.key('cache', 'changes')
+    this.listener = new ChangeListener(redkit, this.channel, log, events)
     this.scripts = {
       set: redkit.defineScript<number>('redkitCacheSet', SET),
-      acquire: redkit.defineScript<[number, string?]>('redkitCacheAcquire', ACQUIRE, 2),
-      peek: redkit.defineScript<[string | null, number]>('redkitCachePeek', PEEK, 2),
       release: redkit.defineScript<number>('redkitCacheRelease', RELEASE, 1),
-      del: redkit.defineScript<number>('redkitCacheDel', DEL),
-      invalidate: redkit.defineScript<Array<string | number>>('redkitCacheInvalidate', INVALIDATE)
+      del: redkit.defineScript<number>('redkitCacheDel', DEL, 1),
+      invalidate: redkit.defineScript<number>('redkitCacheInvalidate', INVALIDATE, 1)
     }
+    this.collector = new Collector(redkit, log)
   }
 
   /** Measures the offset to the server clock, so freshness is judged on Redis time. */
@@ -63,8 +61,8 @@ export class RedisBackend implements Backend {
 
   now (): number { return Date.now() + this.offset }
 
-  private message (keys: string[]): string {
-    return JSON.stringify({ i: this.redkit.instanceId, k: keys } satisfies ChangeMessage)
+  private message (message: Omit<ChangeMessage, 'i'>): string {
+    return JSON.stringify({ i: this.redkit.instanceId, ...message } satisfies ChangeMessage)
   }
 
   // Not async: handing back ioredis' own promise keeps the hit path one hop shorter.
@@ -72,20 +70,31 @@ export class RedisBackend implements Backend {
     return this.client.get(key)
   }
 
-  async set (op: WriteOp): Promise<void> {
-    await this.scripts.set([op.key, op.lock, ...op.tags], [
-      op.payload, op.ttl, op.staleTtl, op.token, this.channel, this.message([op.key])])
+  // One GET per tag rather than an MGET: during a slot migration a single-key
+  // read is redirected, while a multi-key one may be refused.
+  async versions (tags: TagRef[]): Promise<number[]> {
+    const values = await Promise.all(tags.map(async (tag) => await this.client.get(tag.version)))
+    return values.map((v) => v === null ? 0 : Number(v))
+  }
+
+  async set (op: WriteOp): Promise<boolean> {
+    const keys = [op.key]
+    for (const tag of op.tags) keys.push(tag.set, tag.version)
+    if (op.token !== '') keys.push(op.lock)
+    const expected = op.tags.map((_, i) => op.expected === null ? '' : String(op.expected[i]))
+    return await this.scripts.set(keys, [op.payload, op.ttl, op.staleTtl, op.token, this.channel,
+      this.message({ k: [op.key] }), op.tags.length, ...op.tags.map((tag) => tag.name), ...expected]) === 1
+  }
+
+  // Sent in order on one connection: the lock is tried before the entry is read.
+  async acquire (key: string, lock: string, token: string, ttl: number): Promise<AcquireResult> {
+    const [locked, value] = await Promise.all([this.tryLock(lock, token, ttl), this.client.get(key)])
+    return { value, locked }
   }
 
   async peek (key: string, lock: string): Promise<AcquireResult> {
-    const [value, locked] = await this.scripts.peek([key, lock])
-    return { value: value ?? null, locked: locked === 1 }
-  }
-
-  async acquire (key: string, lock: string, token: string, ttl: number): Promise<AcquireResult> {
-    const [status, value] = await this.scripts.acquire([key, lock], [token, ttl])
-    if (status === 1) return { value: value ?? null, locked: false }
-    return { value: null, locked: status === 2 }
+    const [locked, value] = await Promise.all([this.client.exists(lock), this.client.get(key)])
+    return { value, locked: locked === 1 }
   }
 
   async tryLock (lock: string, token: string, ttl: number): Promise<boolean> {
@@ -93,29 +102,59 @@ export class RedisBackend implements Backend {
   }
 
   async release (key: string, lock: string, token: string): Promise<void> {
-    await this.scripts.release([lock], [token, this.channel, this.message([key])])
+    await this.scripts.release([lock], [token, this.channel, this.message({ k: [key] })])
   }
 
-  async del (keys: string[]): Promise<number> {
-    if (keys.length === 0) return 0
-    return await this.scripts.del(keys, [this.channel, this.message(keys)])
+  async del (key: string): Promise<boolean> {
+    return await this.scripts.del([key], [this.channel, this.message({ k: [key] })]) > 0
   }
 
-  async invalidate (tags: string[], namespacePrefix: string): Promise<Invalidated> {
-    if (tags.length === 0) return { deleted: 0, keys: [] }
-    const [deleted, ...keys] = await this.scripts.invalidate(tags, [this.channel, this.redkit.instanceId, namespacePrefix])
-    return { deleted: Number(deleted), keys: keys.length === 1 && keys[0] === '*' ? null : keys.map(String) }
+  async invalidate (tags: TagRef[], entries: string, detached: (tag: string) => string): Promise<number> {
+    const counts = await Promise.all(tags.map(async (tag) => {
+      const version = await this.scripts.invalidate([tag.version], [this.channel, this.message({ p: entries, t: [tag.name] }), VERSION_FLOOR])
+      // The invalidation is done; the rest only counts and frees memory, so its failure is not the caller's.
+      const set = detached(tag.name)
+      try {
+        const count = await this.collector.detach(tag.set, set)
+        if (count > 0) this.collector.add(set, tag.name, Number(version))
+        return count
+      } catch (err) {
+        this.log.debug({ tag: tag.name, err: (err as Error).message }, 'redkit cache: could not detach an invalidated tag\'s members; they expire with their TTL')
+        return await this.client.zcount(tag.set, `(${Math.floor(this.now())}`, '+inf').catch(() => 0)
+      }
+    }))
+    return counts.reduce((a, b) => a + b, 0)
   }
 
-  async clear (prefix: string): Promise<number> {
-    const pattern = this.redkit.escapeGlob(prefix) + '*'
+  /**
+   * SCANs and UNLINKs in batches (keys of one namespace share a slot). The
+   * whole namespace also loses its tag sets; a prefix also removes the
+   * deleted keys from every tag set. Tag versions are kept: they must never
+   * fall back while a fill that read them may still write.
+   */
+  async clear (base: string, entries: string, prefix: string): Promise<number> {
+    const glob = this.redkit.escapeGlob
+    let removed = 0
+    if (prefix === '') {
+      for (const pattern of ['t:*', 'g:*']) await this.unlinkAll(glob(base) + pattern)
+    } else {
+      const members = glob(entries + prefix) + '*'
+      for (const pattern of ['t:*', 'g:*']) {
+        for await (const set of this.redkit.scan(glob(base) + pattern, { count: 500 })) await this.unfile(set, members)
+      }
+    }
+    removed = await this.unlinkAll(glob(entries + prefix) + '*')
+    await this.client.publish(this.channel, this.message({ p: entries + prefix }))
+    return removed
+  }
+
+  private async unlinkAll (pattern: string): Promise<number> {
     let batch: string[] = []
     let removed = 0
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return
       const keys = batch
       batch = []
-      // Keys of one namespace share a hash tag, so a batch is one slot.
       removed += await this.client.unlink(...keys)
     }
     for await (const key of this.redkit.scan(pattern, { count: 500 })) {
@@ -123,65 +162,33 @@ export class RedisBackend implements Backend {
       if (batch.length >= UNLINK_BATCH) await flush()
     }
     await flush()
-    await this.client.publish(this.channel, JSON.stringify({ i: this.redkit.instanceId, p: prefix } satisfies ChangeMessage))
     return removed
   }
 
+  /** Removes the members matching the pattern from one tag set. */
+  private async unfile (set: string, pattern: string): Promise<void> {
+    let cursor = '0'
+    do {
+      const [next, flat] = await this.client.zscan(set, cursor, 'MATCH', pattern, 'COUNT', 500)
+      cursor = next
+      const members = flat.filter((_, i) => i % 2 === 0)
+      if (members.length > 0) await this.client.zrem(set, ...members)
+    } while (cursor !== '0')
+  }
+
   async wait (key: string, ms: number): Promise<void> {
-    this.listen().catch(() => {})
-    await this.waiters.wait(key, ms)
+    await this.listener.wait(key, ms)
   }
 
-  private onMessage (channel: string, text: string): void {
-    if (channel !== this.channel) return
-    let message: ChangeMessage
-    try {
-      message = JSON.parse(text) as ChangeMessage
-    } catch {
-      return
-    }
-    this.events.onChange(message)
-    for (const key of message.k ?? []) this.waiters.wake(key)
-    if (message.p !== undefined) this.waiters.wakePrefix(message.p)
-  }
-
-  /** Subscribes once, on a connection of its own; later calls share the first. */
   async listen (): Promise<void> {
-    this.subscribing ??= this.subscribe()
-    await this.subscribing
+    await this.listener.listen()
   }
 
-  private async subscribe (): Promise<void> {
-    const sub = this.redkit.duplicate()
-    this.subscriber = sub
-    sub.on('message', (channel: string, text: string) => this.onMessage(channel, text))
-    // While the subscriber is down, changes from other instances go unseen.
-    sub.on('close', () => {
-      if (!this.listening) return
-      this.listening = false
-      this.events.onReset()
-    })
-    sub.on('ready', () => {
-      // ioredis resubscribes by itself after a reconnect.
-      if (this.subscriber === sub && sub.status === 'ready') this.listening = true
-    })
-    try {
-      await sub.subscribe(this.channel)
-      this.listening = true
-    } catch (err) {
-      this.subscribing = null
-      this.subscriber = null
-      sub.disconnect()
-      this.log.warn({ err: (err as Error).message }, 'redkit cache: could not subscribe to cache changes; waiters fall back to polling')
-      throw err
-    }
-  }
-
-  coherent (): boolean { return this.listening }
+  coherent (): boolean { return this.listener.listening }
 
   async close (): Promise<void> {
     clearInterval(this.clockTimer)
-    this.listening = false
-    this.waiters.wakeAll()
+    this.listener.close()
+    await this.collector.close()
   }
 }

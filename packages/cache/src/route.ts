@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify'
-import type { CacheEngine } from './cache.js'
+import type { CacheEngine } from './engine.js'
 import { CacheInvalidOptionError } from './errors.js'
 import { isNamespace, MAX_TAGS, MAX_TTL, type ResolvedOptions } from './options.js'
 
@@ -15,6 +15,14 @@ export interface RouteCacheOptions {
   vary?: string[]
   /** Cache-Control sent with cacheable responses; defaults to `max-age=<ttl in s>`. false sends none. */
   cacheControl?: string | false
+  /**
+   * The response is the same whoever asks: requests carrying Authorization or
+   * Cookie are cached too. Without it (or a `key`, or `vary` naming the
+   * header), such requests bypass the cache.
+   */
+  shared?: boolean
+  /** More response headers that are per client: never stored, never replayed. */
+  omitHeaders?: string[]
 }
 
 export interface RouteInvalidateOptions {
@@ -42,8 +50,16 @@ interface StoredResponse {
   t: string
 }
 
-// Hop-by-hop or per-response headers that must not be replayed.
-const SKIPPED_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date', 'etag', 'x-cache', 'set-cookie'])
+// Hop-by-hop, per-response or per-client headers that must not be replayed.
+const SKIPPED_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date', 'etag', 'x-cache',
+  'set-cookie', 'retry-after'])
+// Rate-limit headers (x-ratelimit-remaining, ratelimit-policy, …) belong to the caller who got them.
+const PER_CLIENT = /^(x-)?ratelimit/
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+
+function headerList (value: unknown): boolean {
+  return Array.isArray(value) && value.every((h) => typeof h === 'string' && HEADER_NAME.test(h))
+}
 
 function fail (route: string, message: string): never {
   throw new CacheInvalidOptionError(`route ${route}: ${message}`)
@@ -64,9 +80,9 @@ function checkRouteCache (route: string, cfg: RouteCacheOptions): void {
   }
   if (cfg.key !== undefined && typeof cfg.key !== 'function') fail(route, 'config.cache.key must be a function (request) => string')
   checkTagsOption(route, 'config.cache.tags', cfg.tags, false)
-  if (cfg.vary !== undefined && (!Array.isArray(cfg.vary) || !cfg.vary.every((h) => typeof h === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(h)))) {
-    fail(route, 'config.cache.vary must be an array of header names')
-  }
+  if (cfg.vary !== undefined && !headerList(cfg.vary)) fail(route, 'config.cache.vary must be an array of header names')
+  if (cfg.omitHeaders !== undefined && !headerList(cfg.omitHeaders)) fail(route, 'config.cache.omitHeaders must be an array of header names')
+  if (cfg.shared !== undefined && typeof cfg.shared !== 'boolean') fail(route, 'config.cache.shared must be true or false')
   if (cfg.cacheControl !== undefined && cfg.cacheControl !== false && typeof cfg.cacheControl !== 'string') {
     fail(route, 'config.cache.cacheControl must be a string or false')
   }
@@ -93,12 +109,24 @@ function append<T> (existing: T | T[] | undefined, hook: T): T[] {
   return Array.isArray(existing) ? [...existing, hook] : [existing, hook]
 }
 
-function storedHeaders (reply: FastifyReply): Record<string, string | string[] | number> {
+/** The headers a stored response keeps (also applied on replay, to entries stored before a header was skipped). */
+function replayable (headers: Record<string, unknown>, omit: Set<string>): Record<string, string | string[] | number> {
   const out: Record<string, string | string[] | number> = {}
-  for (const [name, value] of Object.entries(reply.getHeaders())) {
-    if (value !== undefined && !SKIPPED_HEADERS.has(name)) out[name] = value
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase()
+    if (value === undefined || SKIPPED_HEADERS.has(lower) || PER_CLIENT.test(lower) || omit.has(lower)) continue
+    out[name] = value as string | string[] | number
   }
   return out
+}
+
+/**
+ * The request headers that make a response per client (RFC 9111 §3.5) and
+ * that the route has not declared irrelevant: such requests bypass the cache.
+ */
+function privateHeaders (cfg: RouteCacheOptions, vary: string[]): string[] {
+  if (cfg.shared === true || cfg.key !== undefined) return []
+  return ['authorization', 'cookie'].filter((name) => !vary.includes(name))
 }
 
 function resolveTags (tags: RouteCacheOptions['tags'], request: FastifyRequest): string[] | undefined {
@@ -109,6 +137,9 @@ interface Claimed {
   key: string
   /** The fill lock this request holds, or '' when it runs without it. */
   token: string
+  tags: string[]
+  /** Tag versions read before the handler ran; null when they could not be read (nothing is stored). */
+  expected: number[] | null
 }
 
 interface RouteHooks {
@@ -122,6 +153,8 @@ function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCa
   const keys = engine.keys(options.routeNamespace)
   const ttl = cfg.ttl ?? options.ttl
   const vary = (cfg.vary ?? []).map((h) => h.toLowerCase())
+  const omit = new Set((cfg.omitHeaders ?? []).map((h) => h.toLowerCase()))
+  const personal = privateHeaders(cfg, vary)
   const cacheControl = cfg.cacheControl ?? `max-age=${Math.floor(ttl / 1000)}`
   const pending = new WeakMap<FastifyRequest, Claimed>()
   const log = (request: FastifyRequest, err: unknown): void => {
@@ -138,7 +171,7 @@ function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCa
   }
 
   const serve = async (request: FastifyRequest, reply: FastifyReply, hit: StoredResponse): Promise<void> => {
-    reply.headers(hit.h)
+    reply.headers(replayable(hit.h, omit))
     reply.header('etag', hit.t)
     reply.header('x-cache', 'HIT')
     if (matches(request.headers['if-none-match'], hit.t)) {
@@ -150,38 +183,49 @@ function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCa
 
   const preHandler: preHandlerAsyncHookHandler = async function (request, reply) {
     if (request.method !== 'GET') return
-    const key = keyOf(request)
     if (vary.length > 0) reply.header('vary', vary.join(', '))
+    if (personal.some((name) => request.headers[name] !== undefined)) {
+      reply.header('x-cache', 'BYPASS')
+      return
+    }
+    const key = keyOf(request)
     const hit = await engine.get(keys, key) as StoredResponse | undefined
     if (hit !== undefined) {
       await serve(request, reply, hit)
       return
     }
     // Concurrent misses of one key, here or on other instances, wait for the first to fill it.
-    const claim = await engine.claim(keys, key)
+    const claim = await engine.fills.turn(keys, key, false)
     if ('value' in claim) {
       await serve(request, reply, claim.value as StoredResponse)
       return
     }
-    pending.set(request, { key, token: claim.token })
+    let tags: string[] = []
+    let expected: number[] | null = null
+    try {
+      tags = resolveTags(cfg.tags, request) ?? []
+      expected = await engine.snapshot(keys, tags.map((tag) => keys.tag(tag)))
+    } catch (err) {
+      log(request, err)
+    }
+    pending.set(request, { key, token: claim.token, tags, expected })
     reply.header('x-cache', 'MISS')
   }
 
   /** Stores a cacheable response under the claim; its ETag, or undefined when the response is not cacheable. */
   const store = async (request: FastifyRequest, reply: FastifyReply, payload: unknown, claimed: Claimed): Promise<string | undefined> => {
-    if (reply.statusCode !== 200 || reply.hasHeader('set-cookie')) return undefined
+    if (reply.statusCode !== 200 || reply.hasHeader('set-cookie') || claimed.expected === null) return undefined
     if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) return undefined
     const control = reply.getHeader('cache-control')
-    if (typeof control === 'string' && /no-store|private/i.test(control)) return undefined
+    if (control !== undefined && /no-store|private/i.test(String(control))) return undefined
     const etag = `"${createHash('sha1').update(payload).digest('base64url')}"`
     reply.header('etag', etag)
     if (control === undefined && cacheControl !== false) reply.header('cache-control', cacheControl)
     const body = typeof payload === 'string'
       ? { b: payload, e: 'utf8' as const }
       : { b: payload.toString('base64'), e: 'base64' as const }
-    const tags = resolveTags(cfg.tags, request)
-    await engine.set(keys, claimed.key, { s: 200, h: storedHeaders(reply), ...body, t: etag } satisfies StoredResponse,
-      { ttl, ...(tags !== undefined ? { tags } : {}) }, claimed.token)
+    await engine.set(keys, claimed.key, { s: 200, h: replayable(reply.getHeaders(), omit), ...body, t: etag } satisfies StoredResponse,
+      { ttl, tags: claimed.tags }, claimed.token, claimed.expected)
     return etag
   }
 
@@ -196,7 +240,7 @@ function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCa
       log(request, err)
     }
     // Not stored: let the requests waiting for this one run their own handlers.
-    if (etag === undefined) await engine.unclaim(keys, claimed.key, claimed.token)
+    if (etag === undefined) await engine.fills.unclaim(keys, claimed.key, claimed.token)
     else if (matches(request.headers['if-none-match'], etag)) {
       reply.code(304)
       return null
@@ -208,7 +252,7 @@ function cacheHooks (engine: CacheEngine, options: ResolvedOptions, cfg: RouteCa
     const claimed = pending.get(request)
     if (claimed === undefined) return
     pending.delete(request)
-    await engine.unclaim(keys, claimed.key, claimed.token)
+    await engine.fills.unclaim(keys, claimed.key, claimed.token)
   }
   return { preHandler, onSend, onDone }
 }

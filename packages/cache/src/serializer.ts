@@ -34,8 +34,9 @@ function escapeKeys (value: Record<string, unknown>): Record<string, unknown> | 
  * JSON that keeps Dates. A Date becomes {"$date": iso}; user keys starting
  * with "$" get one more "$" so they can never be mistaken for a Date. Output
  * without Dates or "$" keys is flagged so reading it is a plain JSON.parse.
- * Functions, symbols, BigInts, non-finite numbers, Maps, Sets and cycles are
- * rejected rather than silently dropped or turned into null.
+ * Functions, symbols, BigInts, non-finite numbers, Maps, Sets, cycles and
+ * undefined (at any depth, including an object property whose value is
+ * undefined) are rejected rather than silently dropped or turned into null.
  */
 export const jsonSerializer: Serializer = {
   serialize (value) {
@@ -52,6 +53,8 @@ export const jsonSerializer: Serializer = {
         case 'symbol': return reject('a symbol', key)
         case 'bigint': return reject('a BigInt', key)
         case 'number': return Number.isFinite(v) ? v : reject(String(v), key)
+        // JSON would write null in an array and drop an object property: neither reads back as stored.
+        case 'undefined': return reject('undefined', key)
         case 'object': {
           if (v === null || Array.isArray(v)) return v
           for (const [type, name] of UNSUPPORTED) if (v instanceof type) reject(name, key)

@@ -46,6 +46,25 @@ t.test('clear never touches keys outside the app prefix', async (t) => {
   await admin.del(...outside)
 })
 
+t.test('clear leaves no tag members behind', async (t) => {
+  const app = await makeApp(t, target)
+  const admin = server.client()
+  const base = `${app.redkit.prefix}cache:{default}:`
+  await app.cache.set('p:1', 1, { tags: ['a', 'b'] })
+  await app.cache.set('p:2', 2, { tags: ['a'] })
+  await app.cache.set('q:1', 3, { tags: ['a', 'c'] })
+  t.equal(await app.cache.clear('p:'), 2)
+  t.same(await admin.zrange(base + 't:a', '0', '-1'), [base + 'e:q:1'], 'only the remaining entry is filed under a')
+  t.equal(await admin.exists(base + 't:b'), 0, 'a tag left without members is gone')
+  await app.cache.invalidate({ tags: ['c'] })
+  await app.cache.set('q:2', 4, { tags: ['a'] })
+  // q:1 counts too unless the collection after invalidating c deleted it first.
+  t.ok(await app.cache.clear() >= 1)
+  const left: string[] = []
+  for await (const key of app.redkit.scan(app.redkit.escapeGlob(base) + '*')) left.push(key.slice(base.length))
+  t.same(left.filter((key) => !key.startsWith('v:')).sort(), [], 'no entry, tag set or detached set is left')
+})
+
 t.test('zero keys without a TTL after the suite', async (t) => {
   await assertAllKeysExpire(t, server.client())
 })

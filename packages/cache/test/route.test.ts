@@ -7,7 +7,7 @@ import { assertAllKeysExpire } from './ttl-check.js'
 const server = await startRedis()
 t.teardown(server.stop)
 
-interface Db { users: string[], reads: number, running?: number, most?: number }
+interface Db { users: string[], reads: number, running?: number, most?: number, remaining?: number }
 
 function routes (db: Db) {
   return (app: FastifyInstance): void => {
@@ -141,8 +141,93 @@ for (const target of [{ kind: 'redis', url: server.url }, { kind: 'memory' }] as
   })
 }
 
+function personalRoutes (db: Db) {
+  return (app: FastifyInstance): void => {
+    // What a rate limiter does: a per-client header set before the cache answers.
+    app.addHook('onRequest', async (request, reply) => {
+      db.remaining = (db.remaining ?? 100) - 1
+      reply.header('x-ratelimit-remaining', String(db.remaining))
+      reply.header('ratelimit-policy', '10;w=60')
+    })
+    app.get('/me', { config: { cache: { ttl: 30_000, omitHeaders: ['x-served-to'] } } }, async (request, reply) => {
+      db.reads++
+      const who = request.headers.authorization ?? request.headers.cookie ?? 'anonymous'
+      reply.header('x-served-to', who)
+      reply.header('retry-after', '1')
+      return { who }
+    })
+    app.get('/public', { config: { cache: { ttl: 30_000, shared: true } } }, async () => {
+      db.reads++
+      return { same: 'for everyone' }
+    })
+    app.get('/per-user', { config: { cache: { ttl: 30_000, vary: ['authorization'] } } }, async (request) => {
+      db.reads++
+      return { who: request.headers.authorization }
+    })
+    app.get('/private-control', { config: { cache: { ttl: 30_000 } } }, async (request, reply) => {
+      db.reads++
+      reply.header('cache-control', 'private, max-age=60')
+      return 'mine'
+    })
+  }
+}
+
+for (const kind of ['redis', 'memory'] as const) {
+  t.test(`route cache on ${kind}: one user's response is never served to another`, async (t) => {
+    const db: Db = { users: [], reads: 0 }
+    const keyPrefix = uniquePrefix(PREFIX_LABEL)
+    const target: Target = kind === 'redis' ? { kind, url: server.url } : { kind }
+    const a = await makeApp(t, target, { keyPrefix, routes: personalRoutes(db) })
+    // On Redis, a second instance shares the cache.
+    const b = kind === 'redis' ? await makeApp(t, target, { keyPrefix, routes: personalRoutes(db) }) : a
+    const as = (app: FastifyInstance, headers: Record<string, string>) => async () => await app.inject({ url: '/me', headers })
+
+    const alice = await as(a, { authorization: 'Bearer alice' })()
+    t.same(alice.json(), { who: 'Bearer alice' })
+    t.equal(alice.headers['x-cache'], 'BYPASS')
+    for (const app of [a, b]) {
+      const bob = await as(app, { authorization: 'Bearer bob' })()
+      t.same(bob.json(), { who: 'Bearer bob' }, 'bob gets his own response')
+      t.equal(bob.headers['x-served-to'], 'Bearer bob')
+    }
+    const carol = await as(b, { cookie: 'sid=carol' })()
+    t.same(carol.json(), { who: 'sid=carol' }, 'a request with a cookie bypasses the cache too')
+    t.equal(await b.inject('/me').then((r) => r.json().who), 'anonymous')
+    t.equal(await a.inject({ url: '/me', headers: { authorization: 'Bearer alice' } }).then((r) => r.json().who), 'Bearer alice',
+      'a stored anonymous response is not served to an authenticated request')
+    t.equal(await b.inject({ url: '/me', headers: { cookie: 'sid=dave' } }).then((r) => r.json().who), 'sid=dave')
+
+    const anonymous = await a.inject('/me')
+    t.equal(anonymous.headers['x-cache'], 'HIT', 'anonymous requests are still cached')
+    t.equal(anonymous.headers['x-served-to'], undefined, 'a header the route omits is not replayed')
+    t.equal(anonymous.headers['retry-after'], undefined, 'retry-after is not replayed')
+    t.equal(anonymous.headers['x-ratelimit-remaining'], String(Number(anonymous.headers['x-ratelimit-remaining'])), 'the caller\'s own rate-limit header')
+    const first = await b.inject('/public')
+    const second = await a.inject('/public')
+    t.equal(second.headers['x-cache'], 'HIT')
+    t.not(second.headers['x-ratelimit-remaining'], first.headers['x-ratelimit-remaining'], 'a hit carries this caller\'s remaining count, not the first caller\'s')
+
+    const shared = await a.inject({ url: '/public', headers: { authorization: 'Bearer alice' } })
+    t.equal(shared.headers['x-cache'], 'HIT', 'shared: true caches for authenticated requests')
+    const aliceOwn = await a.inject({ url: '/per-user', headers: { authorization: 'Bearer alice' } })
+    const bobOwn = await b.inject({ url: '/per-user', headers: { authorization: 'Bearer bob' } })
+    const aliceAgain = await b.inject({ url: '/per-user', headers: { authorization: 'Bearer alice' } })
+    t.same([aliceOwn.json().who, bobOwn.json().who, aliceAgain.json().who], ['Bearer alice', 'Bearer bob', 'Bearer alice'])
+    t.equal(aliceAgain.headers['x-cache'], 'HIT', 'vary: [authorization] keeps one entry per user')
+
+    await a.inject('/private-control')
+    t.equal((await b.inject('/private-control')).headers['x-cache'], 'MISS', 'Cache-Control: private from the handler is not stored')
+    for (const url of ['/me', '/public', '/per-user', '/private-control']) {
+      const stored = await a.cache.ns('route').get<{ h: Record<string, unknown> }>(`GET:${url}`)
+      if (stored === undefined) continue
+      const names = Object.keys(stored.h).filter((h) => /ratelimit|retry-after|set-cookie|x-served-to/.test(h))
+      t.same(names, [], `no per-client header stored for ${url}`)
+    }
+  })
+}
+
 t.test('invalid route config fails when the app is made ready', async (t) => {
-  const bad = [{ ttl: 0 }, { key: 'nope' }, { tags: 'users' }, { vary: ['bad header'] }]
+  const bad = [{ ttl: 0 }, { key: 'nope' }, { tags: 'users' }, { vary: ['bad header'] }, { shared: 'yes' }, { omitHeaders: 'x-a' }]
   for (const cache of bad) {
     await t.rejects(makeApp(t, { kind: 'memory' }, {
       routes: (app) => { app.get('/x', { config: { cache: cache as never } }, async () => 'x') }
