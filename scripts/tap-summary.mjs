@@ -15,6 +15,9 @@
 // - A file that bails out counts at least 1 failed.
 // - A file that skips everything ("1..0 # skip") counts as 1 skipped.
 //
+// The closing line is always "N passed, N failed, N skipped"; skipped and todo
+// points are listed with their reasons under their package's line.
+//
 // Usage as a script: node scripts/tap-summary.mjs [dir ...]
 // Each dir is a package directory (with .tap/test-results inside) or a
 // results directory itself. Without arguments the workspace packages are
@@ -27,7 +30,10 @@ import { Parser } from 'tap-parser'
 
 export const RESULTS_SUBDIR = join('.tap', 'test-results')
 
-const emptyCounts = () => ({ passed: 0, failed: 0, skipped: 0, files: 0, problems: [] })
+const emptyCounts = () => ({ passed: 0, failed: 0, skipped: 0, files: 0, problems: [], skips: [] })
+
+/** Skip reasons listed per package under the summary; the count covers the rest. */
+const MAX_SKIPS_SHOWN = 10
 
 /**
  * Count the test points of one TAP document.
@@ -36,7 +42,7 @@ const emptyCounts = () => ({ passed: 0, failed: 0, skipped: 0, files: 0, problem
  */
 export function summarizeTap (text) {
   return new Promise((resolve) => {
-    const counts = { passed: 0, failed: 0, skipped: 0, problems: [] }
+    const counts = { passed: 0, failed: 0, skipped: 0, problems: [], skips: [] }
     let parser
     try {
       parser = new Parser()
@@ -49,8 +55,13 @@ export function summarizeTap (text) {
     let bailout = null
     parser.on('pass', () => { counts.passed++ })
     parser.on('fail', () => { counts.failed++ })
-    parser.on('skip', () => { counts.skipped++ })
-    parser.on('todo', () => { counts.skipped++ })
+    const skipped = (kind) => (result) => {
+      counts.skipped++
+      const reason = typeof result?.[kind] === 'string' && result[kind] ? `: ${result[kind]}` : ''
+      counts.skips.push(`${kind} ${result?.name || '(unnamed)'}${reason}`)
+    }
+    parser.on('skip', skipped('skip'))
+    parser.on('todo', skipped('todo'))
     parser.on('bailout', (reason) => { bailout = reason || true })
     parser.on('complete', (results) => {
       const sawPlan = /^\s*1\.\.\d+/m.test(text)
@@ -64,6 +75,7 @@ export function summarizeTap (text) {
         counts.failed = 1
       } else if (points === 0 && results.plan?.skipAll) {
         counts.skipped = 1
+        counts.skips.push(`skip all${results.plan.skipReason ? `: ${results.plan.skipReason}` : ''}`)
       } else if (!results.ok && counts.failed === 0) {
         const why = (results.failures || [])
           .map((f) => f.tapError || f.name)
@@ -124,7 +136,7 @@ export async function summarizeDir (dir) {
     try {
       counts = await summarizeTap(readFileSync(file, 'utf8'))
     } catch (err) {
-      counts = { passed: 0, failed: 1, skipped: 0, problems: [`unreadable: ${err.message}`] }
+      counts = { passed: 0, failed: 1, skipped: 0, problems: [`unreadable: ${err.message}`], skips: [] }
     }
     total.files++
     total.passed += counts.passed
@@ -132,6 +144,9 @@ export async function summarizeDir (dir) {
     total.skipped += counts.skipped
     for (const problem of counts.problems) {
       total.problems.push(`${relative(resultsDir, file)}: ${problem}`)
+    }
+    for (const skip of counts.skips) {
+      total.skips.push(`${relative(resultsDir, file)}: ${skip}`)
     }
   }
   return total
@@ -194,7 +209,7 @@ export function targets (root, env = process.env) {
 }
 
 export function formatCounts ({ passed, failed, skipped }) {
-  return `${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`
+  return `${passed} passed, ${failed} failed, ${skipped} skipped`
 }
 
 /**
@@ -211,6 +226,8 @@ export async function summarize (list, log = console.log) {
     }
     log(`${name}: ${formatCounts(counts)} (${counts.files} file${counts.files === 1 ? '' : 's'})`)
     for (const problem of counts.problems) log(`  ${name}: ${problem}`)
+    for (const skip of counts.skips.slice(0, MAX_SKIPS_SHOWN)) log(`  ${name}: ${skip}`)
+    if (counts.skips.length > MAX_SKIPS_SHOWN) log(`  ${name}: … ${counts.skips.length - MAX_SKIPS_SHOWN} more skipped`)
     total.files += counts.files
     total.passed += counts.passed
     total.failed += counts.failed

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Root `pnpm test`: runs every workspace's tests through turbo (one package at
 // a time, output streamed live), then counts the test points tap saved in
-// <package>/.tap/test-results and prints "N passed, N failed" as the last line.
+// <package>/.tap/test-results and prints "N passed, N failed, N skipped" as the last line.
 //
 // Exit code is non-zero when turbo failed, any test point failed, or nothing passed.
 // Set REDKIT_SKIP_TURBO=1 to only summarise existing results (no clean, no run).

@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 export const AdminInvalidOptionError = createError<[string]>(
   'FST_REDKIT_ADMIN_INVALID_OPTION', 'Invalid @redkit/admin option: %s', 500, TypeError

@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 export const CacheInvalidOptionError = createError<[string]>(
   'FST_REDKIT_CACHE_INVALID_OPTION', 'Invalid @redkit/cache option: %s', 500, TypeError

@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 /** Passed last to an error constructor to keep the underlying error. */
 export interface Cause { cause: unknown }

@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 export const PubsubInvalidOptionError = createError<[string]>(
   'FST_REDKIT_PUBSUB_INVALID_OPTION', 'Invalid @redkit/pubsub option: %s', 500, TypeError

@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 export const RateLimitInvalidOptionError = createError<[string]>(
   'FST_REDKIT_RATE_LIMIT_INVALID_OPTION', 'Invalid @redkit/rate-limit option: %s', 500, TypeError

@@ -1,4 +1,4 @@
-import createError from '@fastify/error'
+import { createError } from '@fastify/error'
 
 export const SessionInvalidOptionError = createError<[string]>(
   'FST_REDKIT_SESSION_INVALID_OPTION', 'Invalid @redkit/session option: %s', 500, TypeError
