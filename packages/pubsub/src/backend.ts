@@ -1,5 +1,9 @@
-/** Receives every message the subscriber connection gets: route is the subscribed channel or pattern. */
-export type MessageSink = (route: string, channel: string, payload: string) => void
+/**
+ * Receives every message the subscriber connection gets: route is the
+ * subscribed channel or pattern, and `pattern` tells which, since the same
+ * text can be subscribed both ways at once.
+ */
+export type MessageSink = (route: string, channel: string, payload: string, pattern: boolean) => void
 
 export interface StreamEntry {
   id: string
@@ -46,6 +50,11 @@ export function compareIds (a: string, b: string): number {
   const ms = Number(am) - Number(bm)
   if (ms !== 0) return ms
   return Number(as) - Number(bs)
+}
+
+/** The text as a Redis glob that matches only itself. */
+export function escapeGlob (text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&')
 }
 
 /** Redis glob (*, ?, [...], backslash escapes) as a RegExp, for the memory backend. */

@@ -31,18 +31,19 @@ export class MemoryTransport implements Transport {
   constructor (private readonly sink: MessageSink) {}
 
   async publish (channel: string, payload: string): Promise<number> {
-    const routes: string[] = []
-    if (this.channels.has(channel)) routes.push(channel)
+    const patterns: string[] = []
+    const literal = this.channels.has(channel)
     for (const [pattern, re] of this.patterns) {
-      if (re.test(channel)) routes.push(pattern)
+      if (re.test(channel)) patterns.push(pattern)
     }
     // Delivered after the publisher's await, like a message coming back from a server.
-    if (routes.length > 0) {
+    if (literal || patterns.length > 0) {
       queueMicrotask(() => {
-        for (const route of routes) this.sink(route, channel, payload)
+        if (literal) this.sink(channel, channel, payload, false)
+        for (const pattern of patterns) this.sink(pattern, channel, payload, true)
       })
     }
-    return routes.length
+    return patterns.length + (literal ? 1 : 0)
   }
 
   async subscribe (channel: string): Promise<void> { this.channels.add(channel) }

@@ -93,7 +93,7 @@ export function integer (value: unknown, name: string, fallback: number, min: nu
   return value
 }
 
-function bool (value: unknown, name: string, fallback: boolean): boolean {
+export function bool (value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') fail(`${name} must be true or false, got ${JSON.stringify(value)}`)
   return value

@@ -72,9 +72,9 @@ export class RedisTransport implements Transport {
   private connection (): RedisClient {
     if (this.sub !== undefined) return this.sub
     const sub = this.redkit.isCluster ? this.clusterSubscriber() : this.standaloneSubscriber()
-    sub.on('message', (channel: string, payload: string) => this.sink(channel, channel, payload))
-    sub.on('smessage', (channel: string, payload: string) => this.sink(channel, channel, payload))
-    sub.on('pmessage', (pattern: string, channel: string, payload: string) => this.sink(pattern, channel, payload))
+    sub.on('message', (channel: string, payload: string) => this.sink(channel, channel, payload, false))
+    sub.on('smessage', (channel: string, payload: string) => this.sink(channel, channel, payload, false))
+    sub.on('pmessage', (pattern: string, channel: string, payload: string) => this.sink(pattern, channel, payload, true))
     this.sub = sub
     return sub
   }

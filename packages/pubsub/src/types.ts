@@ -35,7 +35,7 @@ export interface SubscribeOptions {
   concurrency?: number
   /** Drop this instance's own messages. */
   skipSelf?: boolean
-  /** Treat the name as a glob pattern; by default a name with *, ? or [ is a pattern. */
+  /** Treat the name as a glob pattern (or use psubscribe). Without it every name is a literal channel, whatever characters it holds. */
   pattern?: boolean
 }
 

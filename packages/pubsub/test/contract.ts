@@ -78,12 +78,13 @@ export function contract (t: Test, backend: ContractBackend): void {
   t.test('patterns', async (t) => {
     const { a, b } = await pair(t, backend)
     if (!backend.patterns) {
-      t.equal(await errorCode(async () => await b.pubsub.subscribe('orders.*', () => {})), 'FST_REDKIT_PUBSUB_SHARDED_PATTERN')
+      t.equal(await errorCode(async () => await b.pubsub.subscribe('orders.*', () => {}, { pattern: true })), 'FST_REDKIT_PUBSUB_SHARDED_PATTERN')
+      t.equal(await errorCode(async () => await b.pubsub.psubscribe('orders.*', () => {})), 'FST_REDKIT_PUBSUB_SHARDED_PATTERN')
       t.same(b.pubsub.stats().patterns, [])
       return
     }
     const got: PubsubMessage[] = []
-    const off = await b.pubsub.subscribe('orders.*', (m) => { got.push(m) })
+    const off = await b.pubsub.subscribe('orders.*', (m) => { got.push(m) }, { pattern: true })
     await a.pubsub.publish('orders.eu', 'eu')
     await a.pubsub.publish('users.eu', 'no')
     await a.pubsub.publish('orders.us', 'us')
@@ -97,6 +98,55 @@ export function contract (t: Test, backend: ContractBackend): void {
     await until(() => literal.length === 1)
     t.same(literal, ['yes'])
     await off()
+  })
+
+  t.test('a name with glob characters is a literal channel unless a pattern is asked for', async (t) => {
+    const { a, b } = await pair(t, backend)
+    const roomId = '*'
+    const star: unknown[] = []
+    const price: unknown[] = []
+    await b.pubsub.subscribe(`room:${roomId}`, (m) => { star.push(m.data) })
+    await b.pubsub.subscribe('price[usd]', (m) => { price.push(m.data) })
+    await b.pubsub.subscribe('q?', () => {})
+    t.same(b.pubsub.stats().patterns, [], 'no pattern subscription')
+    t.same(b.pubsub.stats().channels.map((c) => c.channel).sort(), ['price[usd]', 'q?', 'room:*'])
+    await a.pubsub.publish('room:1', 'other room')
+    await a.pubsub.publish('prices', 'no')
+    await a.pubsub.publish('priceu', 'no')
+    await a.pubsub.publish('room:*', 'mine')
+    await a.pubsub.publish('price[usd]', 42)
+    await until(() => star.length === 1 && price.length === 1)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    t.same(star, ['mine'], 'room:* does not listen to other rooms')
+    t.same(price, [42], 'price[usd] matches itself')
+    t.equal(await errorCode(async () => await b.pubsub.subscribe('x', () => {}, { pattern: 'yes' as never })), 'FST_REDKIT_PUBSUB_INVALID_OPTION')
+
+    const it = b.pubsub.iterate('room:?', { signal: AbortSignal.timeout(5000) })
+    const first = it.next()
+    await until(() => b.pubsub.stats().channels.some((c) => c.channel === 'room:?'))
+    await a.pubsub.publish('room:2', 'no')
+    await a.pubsub.publish('room:?', 'yes')
+    t.same((await first).value?.data, 'yes', 'iterate is literal too')
+    await it.return(undefined)
+    if (!backend.patterns) return
+
+    // The same text as a channel and as a pattern at once: two subscriptions that do not replace each other.
+    const literal: unknown[] = []
+    const wide: unknown[] = []
+    const offLiteral = await b.pubsub.subscribe('news.*', (m) => { literal.push(m.data) })
+    const offWide = await b.pubsub.psubscribe('news.*', (m) => { wide.push(m.data) })
+    t.same(b.pubsub.stats().channels.filter((c) => c.channel === 'news.*'), [{ channel: 'news.*', subscribers: 1 }])
+    t.same(b.pubsub.stats().patterns, [{ pattern: 'news.*', subscribers: 1 }])
+    await a.pubsub.publish('news.eu', 'eu')
+    await a.pubsub.publish('news.*', 'star')
+    await until(() => wide.length === 2 && literal.length === 1)
+    t.same(literal, ['star'])
+    t.same(wide, ['eu', 'star'])
+    await offWide()
+    await a.pubsub.publish('news.*', 'again')
+    await until(() => literal.length === 2)
+    t.same(wide, ['eu', 'star'], 'the pattern left, the channel stayed')
+    await offLiteral()
   })
 
   t.test('iterate ends on abort and unsubscribes', async (t) => {

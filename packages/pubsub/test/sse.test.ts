@@ -113,6 +113,28 @@ t.test('SSE keeps the headers other plugins set (CORS, helmet, hooks) and sends 
   client.close()
 })
 
+t.test('SSE: a user-supplied channel part is literal, never a pattern', async (t) => {
+  const prefix = uniquePrefix('sse-literal')
+  const web = await makeApp({ url: server.url }, prefix, {}, false, (app) => {
+    app.get<{ Params: { room: string } }>('/rooms/:room', async (request, reply) => {
+      await app.pubsub.sse(request, reply, `room:${request.params.room}`)
+    })
+  })
+  const worker = await makeApp({ url: server.url }, prefix)
+  t.teardown(async () => { await worker.close(); await web.close() })
+  const address = await web.listen({ port: 0, host: '127.0.0.1' })
+  const client = await connect(`${address}/rooms/${encodeURIComponent('*')}`)
+  await until(() => web.pubsub.stats().channels.length === 1)
+  t.same(web.pubsub.stats().channels, [{ channel: 'room:*', subscribers: 1 }])
+  t.same(web.pubsub.stats().patterns, [])
+  await worker.pubsub.publish('room:secret', { text: 'not for you' })
+  await worker.pubsub.publish('room:*', { text: 'for the room named *' })
+  await until(() => client.events.length >= 1, 5000, 'the literal event')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(client.events.map((e) => JSON.parse(e.data)), [{ text: 'for the room named *' }])
+  client.close()
+})
+
 t.test('SSE on a durable channel resumes from Last-Event-ID', async (t) => {
   const prefix = uniquePrefix('sse-durable')
   const web = await makeApp({ url: server.url }, prefix, {}, false, (app) => {
