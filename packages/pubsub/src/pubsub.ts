@@ -306,7 +306,7 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   stream<C extends string> (name: C, opts: StreamOptions = {}): DurableStream<Payload<M, C>> {
     if (this.closed) throw new PubsubClosedError()
     checkChannel(name, this.options.maxChannelLength, 'stream name')
-    const resolved = checkStreamOptions(opts, this.instanceId, this.redkit.commandTimeout)
+    const resolved = checkStreamOptions(opts, this.options.worker ?? this.instanceId, this.redkit.commandTimeout)
     const stream = new DurableStream<Payload<M, C>>(name, this.streamKey(name), resolved, {
       transport: this.transport,
       log: this.log,

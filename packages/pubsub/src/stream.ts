@@ -134,7 +134,8 @@ export class DurableStream<T = unknown> {
     const claimEvery = Math.max(50, Math.floor(claimIdleMs / 2))
     let lastClaim = 0
     let failures = 0
-    // Entries this consumer name read before a restart come first.
+    // Entries this consumer name read before a restart (and never acknowledged) come first,
+    // without waiting claimIdleMs: with a stable name (the plugin's `worker`) they are its own.
     let readId = '0'
     while (this.active()) {
       try {
@@ -143,7 +144,8 @@ export class DurableStream<T = unknown> {
           await this.claim()
         }
         const entries = await this.reader!.readGroup(this.key, group, consumer, batch, blockMs, readId)
-        if (readId !== '>' && entries.length < batch) readId = '>'
+        // Past the pending entries just read, so ones that fail again are not re-read in a loop.
+        if (readId !== '>') readId = entries.length < batch ? '>' : entries.at(-1)!.id
         if (!this.active()) break
         await this.process(entries)
         failures = 0

@@ -365,6 +365,36 @@ export function contract (t: Test, backend: ContractBackend): void {
     await stopFirst()
   })
 
+  t.test('a restarted worker with the same worker name takes back its failed entry at once', async (t) => {
+    const prefix = uniquePrefix('pubsub-restart')
+    const opts = { group: 'g', start: '0' }
+    const first = await backend.make(prefix, { worker: 'billing-1' })
+    t.teardown(async () => await first.close())
+    const before = first.pubsub.stream('restart', opts)
+    t.equal(before.stats().consumer, 'billing-1')
+    await before.publish({ n: 1 })
+    // Fails, so the entry stays pending on this consumer, as if the process had died mid-way.
+    const stopBefore = await before.subscribe(() => { throw new Error('dies') })
+    await until(() => before.stats().failed === 1)
+    // With a shared backend the first app goes away; in memory only its consumer can.
+    let next = first
+    if (backend.shared) {
+      await first.close()
+      next = await backend.make(prefix, { worker: 'billing-1' })
+      t.teardown(async () => await next.close())
+    } else {
+      await stopBefore()
+    }
+    const after = next.pubsub.stream('restart', opts)
+    const seen: unknown[] = []
+    await after.subscribe((m) => { seen.push(m.data) })
+    // Well under claimIdleMs (30 s by default): no claim involved.
+    await until(() => after.stats().acked === 1, 5000, 'the entry processed by the restarted worker')
+    t.same(seen, [{ n: 1 }])
+    t.equal(after.stats().claimed, 0)
+    t.equal(await errorCode(async () => await backend.make(prefix, { worker: 'has space' })), 'FST_REDKIT_PUBSUB_INVALID_OPTION')
+  })
+
   t.test('stats', async (t) => {
     const { a, b } = await pair(t, backend)
     await b.pubsub.subscribe('s', () => {})
