@@ -8,11 +8,12 @@ import { checkChannel, decodeMessage, encode } from './envelope.js'
 import { PubsubClosedError, PubsubInvalidHandlerError, PubsubShardedPatternError } from './errors.js'
 import { MemoryTransport } from './memory.js'
 import { bool, checkStreamOptions, integer, type ResolvedOptions, type StreamOptions } from './options.js'
-import { RedisTransport, type ResubscribeInfo } from './redis.js'
+import { RedisTransport } from './redis.js'
 import { openSse } from './sse.js'
-import { DurableStream, type StreamStats } from './stream.js'
+import { DurableStream } from './stream.js'
+import type { ResubscribeInfo, SubscriberLostInfo } from './subscriber.js'
 import type {
-  GapInfo, Handler, IterateOptions, Payload, PubsubChannels, PubsubMessage, SseOptions, SubscribeOptions, Unsubscribe
+  GapInfo, Handler, IterateOptions, Payload, PubsubChannels, PubsubMessage, PubsubStats, SseOptions, SubscribeOptions, Unsubscribe
 } from './types.js'
 
 interface Route {
@@ -27,24 +28,6 @@ interface Route {
   confirmed: boolean
 }
 
-export interface PubsubStats extends DispatchStats {
-  mode: 'memory' | 'redis' | 'cluster'
-  sharded: boolean
-  channels: Array<{ channel: string, subscribers: number }>
-  patterns: Array<{ pattern: string, subscribers: number }>
-  /** Messages published by this instance. */
-  published: number
-  /** Messages received from Redis (in). */
-  received: number
-  malformed: number
-  /** Gap events, and the messages they reported missing. */
-  gaps: number
-  missed: number
-  resubscribes: number
-  sseClients: number
-  streams: StreamStats[]
-}
-
 /** Routes are keyed by kind too: the same text may be subscribed as a channel and as a pattern at once. */
 function routeKey (pattern: boolean, redisName: string): string {
   return (pattern ? 'p:' : 'c:') + redisName
@@ -54,6 +37,7 @@ function routeKey (pattern: boolean, redisName: string): string {
 export interface Pubsub<M extends object = PubsubChannels> {
   on: ((event: 'gap', listener: (gap: GapInfo) => void) => this) &
   ((event: 'resubscribed', listener: (info: ResubscribeInfo) => void) => this) &
+  ((event: 'subscriberLost', listener: (info: SubscriberLostInfo) => void) => this) &
   ((event: string | symbol, listener: (...args: any[]) => void) => this)
 }
 
@@ -71,7 +55,7 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   private readonly prefix: string
   private readonly streams = new Map<string, DurableStream<unknown>>()
   private readonly sseClients = new Set<() => void>()
-  private readonly counters = { published: 0, received: 0, malformed: 0, gaps: 0, missed: 0, resubscribes: 0 }
+  private readonly counters = { published: 0, received: 0, malformed: 0, gaps: 0, missed: 0, resubscribes: 0, subscriberLost: 0, resubscribeFailures: 0 }
   private readonly dispatch: DispatchStats = { delivered: 0, handlerErrors: 0, slowHandlers: 0, dropped: 0 }
   private closed = false
 
@@ -82,9 +66,18 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     const sink = (route: string, channel: string, payload: string, pattern: boolean): void => this.receive(routeKey(pattern, route), channel, payload)
     this.transport = redkit.mode === 'memory'
       ? new MemoryTransport(sink)
-      : new RedisTransport(redkit, log, options.sharded, sink, (info) => {
-        this.counters.resubscribes++
-        this.emit('resubscribed', info)
+      : new RedisTransport(redkit, options.sharded, {
+        log,
+        sink,
+        onLost: (info) => {
+          this.counters.subscriberLost++
+          this.emit('subscriberLost', info)
+        },
+        onResubscribed: (info) => {
+          this.counters.resubscribes++
+          this.emit('resubscribed', info)
+        },
+        onRetry: () => { this.counters.resubscribeFailures++ }
       })
   }
 
@@ -166,7 +159,8 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     try {
       await route.ready
     } catch (err) {
-      this.removeSlot(route, slot)
+      // The unsubscribe may fail for the same reason; the subscribe error is the one to report.
+      this.removeSlot(route, slot).catch(() => {})
       throw err
     }
     let done = false
