@@ -1,6 +1,6 @@
 import t from 'tap'
 import { logCapture, startCluster, uniquePrefix } from '@redkit/testing'
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import { makeApp, until } from './helpers.js'
 
 const cluster = await startCluster({ masters: 3, replicasPerMaster: 1 })
@@ -24,7 +24,7 @@ t.test('classic subscriber on Cluster: when its node goes away, it moves to anot
   await until(() => got.has('before'), 5000, 'first message')
 
   const before = subscriberPort(b)
-  const masters = b.redkit.client!.nodes('master').map((n) => Number(n.options.port))
+  const masters = (b.redkit.client as Cluster).nodes('master').map((n) => Number(n.options.port))
   t.ok(masters.includes(before), `the subscriber is on a master (${before})`)
   const victim = cluster.servers.find((s) => s.port === before)!
   await victim.kill()
