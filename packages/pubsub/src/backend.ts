@@ -39,6 +39,9 @@ export interface Transport {
   range: (key: string, after: string | undefined, count: number) => Promise<StreamEntry[]>
   ack: (key: string, group: string, ids: string[]) => Promise<number>
   autoclaim: (key: string, group: string, consumer: string, minIdleMs: number, cursor: string, count: number) => Promise<ClaimResult>
+  /** Marks a consumer name as in use by `token`; resolves to the previous holder when it was another token. */
+  markConsumer: (key: string, token: string, ttlMs: number) => Promise<string | null>
+  unmarkConsumer: (key: string, token: string) => Promise<void>
   reader: () => StreamReader
   close: () => Promise<void>
 }

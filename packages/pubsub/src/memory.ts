@@ -26,6 +26,7 @@ export class MemoryTransport implements Transport {
   private readonly channels = new Set<string>()
   private readonly patterns = new Map<string, RegExp>()
   private readonly streams = new Map<string, MemoryStream>()
+  private readonly marks = new Map<string, { token: string, expiresAt: number }>()
   private closed = false
 
   constructor (private readonly sink: MessageSink) {}
@@ -134,6 +135,17 @@ export class MemoryTransport implements Transport {
       }
     }
     return { cursor: '0-0', entries, deleted }
+  }
+
+  async markConsumer (key: string, token: string, ttlMs: number): Promise<string | null> {
+    const mark = this.marks.get(key)
+    const holder = mark !== undefined && mark.expiresAt > Date.now() ? mark.token : null
+    this.marks.set(key, { token, expiresAt: Date.now() + ttlMs })
+    return holder !== token ? holder : null
+  }
+
+  async unmarkConsumer (key: string, token: string): Promise<void> {
+    if (this.marks.get(key)?.token === token) this.marks.delete(key)
   }
 
   private readNow (key: string, groupName: string, consumer: string, count: number, id: string): StreamEntry[] | undefined {

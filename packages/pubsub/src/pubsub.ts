@@ -306,7 +306,8 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
       log: this.log,
       encode: (channel, data) => this.encodeOnce(channel, data),
       notify: async (channel, payload) => await this.transport.publish(this.prefix + channel, payload),
-      isClosed: () => this.closed
+      isClosed: () => this.closed,
+      consumerKey: this.redkit.key('ps', 'consumer', name, resolved.group, resolved.consumer)
     })
     this.streams.set(`${name}\n${resolved.group}\n${resolved.consumer}`, stream as DurableStream<unknown>)
     return stream

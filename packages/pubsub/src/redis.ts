@@ -1,7 +1,7 @@
 import type { Redkit, RedisClient, RedkitScript } from '@redkit/core'
 import type { Cluster, Redis } from 'ioredis'
 import type { ClaimResult, StreamEntry, StreamReader, Transport } from './backend.js'
-import { STREAM_ADD, STREAM_GROUP } from './lua.js'
+import { CONSUMER_MARK, CONSUMER_UNMARK, STREAM_ADD, STREAM_GROUP } from './lua.js'
 import { clusterSubscriber, shardedSubscriber, standaloneSubscriber, type Subscriber, type SubscriberHooks } from './subscriber.js'
 
 /**
@@ -54,6 +54,8 @@ export class RedisTransport implements Transport {
   private readonly patterns = new Set<string>()
   private readonly addScript: RedkitScript<string>
   private readonly groupScript: RedkitScript<number>
+  private readonly markScript: RedkitScript<string | null>
+  private readonly unmarkScript: RedkitScript<number>
   private readonly client: RedisClient
 
   constructor (private readonly redkit: Redkit, sharded: boolean, private readonly hooks: Omit<SubscriberHooks, 'channels' | 'patterns'>) {
@@ -62,6 +64,8 @@ export class RedisTransport implements Transport {
     this.sharded = redkit.isCluster && sharded
     this.addScript = redkit.defineScript<string>('redkitPubsubStreamAdd', STREAM_ADD, 1)
     this.groupScript = redkit.defineScript<number>('redkitPubsubStreamGroup', STREAM_GROUP, 1)
+    this.markScript = redkit.defineScript<string | null>('redkitPubsubConsumerMark', CONSUMER_MARK, 1)
+    this.unmarkScript = redkit.defineScript<number>('redkitPubsubConsumerUnmark', CONSUMER_UNMARK, 1)
   }
 
   private connection (): RedisClient {
@@ -128,6 +132,14 @@ export class RedisTransport implements Transport {
     const [next, raw, deleted] = await this.client.call('XAUTOCLAIM', key, group, consumer, minIdleMs, cursor, 'COUNT', count) as
       [string, RawEntry[], string[] | undefined]
     return { cursor: next, entries: entries(raw), deleted: deleted ?? [] }
+  }
+
+  async markConsumer (key: string, token: string, ttlMs: number): Promise<string | null> {
+    return await this.markScript([key], [token, ttlMs]) ?? null
+  }
+
+  async unmarkConsumer (key: string, token: string): Promise<void> {
+    await this.unmarkScript([key], [token])
   }
 
   reader (): StreamReader {

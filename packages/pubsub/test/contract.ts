@@ -395,6 +395,24 @@ export function contract (t: Test, backend: ContractBackend): void {
     t.equal(await errorCode(async () => await backend.make(prefix, { worker: 'has space' })), 'FST_REDKIT_PUBSUB_INVALID_OPTION')
   })
 
+  t.test('two running consumers with one consumer name see each other; distinct names do not', async (t) => {
+    const { a, b } = await pair(t, backend, { worker: 'same' })
+    const one = a.pubsub.stream('names', { group: 'g' })
+    const two = b.pubsub.stream('names', { group: 'g' })
+    const other = b.pubsub.stream('names', { group: 'g', consumer: 'other' })
+    const stops = [await one.subscribe(() => {}), await two.subscribe(() => {}), await other.subscribe(() => {})]
+    await until(() => one.stats().nameConflicts >= 1 && two.stats().nameConflicts >= 1, 10_000, 'both to see the conflict')
+    t.equal(other.stats().nameConflicts, 0)
+    const mark = a.redkit.key('ps', 'consumer', 'names', 'g', 'same')
+    if (a.redis !== null) {
+      const ttl = await a.redis.pttl(mark)
+      t.ok(ttl > 0 && ttl <= 6000, `the name's mark has a TTL (${ttl} ms)`)
+    }
+    for (const stop of stops) await stop()
+    // Stopped cleanly, the name is free at once, so a restart under it is not taken for a second process.
+    if (a.redis !== null) t.equal(await a.redis.exists(mark), 0, 'mark removed')
+  })
+
   t.test('stats', async (t) => {
     const { a, b } = await pair(t, backend)
     await b.pubsub.subscribe('s', () => {})
