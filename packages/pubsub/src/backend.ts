@@ -55,11 +55,6 @@ export function compareIds (a: string, b: string): number {
   return Number(as) - Number(bs)
 }
 
-/** The text as a Redis glob that matches only itself. */
-export function escapeGlob (text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&')
-}
-
 /** Redis glob (*, ?, [...], backslash escapes) as a RegExp, for the memory backend. */
 export function globToRegExp (pattern: string): RegExp {
   let out = '^'

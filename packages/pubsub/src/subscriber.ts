@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redkit, RedisClient } from '@redkit/core'
+import { backoff as coreBackoff, type Redkit, type RedisClient } from '@redkit/core'
 import type { Cluster, Redis } from 'ioredis'
 import type { MessageSink } from './backend.js'
 
@@ -34,10 +34,9 @@ const BACKOFF_MAX_MS = 5000
 /** Reconnects to one Cluster node before trying another. */
 const NODE_ATTEMPTS = 3
 
-/** Exponential, with jitter so that many instances do not retry in step. */
-export function backoff (attempt: number): number {
-  const ms = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt, 10))
-  return Math.round(ms * (0.75 + Math.random() * 0.5))
+/** Core's reconnect backoff (exponential, with jitter so that many instances do not retry in step). */
+function backoff (attempt: number): number {
+  return coreBackoff(attempt, BACKOFF_BASE_MS, BACKOFF_MAX_MS)
 }
 
 function nodeOf (conn: Redis): string {
