@@ -1,5 +1,9 @@
-/** Receives every message the subscriber connection gets: route is the subscribed channel or pattern. */
-export type MessageSink = (route: string, channel: string, payload: string) => void
+/**
+ * Receives every message the subscriber connection gets: route is the
+ * subscribed channel or pattern, and `pattern` tells which, since the same
+ * text can be subscribed both ways at once.
+ */
+export type MessageSink = (route: string, channel: string, payload: string, pattern: boolean) => void
 
 export interface StreamEntry {
   id: string
@@ -35,6 +39,9 @@ export interface Transport {
   range: (key: string, after: string | undefined, count: number) => Promise<StreamEntry[]>
   ack: (key: string, group: string, ids: string[]) => Promise<number>
   autoclaim: (key: string, group: string, consumer: string, minIdleMs: number, cursor: string, count: number) => Promise<ClaimResult>
+  /** Marks a consumer name as in use by `token`; resolves to the previous holder when it was another token. */
+  markConsumer: (key: string, token: string, ttlMs: number) => Promise<string | null>
+  unmarkConsumer: (key: string, token: string) => Promise<void>
   reader: () => StreamReader
   close: () => Promise<void>
 }

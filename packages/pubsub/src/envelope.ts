@@ -32,10 +32,6 @@ export function checkChannel (channel: unknown, maxLength: number, what = 'chann
   return channel
 }
 
-export function hasGlob (pattern: string): boolean {
-  return /[*?[]/.test(pattern)
-}
-
 function serialise (channel: string, data: unknown): string {
   let json: string | undefined
   try {

@@ -23,11 +23,11 @@ const plugin: FastifyPluginAsync<PubsubOptions> = async (app: FastifyInstance, o
 export const pubsub = fp(plugin, { name: '@redkit/pubsub', fastify: '5.x', dependencies: ['@redkit/core'] })
 export default pubsub
 
-export { Pubsub, type PubsubStats } from './pubsub.js'
+export { Pubsub } from './pubsub.js'
 export { DurableStream, type StreamHandler, type StreamStats, type ReplayOptions } from './stream.js'
-export type { ResubscribeInfo } from './redis.js'
+export type { ResubscribeInfo, SubscriberLostInfo } from './subscriber.js'
 export type {
-  PubsubChannels, Payload, PubsubMessage, Handler, Unsubscribe, SubscribeOptions, IterateOptions, GapInfo, SseOptions
+  PubsubChannels, PubsubStats, Payload, PubsubMessage, Handler, Unsubscribe, SubscribeOptions, IterateOptions, GapInfo, SseOptions
 } from './types.js'
 export {
   checkOptions, DEFAULT_MAX_SIZE, DEFAULT_MAX_CHANNEL_LENGTH, DEFAULT_CONCURRENCY, DEFAULT_MAX_PENDING, DEFAULT_SLOW_HANDLER_MS,

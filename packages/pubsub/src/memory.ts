@@ -26,23 +26,25 @@ export class MemoryTransport implements Transport {
   private readonly channels = new Set<string>()
   private readonly patterns = new Map<string, RegExp>()
   private readonly streams = new Map<string, MemoryStream>()
+  private readonly marks = new Map<string, { token: string, expiresAt: number }>()
   private closed = false
 
   constructor (private readonly sink: MessageSink) {}
 
   async publish (channel: string, payload: string): Promise<number> {
-    const routes: string[] = []
-    if (this.channels.has(channel)) routes.push(channel)
+    const patterns: string[] = []
+    const literal = this.channels.has(channel)
     for (const [pattern, re] of this.patterns) {
-      if (re.test(channel)) routes.push(pattern)
+      if (re.test(channel)) patterns.push(pattern)
     }
     // Delivered after the publisher's await, like a message coming back from a server.
-    if (routes.length > 0) {
+    if (literal || patterns.length > 0) {
       queueMicrotask(() => {
-        for (const route of routes) this.sink(route, channel, payload)
+        if (literal) this.sink(channel, channel, payload, false)
+        for (const pattern of patterns) this.sink(pattern, channel, payload, true)
       })
     }
-    return routes.length
+    return patterns.length + (literal ? 1 : 0)
   }
 
   async subscribe (channel: string): Promise<void> { this.channels.add(channel) }
@@ -133,6 +135,17 @@ export class MemoryTransport implements Transport {
       }
     }
     return { cursor: '0-0', entries, deleted }
+  }
+
+  async markConsumer (key: string, token: string, ttlMs: number): Promise<string | null> {
+    const mark = this.marks.get(key)
+    const holder = mark !== undefined && mark.expiresAt > Date.now() ? mark.token : null
+    this.marks.set(key, { token, expiresAt: Date.now() + ttlMs })
+    return holder !== token ? holder : null
+  }
+
+  async unmarkConsumer (key: string, token: string): Promise<void> {
+    if (this.marks.get(key)?.token === token) this.marks.delete(key)
   }
 
   private readNow (key: string, groupName: string, consumer: string, count: number, id: string): StreamEntry[] | undefined {

@@ -31,12 +31,19 @@ export interface PubsubOptions {
   heartbeatMs?: number
   /** How many (channel, publisher) sequence positions a subscription remembers for gap detection, and how many channels' sequence counters a publisher keeps. */
   gapTracking?: number
+  /**
+   * This process's name among the app's workers, the same across its restarts
+   * (e.g. a StatefulSet pod name or `worker-${WORKER_INDEX}`), unique among running
+   * processes. Durable-stream consumers default to it, so a restarted worker
+   * takes back its own unfinished entries at once.
+   */
+  worker?: string
 }
 
 export interface StreamOptions {
   /** Consumer group; every group receives every message once. */
   group?: string
-  /** Consumer name inside the group; defaults to the instance id. */
+  /** Consumer name inside the group; defaults to the plugin's `worker`, else the instance id (new on every start). */
   consumer?: string
   /** Approximate length bound (XADD MAXLEN ~). */
   maxLen?: number
@@ -66,6 +73,7 @@ export interface ResolvedOptions {
   sharded: boolean
   heartbeatMs: number
   gapTracking: number
+  worker: string | undefined
 }
 
 export interface ResolvedStreamOptions {
@@ -93,7 +101,7 @@ export function integer (value: unknown, name: string, fallback: number, min: nu
   return value
 }
 
-function bool (value: unknown, name: string, fallback: boolean): boolean {
+export function bool (value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') fail(`${name} must be true or false, got ${JSON.stringify(value)}`)
   return value
@@ -106,7 +114,7 @@ function known (opts: object, names: string[], what: string): void {
 }
 
 const OPTION_NAMES = ['maxSize', 'maxChannelLength', 'concurrency', 'maxPending', 'slowHandlerMs', 'skipSelf',
-  'sharded', 'heartbeatMs', 'gapTracking']
+  'sharded', 'heartbeatMs', 'gapTracking', 'worker']
 
 export function checkOptions (opts: PubsubOptions = {}): ResolvedOptions {
   if (typeof opts !== 'object' || opts === null) fail('options must be an object')
@@ -120,7 +128,8 @@ export function checkOptions (opts: PubsubOptions = {}): ResolvedOptions {
     skipSelf: bool(opts.skipSelf, 'skipSelf', false),
     sharded: bool(opts.sharded, 'sharded', true),
     heartbeatMs: integer(opts.heartbeatMs, 'heartbeatMs', DEFAULT_HEARTBEAT_MS, 10, 3_600_000),
-    gapTracking: integer(opts.gapTracking, 'gapTracking', DEFAULT_GAP_TRACKING, 1, 10_000_000)
+    gapTracking: integer(opts.gapTracking, 'gapTracking', DEFAULT_GAP_TRACKING, 1, 10_000_000),
+    worker: opts.worker === undefined ? undefined : name(opts.worker, 'worker')
   }
 }
 
@@ -131,13 +140,17 @@ const STREAM_OPTION_NAMES = ['group', 'consumer', 'maxLen', 'ttlMs', 'claimIdleM
 export const STREAM_ID = /^(\$|\d{1,20}(-\d{1,20})?)$/
 const NAME = /^[^\s{}]{1,200}$/
 
-export function checkStreamOptions (opts: StreamOptions, instanceId: string, commandTimeout: number): ResolvedStreamOptions {
+function name (value: unknown, what: string): string {
+  if (typeof value !== 'string' || !NAME.test(value)) fail(`${what} must be 1 to 200 characters without spaces or braces, got ${JSON.stringify(value)}`)
+  return value
+}
+
+/** `defaultConsumer` is the plugin's `worker` when set, else the instance id. */
+export function checkStreamOptions (opts: StreamOptions, defaultConsumer: string, commandTimeout: number): ResolvedStreamOptions {
   if (typeof opts !== 'object' || opts === null) fail('stream options must be an object')
   known(opts, STREAM_OPTION_NAMES, 'stream')
-  const group = opts.group ?? 'default'
-  if (typeof group !== 'string' || !NAME.test(group)) fail(`stream group must be 1 to 200 characters without spaces or braces, got ${JSON.stringify(group)}`)
-  const consumer = opts.consumer ?? instanceId
-  if (typeof consumer !== 'string' || !NAME.test(consumer)) fail(`stream consumer must be 1 to 200 characters without spaces or braces, got ${JSON.stringify(consumer)}`)
+  const group = name(opts.group ?? 'default', 'stream group')
+  const consumer = name(opts.consumer ?? defaultConsumer, 'stream consumer')
   const start = opts.start ?? '$'
   if (typeof start !== 'string' || !STREAM_ID.test(start)) fail(`stream start must be '$' or a stream id such as '0' or '1700000000000-0', got ${JSON.stringify(start)}`)
   // A blocking read must return before the connection's command deadline fires.

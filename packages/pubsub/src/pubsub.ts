@@ -1,17 +1,18 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
-import type { Redkit } from '@redkit/core'
+import { escapeGlob, type Redkit } from '@redkit/core'
 import type { Transport } from './backend.js'
 import { HandlerSlot, type DispatchStats } from './dispatch.js'
-import { checkChannel, decodeMessage, encode, hasGlob } from './envelope.js'
+import { checkChannel, decodeMessage, encode } from './envelope.js'
 import { PubsubClosedError, PubsubInvalidHandlerError, PubsubShardedPatternError } from './errors.js'
 import { MemoryTransport } from './memory.js'
-import { checkStreamOptions, integer, type ResolvedOptions, type StreamOptions } from './options.js'
-import { RedisTransport, type ResubscribeInfo } from './redis.js'
+import { bool, checkStreamOptions, integer, type ResolvedOptions, type StreamOptions } from './options.js'
+import { RedisTransport } from './redis.js'
 import { openSse } from './sse.js'
-import { DurableStream, type StreamStats } from './stream.js'
+import { DurableStream } from './stream.js'
+import type { ResubscribeInfo, SubscriberLostInfo } from './subscriber.js'
 import type {
-  GapInfo, Handler, IterateOptions, Payload, PubsubChannels, PubsubMessage, SseOptions, SubscribeOptions, Unsubscribe
+  GapInfo, Handler, IterateOptions, Payload, PubsubChannels, PubsubMessage, PubsubStats, SseOptions, SubscribeOptions, Unsubscribe
 } from './types.js'
 
 interface Route {
@@ -26,28 +27,16 @@ interface Route {
   confirmed: boolean
 }
 
-export interface PubsubStats extends DispatchStats {
-  mode: 'memory' | 'redis' | 'cluster'
-  sharded: boolean
-  channels: Array<{ channel: string, subscribers: number }>
-  patterns: Array<{ pattern: string, subscribers: number }>
-  /** Messages published by this instance. */
-  published: number
-  /** Messages received from Redis (in). */
-  received: number
-  malformed: number
-  /** Gap events, and the messages they reported missing. */
-  gaps: number
-  missed: number
-  resubscribes: number
-  sseClients: number
-  streams: StreamStats[]
+/** Routes are keyed by kind too: the same text may be subscribed as a channel and as a pattern at once. */
+function routeKey (pattern: boolean, redisName: string): string {
+  return (pattern ? 'p:' : 'c:') + redisName
 }
 
 // eslint-disable-next-line @typescript-eslint/no-unused-vars
 export interface Pubsub<M extends object = PubsubChannels> {
   on: ((event: 'gap', listener: (gap: GapInfo) => void) => this) &
   ((event: 'resubscribed', listener: (info: ResubscribeInfo) => void) => this) &
+  ((event: 'subscriberLost', listener: (info: SubscriberLostInfo) => void) => this) &
   ((event: string | symbol, listener: (...args: any[]) => void) => this)
 }
 
@@ -65,7 +54,7 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   private readonly prefix: string
   private readonly streams = new Map<string, DurableStream<unknown>>()
   private readonly sseClients = new Set<() => void>()
-  private readonly counters = { published: 0, received: 0, malformed: 0, gaps: 0, missed: 0, resubscribes: 0 }
+  private readonly counters = { published: 0, received: 0, malformed: 0, gaps: 0, missed: 0, resubscribes: 0, subscriberLost: 0, resubscribeFailures: 0 }
   private readonly dispatch: DispatchStats = { delivered: 0, handlerErrors: 0, slowHandlers: 0, dropped: 0 }
   private closed = false
 
@@ -73,12 +62,21 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     super()
     this.instanceId = redkit.instanceId
     this.prefix = `${redkit.prefix}ps:`
-    const sink = (route: string, channel: string, payload: string): void => this.receive(route, channel, payload)
+    const sink = (route: string, channel: string, payload: string, pattern: boolean): void => this.receive(routeKey(pattern, route), channel, payload)
     this.transport = redkit.mode === 'memory'
       ? new MemoryTransport(sink)
-      : new RedisTransport(redkit, log, options.sharded, sink, (info) => {
-        this.counters.resubscribes++
-        this.emit('resubscribed', info)
+      : new RedisTransport(redkit, options.sharded, {
+        log,
+        sink,
+        onLost: (info) => {
+          this.counters.subscriberLost++
+          this.emit('subscriberLost', info)
+        },
+        onResubscribed: (info) => {
+          this.counters.resubscribes++
+          this.emit('resubscribed', info)
+        },
+        onRetry: () => { this.counters.resubscribeFailures++ }
       })
   }
 
@@ -138,25 +136,30 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     return payload
   }
 
-  /** Subscribes a handler to a channel or glob pattern; resolves, once Redis confirmed, to its unsubscribe function. */
-  async subscribe<C extends string> (channelOrPattern: C, handler: Handler<Payload<M, C>>, opts: SubscribeOptions = {}): Promise<Unsubscribe> {
+  /**
+   * Subscribes a handler to a channel, taken literally whatever characters it
+   * holds (a user-supplied `*` must not widen it), or to a glob pattern only
+   * with `{ pattern: true }`; resolves, once Redis confirmed, to its unsubscribe function.
+   */
+  async subscribe<C extends string> (channel: C, handler: Handler<Payload<M, C>>, opts: SubscribeOptions = {}): Promise<Unsubscribe> {
     if (this.closed) throw new PubsubClosedError()
-    checkChannel(channelOrPattern, this.options.maxChannelLength, 'channel or pattern')
+    const pattern = bool(opts.pattern, 'pattern', false)
+    checkChannel(channel, this.options.maxChannelLength, pattern ? 'pattern' : 'channel')
     if (typeof handler !== 'function') throw new PubsubInvalidHandlerError()
-    const pattern = opts.pattern ?? hasGlob(channelOrPattern)
-    if (pattern && this.transport.sharded) throw new PubsubShardedPatternError(channelOrPattern)
+    if (pattern && this.transport.sharded) throw new PubsubShardedPatternError(channel)
     const slot = new HandlerSlot<PubsubMessage>(handler as Handler, {
       concurrency: integer(opts.concurrency, 'concurrency', this.options.concurrency, 1, 10_000),
       maxPending: this.options.maxPending,
       slowHandlerMs: this.options.slowHandlerMs,
       skipSelf: opts.skipSelf ?? this.options.skipSelf
     }, this.dispatch, this.log)
-    const route = this.addRoute(channelOrPattern, pattern)
+    const route = this.addRoute(channel, pattern)
     route.slots.add(slot)
     try {
       await route.ready
     } catch (err) {
-      this.removeSlot(route, slot)
+      // The unsubscribe may fail for the same reason; the subscribe error is the one to report.
+      this.removeSlot(route, slot).catch(() => {})
       throw err
     }
     let done = false
@@ -167,12 +170,23 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     }
   }
 
+  /** Subscribes a handler to the channels matching a glob pattern (`*`, `?`, `[...]`, `\\` escapes). */
+  async psubscribe (pattern: string, handler: Handler, opts: Omit<SubscribeOptions, 'pattern'> = {}): Promise<Unsubscribe> {
+    return await this.subscribe(pattern, handler, { ...opts, pattern: true })
+  }
+
+  /** The name subscribed in Redis: a pattern must not read glob characters of the key prefix as wildcards. */
+  private redisName (name: string, pattern: boolean): string {
+    return pattern ? escapeGlob(this.prefix) + name : this.prefix + name
+  }
+
   private addRoute (name: string, pattern: boolean): Route {
-    const key = this.prefix + name
+    const redisName = this.redisName(name, pattern)
+    const key = routeKey(pattern, redisName)
     let route = this.routes.get(key)
-    if (route === undefined || route.pattern !== pattern) {
+    if (route === undefined) {
       // The command is sent now, so it reaches Redis in call order with any unsubscribe.
-      const ready = pattern ? this.transport.psubscribe(key) : this.transport.subscribe(key)
+      const ready = pattern ? this.transport.psubscribe(redisName) : this.transport.subscribe(redisName)
       const created: Route = { name, pattern, slots: new Set(), seqs: new Map(), tracked: 0, ready, confirmed: false }
       ready.then(() => { created.confirmed = true }, () => {})
       this.routes.set(key, created)
@@ -184,11 +198,12 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   private async removeSlot (route: Route, slot: HandlerSlot<PubsubMessage>): Promise<void> {
     slot.close()
     if (!route.slots.delete(slot) || route.slots.size > 0) return
-    const key = this.prefix + route.name
+    const redisName = this.redisName(route.name, route.pattern)
+    const key = routeKey(route.pattern, redisName)
     if (this.routes.get(key) !== route) return
     this.routes.delete(key)
     if (this.closed) return
-    await (route.pattern ? this.transport.punsubscribe(key) : this.transport.unsubscribe(key))
+    await (route.pattern ? this.transport.punsubscribe(redisName) : this.transport.unsubscribe(redisName))
   }
 
   private receive (routeKey: string, fullChannel: string, payload: string): void {
@@ -284,13 +299,14 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   stream<C extends string> (name: C, opts: StreamOptions = {}): DurableStream<Payload<M, C>> {
     if (this.closed) throw new PubsubClosedError()
     checkChannel(name, this.options.maxChannelLength, 'stream name')
-    const resolved = checkStreamOptions(opts, this.instanceId, this.redkit.commandTimeout)
+    const resolved = checkStreamOptions(opts, this.options.worker ?? this.instanceId, this.redkit.commandTimeout)
     const stream = new DurableStream<Payload<M, C>>(name, this.streamKey(name), resolved, {
       transport: this.transport,
       log: this.log,
       encode: (channel, data) => this.encodeOnce(channel, data),
       notify: async (channel, payload) => await this.transport.publish(this.prefix + channel, payload),
-      isClosed: () => this.closed
+      isClosed: () => this.closed,
+      consumerKey: this.redkit.key('ps', 'consumer', name, resolved.group, resolved.consumer)
     })
     this.streams.set(`${name}\n${resolved.group}\n${resolved.consumer}`, stream as DurableStream<unknown>)
     return stream

@@ -1,8 +1,8 @@
-import type { FastifyBaseLogger } from 'fastify'
 import type { Redkit, RedisClient, RedkitScript } from '@redkit/core'
 import type { Cluster, Redis } from 'ioredis'
-import type { ClaimResult, MessageSink, StreamEntry, StreamReader, Transport } from './backend.js'
-import { STREAM_ADD, STREAM_GROUP } from './lua.js'
+import type { ClaimResult, StreamEntry, StreamReader, Transport } from './backend.js'
+import { CONSUMER_MARK, CONSUMER_UNMARK, STREAM_ADD, STREAM_GROUP } from './lua.js'
+import { clusterSubscriber, shardedSubscriber, standaloneSubscriber, type Subscriber, type SubscriberHooks } from './subscriber.js'
 
 /**
  * The node a classic PUBLISH of a channel goes to on Cluster. A PUBLISH has no
@@ -39,102 +39,45 @@ function streamEntries (reply: unknown[] | null): RawEntry[] | null {
   return (Array.isArray(first) ? first[1] : reply[1]) as RawEntry[] | null
 }
 
-export interface ResubscribeInfo {
-  channels: number
-  patterns: number
-  downtimeMs: number
-}
-
 /**
  * Redis backend. Publishing uses the app connection; subscribing uses one
- * extra connection made on first use. On Cluster with `sharded`, channels go
- * through SPUBLISH/SSUBSCRIBE so each message stays on the shard that owns it.
+ * extra connection made on first use (see subscriber.ts for how it survives
+ * drops). On Cluster with `sharded`, channels go through SPUBLISH/SSUBSCRIBE
+ * so each message stays on the shard that owns it.
  */
 export class RedisTransport implements Transport {
   readonly kind: 'redis' | 'cluster'
   readonly sharded: boolean
   private sub: RedisClient | undefined
+  private subscriber: Subscriber | undefined
   private readonly channels = new Set<string>()
   private readonly patterns = new Set<string>()
   private readonly addScript: RedkitScript<string>
   private readonly groupScript: RedkitScript<number>
+  private readonly markScript: RedkitScript<string | null>
+  private readonly unmarkScript: RedkitScript<number>
   private readonly client: RedisClient
 
-  constructor (private readonly redkit: Redkit, private readonly log: FastifyBaseLogger, sharded: boolean,
-    private readonly sink: MessageSink, private readonly onResubscribe: (info: ResubscribeInfo) => void) {
+  constructor (private readonly redkit: Redkit, sharded: boolean, private readonly hooks: Omit<SubscriberHooks, 'channels' | 'patterns'>) {
     this.client = redkit.client!
     this.kind = redkit.isCluster ? 'cluster' : 'redis'
     this.sharded = redkit.isCluster && sharded
     this.addScript = redkit.defineScript<string>('redkitPubsubStreamAdd', STREAM_ADD, 1)
     this.groupScript = redkit.defineScript<number>('redkitPubsubStreamGroup', STREAM_GROUP, 1)
+    this.markScript = redkit.defineScript<string | null>('redkitPubsubConsumerMark', CONSUMER_MARK, 1)
+    this.unmarkScript = redkit.defineScript<number>('redkitPubsubConsumerUnmark', CONSUMER_UNMARK, 1)
   }
 
   private connection (): RedisClient {
+    if (this.subscriber !== undefined) return this.subscriber.connection
     if (this.sub !== undefined) return this.sub
-    const sub = this.redkit.isCluster ? this.clusterSubscriber() : this.standaloneSubscriber()
-    sub.on('message', (channel: string, payload: string) => this.sink(channel, channel, payload))
-    sub.on('smessage', (channel: string, payload: string) => this.sink(channel, channel, payload))
-    sub.on('pmessage', (pattern: string, channel: string, payload: string) => this.sink(pattern, channel, payload))
-    this.sub = sub
-    return sub
-  }
-
-  /**
-   * ioredis would resubscribe on its own; we do it ourselves so the reply
-   * confirms it and the recovery is logged with what was restored.
-   */
-  private standaloneSubscriber (): Redis {
-    const sub = this.redkit.duplicate({ overrides: { autoResubscribe: false } }) as Redis
-    let everReady = false
-    let lostAt: number | undefined
-    sub.on('close', () => { if (everReady) lostAt ??= Date.now() })
-    sub.on('ready', () => {
-      if (!everReady) {
-        everReady = true
-        return
-      }
-      const downtimeMs = lostAt === undefined ? 0 : Date.now() - lostAt
-      lostAt = undefined
-      this.resubscribe(sub, downtimeMs)
-    })
-    return sub
-  }
-
-  private resubscribe (sub: Redis, downtimeMs: number): void {
-    const channels = [...this.channels]
-    const patterns = [...this.patterns]
-    Promise.all([
-      channels.length > 0 ? sub.subscribe(...channels) : 0,
-      patterns.length > 0 ? sub.psubscribe(...patterns) : 0
-    ]).then(() => {
-      const info = { channels: channels.length, patterns: patterns.length, downtimeMs }
-      this.log.info(info, 'redkit pubsub: subscriber reconnected and resubscribed')
-      this.onResubscribe(info)
-    }, (err: Error) => {
-      // The connection dropped again; the next 'ready' retries.
-      this.log.warn({ err: err.message }, 'redkit pubsub: resubscribe after reconnect failed')
-    })
-  }
-
-  private clusterSubscriber (): Cluster {
-    // Sharded subscribers are a construction-time option of the copy only.
-    const sub = this.redkit.duplicate({ overrides: { shardedSubscribers: this.sharded } }) as Cluster
-    let lostAt: number | undefined
-    let everReady = false
-    // ioredis restores cluster subscriptions itself when it replaces a subscriber node.
-    sub.on('-node', () => { lostAt ??= Date.now() })
-    const restored = (): void => {
-      if (!everReady) {
-        everReady = true
-        return
-      }
-      const info = { channels: this.channels.size, patterns: this.patterns.size, downtimeMs: lostAt === undefined ? 0 : Date.now() - lostAt }
-      lostAt = undefined
-      this.log.info(info, 'redkit pubsub: cluster subscriber reconnected and resubscribed')
-      this.onResubscribe(info)
+    const hooks = { ...this.hooks, channels: this.channels, patterns: this.patterns }
+    if (this.sharded) {
+      this.sub = shardedSubscriber(this.redkit, hooks)
+      return this.sub
     }
-    if (this.sharded) sub.on('subscribersReady', restored)
-    return sub
+    this.subscriber = this.redkit.isCluster ? clusterSubscriber(this.client as Cluster, hooks) : standaloneSubscriber(this.redkit, hooks)
+    return this.subscriber.connection
   }
 
   publish (channel: string, payload: string): Promise<number> {
@@ -191,6 +134,14 @@ export class RedisTransport implements Transport {
     return { cursor: next, entries: entries(raw), deleted: deleted ?? [] }
   }
 
+  async markConsumer (key: string, token: string, ttlMs: number): Promise<string | null> {
+    return await this.markScript([key], [token, ttlMs]) ?? null
+  }
+
+  async unmarkConsumer (key: string, token: string): Promise<void> {
+    await this.unmarkScript([key], [token])
+  }
+
   reader (): StreamReader {
     // Blocking reads get their own connection so they never delay other commands.
     const conn = this.redkit.duplicate()
@@ -209,6 +160,7 @@ export class RedisTransport implements Transport {
   async close (): Promise<void> {
     this.channels.clear()
     this.patterns.clear()
-    // The subscriber connection is a core duplicate, closed with the app.
+    // A core duplicate is also closed with the app; a Cluster node copy is only closed here.
+    this.subscriber?.close()
   }
 }

@@ -25,6 +25,34 @@ function lastEventId (request: FastifyRequest): string | undefined {
   return value !== undefined && STREAM_ID.test(value) && value !== '$' ? value : undefined
 }
 
+const SSE_HEADERS: Record<string, string> = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no'
+}
+
+/** A body of unknown length: a length or encoding another plugin set for an ordinary reply would be wrong here. */
+const DROPPED = new Set(['content-length', 'transfer-encoding', 'content-encoding'])
+
+/**
+ * A hijacked reply skips Fastify's own head writing, so the headers other
+ * plugins put on the reply (CORS in onRequest, for one) would be lost: they
+ * are copied onto the raw response, then the SSE ones take precedence.
+ */
+function writeHead (reply: FastifyReply): void {
+  const headers: Record<string, number | string | string[]> = {}
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined && !DROPPED.has(name.toLowerCase())) headers[name.toLowerCase()] = value
+  }
+  const res = reply.raw
+  for (const name of DROPPED) res.removeHeader(name)
+  reply.hijack()
+  res.writeHead(200, { ...headers, ...SSE_HEADERS })
+  // The head goes out now, not with the first event: a client waits for it.
+  res.flushHeaders()
+}
+
 /**
  * Streams a channel as Server-Sent Events. On a durable channel each event id
  * is the stream entry id, so a reconnecting browser (Last-Event-ID) first gets
@@ -33,13 +61,7 @@ function lastEventId (request: FastifyRequest): string | undefined {
 export async function openSse (ctx: SseContext): Promise<void> {
   const { request, reply, channel, durable, log } = ctx
   const res = reply.raw
-  reply.hijack()
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no'
-  })
+  writeHead(reply)
   res.write(': connected\n\n')
 
   let ended = false

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { StreamEntry, StreamReader, Transport } from './backend.js'
@@ -14,6 +15,8 @@ export interface StreamHost {
   /** Publishes a stream entry on the pub/sub channel of the same name. */
   notify: (channel: string, payload: string) => Promise<number>
   isClosed: () => boolean
+  /** Key marking this stream, group and consumer name as in use by a running consumer. */
+  consumerKey: string
 }
 
 export type StreamHandler<T> = (message: PubsubMessage<T>) => unknown
@@ -27,6 +30,8 @@ export interface StreamStats {
   acked: number
   failed: number
   claimed: number
+  /** Times another running consumer was seen using the same consumer name. */
+  nameConflicts: number
   running: boolean
 }
 
@@ -39,6 +44,8 @@ export interface ReplayOptions {
 const EMPTY_CURSOR = '0-0'
 /** How long stop() waits for running handlers; what they leave unacknowledged is reclaimed later. */
 export const STOP_TIMEOUT_MS = 5000
+/** How long a consumer name stays marked as in use without a refresh. */
+const MARK_TTL_MS = 6000
 
 export function toMessage<T> (channel: string, entry: StreamEntry): PubsubMessage<T> | undefined {
   if (entry.payload === null) return undefined
@@ -60,12 +67,15 @@ export function checkId (id: unknown): string {
  * entries left pending by a crashed or failing consumer are reclaimed.
  */
 export class DurableStream<T = unknown> {
-  private readonly counters = { published: 0, processed: 0, acked: 0, failed: 0, claimed: 0 }
+  private readonly counters = { published: 0, processed: 0, acked: 0, failed: 0, claimed: 0, nameConflicts: 0 }
+  /** Tells this consumer's mark from another one's, even in the same process. */
+  private readonly token = randomUUID()
   private handler: StreamHandler<T> | undefined
   private reader: StreamReader | undefined
   private loop: Promise<void> | undefined
   private stopped = false
   private groupReady: Promise<void> | undefined
+  private marked = false
 
   constructor (
     readonly name: string,
@@ -123,6 +133,9 @@ export class DurableStream<T = unknown> {
     this.loop = undefined
     this.reader = undefined
     this.handler = undefined
+    // A clean stop frees the name at once, so a restart under it is not taken for a second process.
+    if (this.marked) await this.host.transport.unmarkConsumer(this.host.consumerKey, this.token).catch(() => {})
+    this.marked = false
   }
 
   private active (): boolean {
@@ -133,17 +146,26 @@ export class DurableStream<T = unknown> {
     const { group, consumer, batch, blockMs, claimIdleMs } = this.options
     const claimEvery = Math.max(50, Math.floor(claimIdleMs / 2))
     let lastClaim = 0
+    let lastMark = 0
+    let starting = true
     let failures = 0
-    // Entries this consumer name read before a restart come first.
+    // Entries this consumer name read before a restart (and never acknowledged) come first,
+    // without waiting claimIdleMs: with a stable name (the plugin's `worker`) they are its own.
     let readId = '0'
     while (this.active()) {
       try {
+        if (Date.now() - lastMark >= MARK_TTL_MS / 3) {
+          lastMark = Date.now()
+          await this.mark(starting)
+          starting = false
+        }
         if (Date.now() - lastClaim >= claimEvery) {
           lastClaim = Date.now()
           await this.claim()
         }
         const entries = await this.reader!.readGroup(this.key, group, consumer, batch, blockMs, readId)
-        if (readId !== '>' && entries.length < batch) readId = '>'
+        // Past the pending entries just read, so ones that fail again are not re-read in a loop.
+        if (readId !== '>') readId = entries.length < batch ? '>' : entries.at(-1)!.id
         if (!this.active()) break
         await this.process(entries)
         failures = 0
@@ -156,6 +178,25 @@ export class DurableStream<T = unknown> {
         if (this.groupReady === undefined) await this.ensureGroup().catch(() => {})
       }
     }
+  }
+
+  /**
+   * Redis cannot tell two processes using one consumer name apart, so each
+   * running consumer marks the name with a token of its own: finding another
+   * token at start may be a predecessor that crashed moments ago, but finding
+   * one on a refresh means another live consumer wrote it since.
+   */
+  private async mark (starting: boolean): Promise<void> {
+    this.marked = true
+    const other = await this.host.transport.markConsumer(this.host.consumerKey, this.token, MARK_TTL_MS)
+    if (other === null) return
+    const info = { stream: this.name, group: this.options.group, consumer: this.options.consumer }
+    if (starting) {
+      this.host.log.warn(info, 'redkit pubsub: stream consumer name was in use moments ago, by a process that stopped or by another running one; names must be unique per running process')
+      return
+    }
+    this.counters.nameConflicts++
+    this.host.log.error(info, 'redkit pubsub: another running consumer uses the same consumer name; entries in flight may be processed twice. Give each process its own worker name')
   }
 
   /** Takes over entries that another consumer left pending for longer than claimIdleMs. */

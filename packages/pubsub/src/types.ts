@@ -1,3 +1,6 @@
+import type { DispatchStats } from './dispatch.js'
+import type { StreamStats } from './stream.js'
+
 /**
  * Map of channel names to message types. Augment it to type app.pubsub:
  *   declare module '@redkit/pubsub' { interface PubsubChannels { orders: Order } }
@@ -35,7 +38,7 @@ export interface SubscribeOptions {
   concurrency?: number
   /** Drop this instance's own messages. */
   skipSelf?: boolean
-  /** Treat the name as a glob pattern; by default a name with *, ? or [ is a pattern. */
+  /** Treat the name as a glob pattern (or use psubscribe). Without it every name is a literal channel, whatever characters it holds. */
   pattern?: boolean
 }
 
@@ -62,4 +65,27 @@ export interface SseOptions {
   heartbeatMs?: number
   /** Most bytes waiting for a slow client before it is disconnected. */
   maxBuffer?: number
+}
+
+export interface PubsubStats extends DispatchStats {
+  mode: 'memory' | 'redis' | 'cluster'
+  sharded: boolean
+  channels: Array<{ channel: string, subscribers: number }>
+  patterns: Array<{ pattern: string, subscribers: number }>
+  /** Messages published by this instance. */
+  published: number
+  /** Messages received from Redis (in). */
+  received: number
+  malformed: number
+  /** Gap events, and the messages they reported missing. */
+  gaps: number
+  missed: number
+  /** Times the subscriber connection was restored with every subscription. */
+  resubscribes: number
+  /** Times the subscriber connection (or a sharded one) was lost. */
+  subscriberLost: number
+  /** Resubscribe attempts Redis refused or that failed; each is retried with backoff. */
+  resubscribeFailures: number
+  sseClients: number
+  streams: StreamStats[]
 }

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startCluster, uniquePrefix } from '@redkit/testing'
+import { logCapture, startCluster, uniquePrefix } from '@redkit/testing'
 import { contract } from './contract.js'
 import { makeApp, until } from './helpers.js'
 
@@ -49,5 +49,37 @@ t.test('sharded subscribers come back after CLIENT KILL TYPE pubsub on every nod
   t.ok(Date.now() - killedAt < 10_000, `back after ${Date.now() - killedAt} ms`)
   t.ok(resubscribed >= 1, 'resubscribe observed')
   const stats = b.pubsub.stats()
+  t.ok(stats.subscriberLost >= 1, `the loss is counted (${stats.subscriberLost})`)
+  t.ok(stats.resubscribes >= 1)
   t.ok(stats.gaps >= 0)
+})
+
+t.test('classic (not sharded) subscriber: a killed connection is counted, logged and restored', async (t) => {
+  const prefix = uniquePrefix('cluster-classic-kill')
+  const logs = logCapture()
+  const a = await makeApp({ clusterNodes: cluster.nodes }, prefix, { sharded: false })
+  const b = await makeApp({ clusterNodes: cluster.nodes }, prefix, { sharded: false }, { level: 'info', stream: logs.stream })
+  t.teardown(async () => { await a.close(); await b.close() })
+  const got: string[] = []
+  const wide: string[] = []
+  await b.pubsub.subscribe('classic', (m) => { got.push(m.data as string) })
+  await b.pubsub.psubscribe('classic.*', (m) => { wide.push(m.channel) })
+  await a.pubsub.publish('classic', 'before')
+  await until(() => got.length === 1, 5000, 'first message')
+  for (const node of cluster.servers) {
+    const admin = node.client()
+    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+    admin.disconnect()
+  }
+  await until(() => b.pubsub.stats().resubscribes >= 1, 10_000, 'the resubscribe')
+  t.ok(b.pubsub.stats().subscriberLost >= 1, 'the loss is counted')
+  await until(() => {
+    a.pubsub.publish('classic', 'after').catch(() => {})
+    a.pubsub.publish('classic.eu', 'after').catch(() => {})
+    return got.includes('after') && wide.length > 0
+  }, 10_000, 'channel and pattern delivering again')
+  t.ok(logs.records().some((r) => r.msg === 'redkit pubsub: subscriber connection lost; resubscribing when it is back'), 'the loss is logged')
+  const back = logs.records().find((r) => r.msg === 'redkit pubsub: subscriber reconnected and resubscribed')
+  t.equal(back?.channels, 1)
+  t.equal(back?.patterns, 1)
 })

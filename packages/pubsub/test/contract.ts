@@ -78,12 +78,13 @@ export function contract (t: Test, backend: ContractBackend): void {
   t.test('patterns', async (t) => {
     const { a, b } = await pair(t, backend)
     if (!backend.patterns) {
-      t.equal(await errorCode(async () => await b.pubsub.subscribe('orders.*', () => {})), 'FST_REDKIT_PUBSUB_SHARDED_PATTERN')
+      t.equal(await errorCode(async () => await b.pubsub.subscribe('orders.*', () => {}, { pattern: true })), 'FST_REDKIT_PUBSUB_SHARDED_PATTERN')
+      t.equal(await errorCode(async () => await b.pubsub.psubscribe('orders.*', () => {})), 'FST_REDKIT_PUBSUB_SHARDED_PATTERN')
       t.same(b.pubsub.stats().patterns, [])
       return
     }
     const got: PubsubMessage[] = []
-    const off = await b.pubsub.subscribe('orders.*', (m) => { got.push(m) })
+    const off = await b.pubsub.subscribe('orders.*', (m) => { got.push(m) }, { pattern: true })
     await a.pubsub.publish('orders.eu', 'eu')
     await a.pubsub.publish('users.eu', 'no')
     await a.pubsub.publish('orders.us', 'us')
@@ -97,6 +98,55 @@ export function contract (t: Test, backend: ContractBackend): void {
     await until(() => literal.length === 1)
     t.same(literal, ['yes'])
     await off()
+  })
+
+  t.test('a name with glob characters is a literal channel unless a pattern is asked for', async (t) => {
+    const { a, b } = await pair(t, backend)
+    const roomId = '*'
+    const star: unknown[] = []
+    const price: unknown[] = []
+    await b.pubsub.subscribe(`room:${roomId}`, (m) => { star.push(m.data) })
+    await b.pubsub.subscribe('price[usd]', (m) => { price.push(m.data) })
+    await b.pubsub.subscribe('q?', () => {})
+    t.same(b.pubsub.stats().patterns, [], 'no pattern subscription')
+    t.same(b.pubsub.stats().channels.map((c) => c.channel).sort(), ['price[usd]', 'q?', 'room:*'])
+    await a.pubsub.publish('room:1', 'other room')
+    await a.pubsub.publish('prices', 'no')
+    await a.pubsub.publish('priceu', 'no')
+    await a.pubsub.publish('room:*', 'mine')
+    await a.pubsub.publish('price[usd]', 42)
+    await until(() => star.length === 1 && price.length === 1)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    t.same(star, ['mine'], 'room:* does not listen to other rooms')
+    t.same(price, [42], 'price[usd] matches itself')
+    t.equal(await errorCode(async () => await b.pubsub.subscribe('x', () => {}, { pattern: 'yes' as never })), 'FST_REDKIT_PUBSUB_INVALID_OPTION')
+
+    const it = b.pubsub.iterate('room:?', { signal: AbortSignal.timeout(5000) })
+    const first = it.next()
+    await until(() => b.pubsub.stats().channels.some((c) => c.channel === 'room:?'))
+    await a.pubsub.publish('room:2', 'no')
+    await a.pubsub.publish('room:?', 'yes')
+    t.same((await first).value?.data, 'yes', 'iterate is literal too')
+    await it.return(undefined)
+    if (!backend.patterns) return
+
+    // The same text as a channel and as a pattern at once: two subscriptions that do not replace each other.
+    const literal: unknown[] = []
+    const wide: unknown[] = []
+    const offLiteral = await b.pubsub.subscribe('news.*', (m) => { literal.push(m.data) })
+    const offWide = await b.pubsub.psubscribe('news.*', (m) => { wide.push(m.data) })
+    t.same(b.pubsub.stats().channels.filter((c) => c.channel === 'news.*'), [{ channel: 'news.*', subscribers: 1 }])
+    t.same(b.pubsub.stats().patterns, [{ pattern: 'news.*', subscribers: 1 }])
+    await a.pubsub.publish('news.eu', 'eu')
+    await a.pubsub.publish('news.*', 'star')
+    await until(() => wide.length === 2 && literal.length === 1)
+    t.same(literal, ['star'])
+    t.same(wide, ['eu', 'star'])
+    await offWide()
+    await a.pubsub.publish('news.*', 'again')
+    await until(() => literal.length === 2)
+    t.same(wide, ['eu', 'star'], 'the pattern left, the channel stayed')
+    await offLiteral()
   })
 
   t.test('iterate ends on abort and unsubscribes', async (t) => {
@@ -313,6 +363,54 @@ export function contract (t: Test, backend: ContractBackend): void {
     stuck.resolve()
     await stopSecond()
     await stopFirst()
+  })
+
+  t.test('a restarted worker with the same worker name takes back its failed entry at once', async (t) => {
+    const prefix = uniquePrefix('pubsub-restart')
+    const opts = { group: 'g', start: '0' }
+    const first = await backend.make(prefix, { worker: 'billing-1' })
+    t.teardown(async () => await first.close())
+    const before = first.pubsub.stream('restart', opts)
+    t.equal(before.stats().consumer, 'billing-1')
+    await before.publish({ n: 1 })
+    // Fails, so the entry stays pending on this consumer, as if the process had died mid-way.
+    const stopBefore = await before.subscribe(() => { throw new Error('dies') })
+    await until(() => before.stats().failed === 1)
+    // With a shared backend the first app goes away; in memory only its consumer can.
+    let next = first
+    if (backend.shared) {
+      await first.close()
+      next = await backend.make(prefix, { worker: 'billing-1' })
+      t.teardown(async () => await next.close())
+    } else {
+      await stopBefore()
+    }
+    const after = next.pubsub.stream('restart', opts)
+    const seen: unknown[] = []
+    await after.subscribe((m) => { seen.push(m.data) })
+    // Well under claimIdleMs (30 s by default): no claim involved.
+    await until(() => after.stats().acked === 1, 5000, 'the entry processed by the restarted worker')
+    t.same(seen, [{ n: 1 }])
+    t.equal(after.stats().claimed, 0)
+    t.equal(await errorCode(async () => await backend.make(prefix, { worker: 'has space' })), 'FST_REDKIT_PUBSUB_INVALID_OPTION')
+  })
+
+  t.test('two running consumers with one consumer name see each other; distinct names do not', async (t) => {
+    const { a, b } = await pair(t, backend, { worker: 'same' })
+    const one = a.pubsub.stream('names', { group: 'g' })
+    const two = b.pubsub.stream('names', { group: 'g' })
+    const other = b.pubsub.stream('names', { group: 'g', consumer: 'other' })
+    const stops = [await one.subscribe(() => {}), await two.subscribe(() => {}), await other.subscribe(() => {})]
+    await until(() => one.stats().nameConflicts >= 1 && two.stats().nameConflicts >= 1, 10_000, 'both to see the conflict')
+    t.equal(other.stats().nameConflicts, 0)
+    const mark = a.redkit.key('ps', 'consumer', 'names', 'g', 'same')
+    if (a.redis !== null) {
+      const ttl = await a.redis.pttl(mark)
+      t.ok(ttl > 0 && ttl <= 6000, `the name's mark has a TTL (${ttl} ms)`)
+    }
+    for (const stop of stops) await stop()
+    // Stopped cleanly, the name is free at once, so a restart under it is not taken for a second process.
+    if (a.redis !== null) t.equal(await a.redis.exists(mark), 0, 'mark removed')
   })
 
   t.test('stats', async (t) => {

@@ -39,3 +39,41 @@ t.test('a consumer killed mid-batch has its entries reclaimed by another', { ski
   t.equal(Number(after[0]), 0, 'nothing left pending')
   t.equal(rescuer.stats().claimed, 20)
 })
+
+t.test('a killed worker restarted with the same worker name takes back its unfinished entries at once', { skip: !built && 'build first (dist/ is missing)' }, async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const prefix = uniquePrefix('restart')
+  const producerApp = await makeApp({ url: server.url }, prefix)
+  t.teardown(async () => await producerApp.close())
+  const producer = producerApp.pubsub.stream('jobs')
+  for (let n = 0; n < 20; n++) await producer.publish({ n })
+
+  const child = spawn(process.execPath, [fixture, server.url, prefix, 'billing-1'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  t.teardown(() => { child.kill('SIGKILL') })
+  await until(() => output.includes('got 0'), 15_000, 'the worker to take a batch')
+  child.kill('SIGKILL')
+  await exited
+  const pending = await producerApp.redis!.call('XPENDING', producer.key, 'workers') as [number, string, string, Array<[string, string]>]
+  t.equal(Number(pending[0]), 20, 'the killed worker left its batch pending')
+  t.same(pending[3], [['billing-1', '20']], 'under its worker name')
+
+  // The same configuration as the killed worker; claimIdleMs stays at its default (30 s).
+  const restarted = await makeApp({ url: server.url }, prefix, { worker: 'billing-1' })
+  t.teardown(async () => await restarted.close())
+  const stream = restarted.pubsub.stream('jobs', { group: 'workers', batch: 50, start: '0' })
+  t.equal(stream.stats().consumer, 'billing-1')
+  const seen = new Set<number>()
+  const started = Date.now()
+  const stop = await stream.subscribe((m) => { seen.add((m.data as { n: number }).n) })
+  await until(() => seen.size === 20 && stream.stats().acked === 20, 10_000, 'every entry processed')
+  const ms = Date.now() - started
+  t.ok(ms < 10_000, `all 20 taken back and processed in ${ms} ms (claimIdleMs is 30000)`)
+  t.equal(stream.stats().claimed, 0, 'taken back as its own entries, not claimed from another consumer')
+  await stop()
+  const after = await producerApp.redis!.call('XPENDING', producer.key, 'workers') as [number, ...unknown[]]
+  t.equal(Number(after[0]), 0, 'nothing left pending')
+})

@@ -58,10 +58,55 @@ t.test('CLIENT KILL TYPE pubsub mid-stream: back within 3 s, gap equals messages
   t.ok(missed > 0, `the kill lost messages (${missed})`)
   t.equal(reported, missed, `reported gap (${reported}) equals messages actually missed (${missed})`)
   t.equal(subscriber.pubsub.stats().missed, missed)
+  t.equal(subscriber.pubsub.stats().subscriberLost, 1, 'the loss is counted')
+  t.equal(subscriber.pubsub.stats().resubscribes, 1)
+  t.ok(logs.records().some((r) => r.msg === 'redkit pubsub: subscriber connection lost; resubscribing when it is back' && r.level === 40),
+    'the loss is logged as a warning when it happens')
   const resubscribeLog = logs.records().find((r) => r.msg === 'redkit pubsub: subscriber reconnected and resubscribed')
   t.ok(resubscribeLog, 'the resubscribe is logged')
   t.equal(resubscribeLog?.channels, 1)
   t.ok(logs.records().some((r) => r.msg === 'redkit pubsub: messages were lost (sequence gap)'), 'the gap is logged')
+})
+
+t.test('a resubscribe Redis refuses is retried with backoff until it is accepted', async (t) => {
+  const prefix = uniquePrefix('refused')
+  const logs = logCapture()
+  const publisher = await makeApp({ url: server.url }, prefix)
+  const subscriber = await makeApp({ url: server.url }, prefix, {}, { level: 'info', stream: logs.stream })
+  t.teardown(async () => {
+    await admin.call('ACL', 'SETUSER', 'default', 'allchannels')
+    await publisher.close()
+    await subscriber.close()
+  })
+  const got: unknown[] = []
+  const lost: unknown[] = []
+  subscriber.pubsub.on('subscriberLost', (info) => { lost.push(info) })
+  await subscriber.pubsub.subscribe('acl', (m) => { got.push(m.data) })
+  await subscriber.pubsub.subscribe('acl.*', () => {}, { pattern: true })
+  await publisher.pubsub.publish('acl', 1)
+  await until(() => got.length === 1)
+
+  // No channel is allowed any more: the connection is dropped, and comes back to a SUBSCRIBE that fails (NOPERM).
+  await admin.call('ACL', 'SETUSER', 'default', 'resetchannels')
+  await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
+  await until(() => subscriber.pubsub.stats().resubscribeFailures >= 3, 10_000, 'three refused resubscribes')
+  t.equal(subscriber.pubsub.stats().resubscribes, 0, 'not reported as resubscribed while refused')
+  t.equal(subscriber.pubsub.stats().subscriberLost, 1)
+  t.same(lost, [{ channels: 1, patterns: 1, node: lost.length > 0 ? (lost[0] as { node: string }).node : '' }])
+
+  await admin.call('ACL', 'SETUSER', 'default', 'allchannels')
+  await until(() => subscriber.pubsub.stats().resubscribes === 1, 10_000, 'the resubscribe once allowed')
+  await publisher.pubsub.publish('acl', 2)
+  await until(() => got.length === 2, 5000, 'messages flowing again')
+  t.same(got, [1, 2])
+  const retries = logs.records().filter((r) => r.msg === 'redkit pubsub: resubscribe failed; retrying')
+  t.ok(retries.length >= 3, `${retries.length} retries logged`)
+  const delays = retries.map((r) => r.retryInMs as number)
+  t.ok(delays.at(-1)! > delays[0]!, `the delay grows (${delays.join(', ')} ms)`)
+  const back = logs.records().find((r) => r.msg === 'redkit pubsub: subscriber reconnected and resubscribed')
+  t.equal(back?.channels, 1)
+  t.equal(back?.patterns, 1)
+  t.ok((back?.attempts as number) > 3, `resubscribed on attempt ${String(back?.attempts)}`)
 })
 
 t.test('durable mode: the same kill loses nothing; duplicates are removable by id', async (t) => {

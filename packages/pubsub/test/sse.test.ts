@@ -1,5 +1,7 @@
 import t from 'tap'
 import { get, type IncomingMessage } from 'node:http'
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
 import { startRedis, uniquePrefix } from '@redkit/testing'
 import { makeApp, until } from './helpers.js'
 
@@ -61,6 +63,76 @@ t.test('SSE: a browser-style client receives events published on another instanc
   await until(() => web.pubsub.stats().sseClients === 0, 5000, 'cleanup on disconnect')
   await until(() => web.pubsub.stats().channels.length === 0, 5000, 'unsubscribe on disconnect')
   t.equal(await worker.pubsub.publish('news', { title: 'nobody' }), 0, 'no subscriber left in Redis')
+})
+
+t.test('SSE keeps the headers other plugins set (CORS, helmet, hooks) and sends the head at once', async (t) => {
+  const prefix = uniquePrefix('sse-headers')
+  const origin = 'http://app.example'
+  const web = await makeApp({ url: server.url }, prefix, { heartbeatMs: 60_000 }, false, (app) => {
+    app.register(cors, { origin, credentials: true, exposedHeaders: ['x-trace'] })
+    app.register(helmet)
+    app.addHook('onRequest', async (_request, reply) => { reply.header('x-trace', 'abc') })
+    app.get('/events', async (request, reply) => { await app.pubsub.sse(request, reply, 'news') })
+    app.get('/plain', async () => ({ ok: true }))
+  })
+  const worker = await makeApp({ url: server.url }, prefix)
+  t.teardown(async () => { await worker.close(); await web.close() })
+  const address = await web.listen({ port: 0, host: '127.0.0.1' })
+
+  const plain = await fetch(`${address}/plain`, { headers: { origin } })
+  t.equal(plain.headers.get('access-control-allow-origin'), origin, 'CORS applies to an ordinary route')
+
+  const asked = Date.now()
+  const client = await connect(`${address}/events`, { origin })
+  const headMs = Date.now() - asked
+  const h = client.res.headers
+  t.equal(h['access-control-allow-origin'], origin, 'CORS origin header on the stream')
+  t.equal(h['access-control-allow-credentials'], 'true')
+  t.equal(h['access-control-expose-headers'], 'x-trace')
+  // Every CORS and helmet header of an ordinary route is on the stream too, with the same value.
+  const shared = [...plain.headers.keys()].filter((name) => name.startsWith('access-control-') || name === 'vary' ||
+    ['content-security-policy', 'strict-transport-security', 'x-frame-options', 'referrer-policy', 'cross-origin-opener-policy'].includes(name))
+  t.ok(shared.length >= 6, `compared ${shared.join(', ')}`)
+  for (const name of shared) t.equal(h[name], plain.headers.get(name), name)
+  t.equal(h['x-content-type-options'], 'nosniff', 'helmet header on the stream')
+  t.ok(h['content-security-policy'], 'helmet CSP on the stream')
+  t.equal(h['x-trace'], 'abc', 'a header set in a hook')
+  t.equal(h['content-type'], 'text/event-stream; charset=utf-8')
+  t.equal(h['cache-control'], 'no-cache, no-transform')
+  t.equal(h['content-length'], undefined)
+  // The head arrives although no event was sent yet (heartbeats are a minute apart).
+  t.ok(headMs < 2000, `head received after ${headMs} ms`)
+  t.same(client.events, [])
+
+  await until(() => web.pubsub.stats().channels.length === 1)
+  const sent = Date.now()
+  await worker.pubsub.publish('news', { title: 'first' })
+  await until(() => client.events.length === 1, 2000, 'the first event within 2 s')
+  t.comment(`first event after ${Date.now() - sent} ms`)
+  t.same(JSON.parse(client.events[0]!.data), { title: 'first' })
+  client.close()
+})
+
+t.test('SSE: a user-supplied channel part is literal, never a pattern', async (t) => {
+  const prefix = uniquePrefix('sse-literal')
+  const web = await makeApp({ url: server.url }, prefix, {}, false, (app) => {
+    app.get<{ Params: { room: string } }>('/rooms/:room', async (request, reply) => {
+      await app.pubsub.sse(request, reply, `room:${request.params.room}`)
+    })
+  })
+  const worker = await makeApp({ url: server.url }, prefix)
+  t.teardown(async () => { await worker.close(); await web.close() })
+  const address = await web.listen({ port: 0, host: '127.0.0.1' })
+  const client = await connect(`${address}/rooms/${encodeURIComponent('*')}`)
+  await until(() => web.pubsub.stats().channels.length === 1)
+  t.same(web.pubsub.stats().channels, [{ channel: 'room:*', subscribers: 1 }])
+  t.same(web.pubsub.stats().patterns, [])
+  await worker.pubsub.publish('room:secret', { text: 'not for you' })
+  await worker.pubsub.publish('room:*', { text: 'for the room named *' })
+  await until(() => client.events.length >= 1, 5000, 'the literal event')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(client.events.map((e) => JSON.parse(e.data)), [{ text: 'for the room named *' }])
+  client.close()
 })
 
 t.test('SSE on a durable channel resumes from Last-Event-ID', async (t) => {
