@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { AcquireReply, Backend, HolderInfo, LockKind, LockRef } from './backend.js'
 import { LockAbortedError, lockLost, lockTimeout, RedisUnavailableError } from './errors.js'
 import { Lock, type LockHooks } from './lock.js'
+import { newWaiter, sleep, type Waiter } from './wait.js'
 import {
   checkAcquireOptions, checkLimit, checkName, type AcquireOptions, type ResolvedLockOptions
 } from './options.js'
@@ -47,40 +48,6 @@ export interface Locks {
 
 type Refused = Exclude<AcquireReply, string>
 
-interface Waiter {
-  /** A wake-up that arrived while no sleep was in progress. */
-  pending: boolean
-  wake: () => void
-}
-
-function newWaiter (): Waiter {
-  const waiter: Waiter = { pending: false, wake: () => { waiter.pending = true } }
-  return waiter
-}
-
-async function sleep (ms: number, waiter: Waiter, signal: AbortSignal | undefined): Promise<void> {
-  if (waiter.pending) {
-    waiter.pending = false
-    return
-  }
-  await new Promise<void>((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', aborted)
-      waiter.wake = () => { waiter.pending = true }
-      resolve()
-    }
-    const aborted = (): void => {
-      clearTimeout(timer)
-      waiter.wake = () => { waiter.pending = true }
-      reject(signal?.reason)
-    }
-    const timer = setTimeout(done, ms)
-    waiter.wake = done
-    signal?.addEventListener('abort', aborted, { once: true })
-  })
-}
-
 function lockRef (name: string): LockRef {
   return { kind: 'lock', name: checkName(name), limit: 1 }
 }
@@ -98,6 +65,8 @@ export class LockManager implements Locks {
   readonly #lease: number
   #seq = 0
   #listening = false
+  /** The held count above which the next grant drops lost locks; doubles, so sweeps cost O(1) per grant. */
+  #sweepAt = 1000
 
   constructor (backend: Backend, opts: ResolvedLockOptions, log: FastifyBaseLogger, instanceId: string) {
     this.#backend = backend
@@ -244,7 +213,6 @@ export class LockManager implements Locks {
     ref: LockRef, owner: string, ttl: number, timeout: number, signal: AbortSignal | undefined,
     started: number, first: Refused, waiter: Waiter
   ): Promise<Lock> {
-    const stop = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal])
     let refused = first
     let queued = first[1] === 1
     let granted = false
@@ -259,7 +227,7 @@ export class LockManager implements Locks {
         if (refused[0] >= 0) pause = Math.min(pause, refused[0] + 1)
         pause = Math.min(Math.max(1, Math.round(pause * (0.9 + Math.random() * 0.2))), left)
         try {
-          await sleep(pause, waiter, stop)
+          await sleep(pause, waiter, this.#closing.signal, signal)
         } catch (reason) {
           throw new LockAbortedError(ref.name, { cause: reason })
         }
@@ -297,8 +265,9 @@ export class LockManager implements Locks {
     const lock = new Lock(ref, owner, token, ttl, sentAt, this.#backend, this.#hooks)
     if (!lock.lost) this.#held.add(lock)
     // Locks that ran out unnoticed and were never released are dropped here.
-    if (this.#held.size > 1000 && this.#held.size % 1000 === 1) {
+    if (this.#held.size > this.#sweepAt) {
       for (const l of this.#held) if (l.lost) this.#held.delete(l)
+      this.#sweepAt = Math.max(1000, this.#held.size * 2)
     }
     return lock
   }

@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import type { LockPluginOptions } from '../src/index.js'
+import { Lock, type LockPluginOptions } from '../src/index.js'
 import { code, sleep, stall } from './helpers.js'
 
 export interface Setup {
@@ -230,6 +230,67 @@ export function contract (t: Test, target: Target): void {
     }, { ttl: 100 }).catch((e: unknown) => e)
     t.equal(aborted, true)
     t.equal(code(err), 'FST_REDKIT_LOCK_LOST')
+  })
+
+  t.test('200 waiters on one instance print no listener warning', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => { warnings.push(`${w.name}: ${w.message}`) }
+    process.on('warning', onWarning)
+    t.teardown(() => { process.off('warning', onWarning) })
+    const held = await app!.locks.acquire('crowd', { ttl: 10_000 })
+    const controller = new AbortController()
+    const waiters = Array.from({ length: 200 }, async (_, i) => await app!.locks.withLock('crowd', () => i, {
+      timeout: 20_000, ...(i % 2 === 0 ? { signal: controller.signal } : {})
+    }))
+    await sleep(100)
+    await held.release()
+    t.equal((await Promise.all(waiters)).length, 200)
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve))
+    t.same(warnings, [])
+  })
+
+  t.test('the signal reads aborted as soon as the lease has lapsed, without a tick', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const seen: Array<[boolean, string | undefined]> = []
+    const err = await app!.locks.withLock('lapse', (signal) => {
+      seen.push([signal.aborted, code(signal.reason)])
+      stall(250)
+      seen.push([signal.aborted, code(signal.reason)])
+      t.throws(() => signal.throwIfAborted(), { code: 'FST_REDKIT_LOCK_LOST' })
+      t.ok(signal instanceof AbortSignal, 'a real AbortSignal')
+      return 'done'
+    }, { ttl: 100 }).catch((e: unknown) => e)
+    t.same(seen, [[false, undefined], [true, 'FST_REDKIT_LOCK_LOST']])
+    t.equal(code(err), 'FST_REDKIT_LOCK_LOST')
+    const lock = await app!.locks.acquire('lapse2', { ttl: 100 })
+    const signal = lock.signal
+    let events = 0
+    signal.addEventListener('abort', () => { events++ })
+    stall(250)
+    t.equal(signal.aborted, true, 'a signal read before the stall')
+    t.equal(events, 1, 'its listeners ran once')
+    t.equal(await lock.release(), false)
+  })
+
+  t.test('grants stay O(1) with thousands of locks held on one instance', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const held: Lock[] = []
+    for (let i = 0; i < 2000; i += 100) {
+      held.push(...await Promise.all(Array.from({ length: 100 }, async (_, k) => await app!.locks.acquire(`many:${i + k}`, { ttl: 60_000 }))))
+    }
+    const lost = Object.getOwnPropertyDescriptor(Lock.prototype, 'lost')!
+    let reads = 0
+    Object.defineProperty(Lock.prototype, 'lost', { configurable: true, get () { reads++; return lost.get!.call(this) } })
+    t.teardown(() => { Object.defineProperty(Lock.prototype, 'lost', lost) })
+    for (let i = 0; i < 50; i++) {
+      const lock = await app!.locks.acquire('many:cycle', { ttl: 60_000 })
+      await lock.release()
+    }
+    Object.defineProperty(Lock.prototype, 'lost', lost)
+    t.ok(reads < 1000, `held locks looked at by 50 grants: ${reads}`)
+    await Promise.all(held.map(async (l) => await l.release()))
   })
 
   t.test('semaphore admits limit holders with increasing tokens', async (t) => {
