@@ -4,7 +4,7 @@ import { LockAbortedError, lockLost, lockTimeout, RedisUnavailableError } from '
 import { Lock, type LockHooks } from './lock.js'
 import { newWaiter, sleep, type Waiter } from './wait.js'
 import {
-  checkAcquireOptions, checkLimit, checkName, type AcquireOptions, type ResolvedLockOptions
+  checkAcquireOptions, checkLimit, checkListOptions, checkName, type AcquireOptions, type ResolvedLockOptions
 } from './options.js'
 
 export interface LockInfo {
@@ -40,13 +40,50 @@ export interface Locks {
   withLock: <T>(name: string, fn: LockWork<T>, opts?: AcquireOptions) => Promise<T>
   /** The live holders of a lock, or null when it is free. */
   isLocked: (name: string) => Promise<LockInfo | null>
-  /** Every held lock and semaphore (SCAN over the app prefix on Redis). */
-  list: () => Promise<LockInfo[]>
+  /**
+   * A page of held locks and semaphores, soonest-ending lease first, read from the
+   * registry of held locks (never a SCAN); pass `cursor` back for the next page.
+   */
+  list: (opts?: ListOptions) => Promise<LockPage>
+  /** How many locks and semaphores are held now, without reading them. */
+  count: () => Promise<number>
+  /** This instance's waiters and held locks, and the state of its wake-up subscription. */
+  stats: () => LockStats
   /** A semaphore that admits `limit` holders at once, with the lock API. */
   semaphore: (name: string, limit: number) => LockHandle
 }
 
+export interface ListOptions {
+  /** The `cursor` of the previous page; omitted or null for the first page. */
+  cursor?: string | null
+  /** Page size, 1 to 1000; default 100. */
+  limit?: number
+}
+
+export interface LockPage {
+  locks: LockInfo[]
+  /** Pass back as `cursor` for the next page; null when the listing is complete. */
+  cursor: string | null
+}
+
+export interface LockStats {
+  /** Callers of this instance waiting for a lock. */
+  waiting: number
+  /** Locks this instance holds. */
+  held: number
+  /** False while the release notifications are down (waiters then poll). */
+  subscribed: boolean
+  /** How often the release notifications failed or were lost (each is logged). */
+  subscriptionLosses: number
+}
+
 type Refused = Exclude<AcquireReply, string>
+
+function lockInfo (kind: LockKind, name: string, holders: HolderInfo[]): LockInfo {
+  holders.sort((a, b) => a.token - b.token)
+  const newest = holders[holders.length - 1]!
+  return { name, kind, owner: newest.owner, token: newest.token, ttl: newest.ttl, holders }
+}
 
 function lockRef (name: string): LockRef {
   return { kind: 'lock', name: checkName(name), limit: 1 }
@@ -90,18 +127,29 @@ export class LockManager implements Locks {
   isLocked = async (name: string): Promise<LockInfo | null> =>
     await this.inspectRef(lockRef(name))
 
-  list = async (): Promise<LockInfo[]> => {
-    const out: LockInfo[] = []
+  list = async (opts?: ListOptions): Promise<LockPage> => {
+    const { cursor, limit } = checkListOptions(opts)
+    let page: Awaited<ReturnType<Backend['page']>>
     try {
-      for await (const { kind, name } of this.#backend.names()) {
-        const info = await this.inspectRef({ kind, name, limit: 1 })
-        if (info !== null) out.push(info)
-      }
+      page = await this.#backend.page(cursor, limit)
     } catch (err) {
-      if ((err as { code?: string }).code === 'FST_REDKIT_LOCK_UNAVAILABLE') throw err
+      if ((err as { code?: string }).code === 'FST_REDKIT_LOCK_INVALID_OPTION') throw err
       throw new RedisUnavailableError('*', { cause: err })
     }
-    return out
+    return { locks: page.entries.map((e) => lockInfo(e.kind, e.name, e.holders)), cursor: page.cursor }
+  }
+
+  count = async (): Promise<number> => {
+    try {
+      return await this.#backend.count()
+    } catch (err) {
+      throw new RedisUnavailableError('*', { cause: err })
+    }
+  }
+
+  stats = (): LockStats => {
+    const { subscribed, losses } = this.#backend.wakeUps()
+    return { waiting: this.#waiters.size, held: this.#held.size, subscribed, subscriptionLosses: losses }
   }
 
   semaphore = (name: string, limit: number): LockHandle => {
@@ -143,6 +191,7 @@ export class LockManager implements Locks {
   /** Aborts every wait and releases every held lock, so other instances do not wait for leases to run out. */
   async close (): Promise<void> {
     this.#closing.abort(new LockAbortedError('*', { cause: new Error('the app is closing') }))
+    this.#backend.close()
     await Promise.allSettled([...this.#held].map(async (lock) => await lock.release()))
   }
 
@@ -153,10 +202,7 @@ export class LockManager implements Locks {
     } catch (err) {
       throw new RedisUnavailableError(ref.name, { cause: err })
     }
-    if (holders.length === 0) return null
-    holders.sort((a, b) => a.token - b.token)
-    const newest = holders[holders.length - 1]!
-    return { name: ref.name, kind: ref.kind, owner: newest.owner, token: newest.token, ttl: newest.ttl, holders }
+    return holders.length === 0 ? null : lockInfo(ref.kind, ref.name, holders)
   }
 
   async withRef<T> (ref: LockRef, fn: LockWork<T>, opts?: AcquireOptions): Promise<T> {

@@ -1,5 +1,6 @@
-import type { AcquireReply, Backend, HolderInfo, LockKind, LockRef } from './backend.js'
+import type { AcquireReply, Backend, HeldEntry, HolderInfo, LockKind, LockRef } from './backend.js'
 import { member, parseMember } from './backend.js'
+import { HeldIndex } from './memory-registry.js'
 
 interface Entry {
   /** member → expiry (ms, monotonic clock) */
@@ -26,10 +27,21 @@ function now (): number {
 export function memoryBackend (counterTtl: number): Backend {
   const entries = new Map<string, Entry>()
   const counters = new Map<string, Counter>()
+  const index = new HeldIndex()
   let wake: (waiter: string) => void = () => {}
   let grants = 0
 
   const id = (ref: LockRef): string => `${ref.kind}\u0000${ref.name}`
+
+  /** Tells the registry when the last lease of this entry ends. */
+  const sync = (ref: LockRef, entry: Entry | undefined): void => {
+    let until: number | null = null
+    for (const expiry of entry?.holders.values() ?? []) if (until === null || expiry > until) until = expiry
+    index.set(id(ref), until)
+  }
+
+  const holdersOf = (entry: Entry, at: number): HolderInfo[] =>
+    [...entry.holders].map(([m, expiry]) => ({ ...parseMember(m), ttl: Math.floor(expiry - at) }))
 
   const prune = (entry: Entry, at: number): void => {
     for (const [m, expiry] of entry.holders) if (expiry <= at) entry.holders.delete(m)
@@ -98,6 +110,7 @@ export function memoryBackend (counterTtl: number): Backend {
         const token = nextToken(ref, at)
         entry.holders.set(member(token, owner), at + ttl)
         if (waiter !== null) entry.queue.delete(waiter)
+        sync(ref, entry)
         return String(token)
       }
       let holderTtl = -1
@@ -120,6 +133,7 @@ export function memoryBackend (counterTtl: number): Backend {
       const expiry = entry?.holders.get(m)
       if (entry === undefined || expiry === undefined) return 0
       entry.holders.delete(m)
+      sync(ref, entry)
       notify(ref, get(ref, at))
       return expiry > at ? 1 : 0
     },
@@ -128,6 +142,7 @@ export function memoryBackend (counterTtl: number): Backend {
       const entry = get(ref, at)
       if (entry?.holders.has(m) !== true) return 0
       entry.holders.set(m, at + ttl)
+      sync(ref, entry)
       return 1
     },
     leave: async (ref, waiter) => {
@@ -140,14 +155,27 @@ export function memoryBackend (counterTtl: number): Backend {
       const at = now()
       const entry = get(ref, at)
       if (entry === undefined) return []
-      return [...entry.holders].map(([m, expiry]) => ({ ...parseMember(m), ttl: Math.floor(expiry - at) }))
+      return holdersOf(entry, at)
     },
-    names: async function * () {
-      for (const key of [...entries.keys()]) {
+    page: async (cursor, limit) => {
+      const at = now()
+      index.prune(at)
+      const page = index.page(cursor, limit)
+      const held: HeldEntry[] = []
+      for (const key of page.keys) {
         const sep = key.indexOf('\u0000')
-        yield { kind: key.slice(0, sep) as LockKind, name: key.slice(sep + 1) }
+        const ref: LockRef = { kind: key.slice(0, sep) as LockKind, name: key.slice(sep + 1), limit: 1 }
+        const entry = get(ref, at)
+        if (entry !== undefined && entry.holders.size > 0) held.push({ kind: ref.kind, name: ref.name, holders: holdersOf(entry, at) })
       }
+      return { entries: held, cursor: page.cursor }
     },
-    listen: (onWake) => { wake = onWake }
+    count: async () => {
+      index.prune(now())
+      return index.size
+    },
+    listen: (onWake) => { wake = onWake },
+    wakeUps: () => ({ subscribed: true, losses: 0 }),
+    close: () => {}
   }
 }

@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { Lock, type LockPluginOptions } from '../src/index.js'
+import { Lock, type LockPage, type LockPluginOptions } from '../src/index.js'
 import { code, sleep, stall } from './helpers.js'
 
 export interface Setup {
@@ -322,18 +322,64 @@ export function contract (t: Test, target: Target): void {
 
   t.test('list shows locks and semaphores with holder, token and TTL', async (t) => {
     const { apps: [app] } = await target.setup(t)
-    const a = await app!.locks.acquire('list:a*?[x]', { ttl: 5000 })
+    const a = await app!.locks.acquire('list:a*?[x]|y', { ttl: 5000 })
     const s = await app!.locks.semaphore('list-sem', 2).acquire({ ttl: 5000 })
-    const all = await app!.locks.list()
-    const lock = all.find((i) => i.kind === 'lock' && i.name === 'list:a*?[x]')
-    const sem = all.find((i) => i.kind === 'semaphore' && i.name === 'list-sem')
+    const s2 = await app!.locks.semaphore('list-sem', 2).acquire({ ttl: 3000 })
+    const page = await app!.locks.list()
+    t.equal(page.cursor, null, 'one page')
+    const lock = page.locks.find((i) => i.kind === 'lock' && i.name === 'list:a*?[x]|y')
+    const sem = page.locks.find((i) => i.kind === 'semaphore' && i.name === 'list-sem')
     t.equal(lock?.token, a.token)
     t.equal(lock?.owner, a.owner)
-    t.ok(lock!.ttl > 0)
-    t.equal(sem?.token, s.token)
+    t.ok(lock!.ttl > 4000 && lock!.ttl <= 5000, `ttl ${lock?.ttl}`)
+    t.same(lock?.holders.map((h) => h.token), [a.token])
+    t.equal(sem?.token, s2.token, 'the newest holder')
+    t.same(sem?.holders.map((h) => h.token), [s.token, s2.token])
+    t.equal(await app!.locks.count(), 2)
     await a.release()
     await s.release()
-    t.equal((await app!.locks.list()).length, 0)
+    t.equal(await app!.locks.count(), 1, 'the semaphore still has a holder')
+    await s2.release()
+    t.same(await app!.locks.list(), { locks: [], cursor: null })
+    t.equal(await app!.locks.count(), 0)
+  })
+
+  t.test('list pages by cursor through every held lock, and count counts them; ended leases drop out', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const held = await Promise.all(Array.from({ length: 45 }, async (_, i) => await app!.locks.acquire(`page:${i}`, { ttl: 10_000 })))
+    const sem = await app!.locks.semaphore('page-sem', 3).acquire({ ttl: 10_000 })
+    const short = await app!.locks.acquire('page:short', { ttl: 50 })
+    await sleep(120)
+    t.equal(short.lost, true)
+    t.equal(await app!.locks.count(), 46, 'an ended lease is not counted')
+    const seen: string[] = []
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const page: LockPage = await app!.locks.list({ cursor, limit: 10 })
+      t.ok(page.locks.length <= 10)
+      seen.push(...page.locks.map((l) => `${l.kind}:${l.name}`))
+      cursor = page.cursor
+      if (cursor !== null) t.ok(cursor.length < 1024, 'the cursor is short')
+      pages++
+    } while (cursor !== null && pages < 100)
+    t.equal(new Set(seen).size, 46, 'every held lock once')
+    t.equal(seen.length, 46)
+    t.notOk(seen.includes('lock:page:short'), 'an ended lease is not listed')
+    t.ok(seen.includes('semaphore:page-sem'))
+    // Releases while paging: a lock held throughout is still listed.
+    const first = await app!.locks.list({ limit: 20 })
+    await Promise.all(held.slice(0, 10).map(async (l) => await l.release()))
+    const rest = await app!.locks.list({ cursor: first.cursor, limit: 1000 })
+    const both = new Set([...first.locks, ...rest.locks].map((l) => l.name))
+    for (const l of held.slice(10)) t.ok(both.has(l.name), l.name)
+    t.equal(await app!.locks.count(), 36)
+    for (const bad of ['nope', 'x'.repeat(2000), '']) {
+      t.equal(code(await app!.locks.list({ cursor: bad }).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_OPTION', bad.slice(0, 10))
+    }
+    t.equal(code(await app!.locks.list({ limit: 0 }).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_OPTION')
+    await Promise.all([...held.slice(10), sem].map(async (l) => await l.release()))
+    t.equal(await app!.locks.count(), 0)
   })
 
   t.test('bad input gets coded errors', async (t) => {
