@@ -160,7 +160,7 @@ export function buildRegistry (registry: Registry, { redkit, packages }: Sources
     const locks = packages().locks
     if (locks === undefined) return []
     try {
-      return [[{}, (await locks.list()).length]]
+      return [[{}, await locks.count()]]
     } catch {
       return []
     }

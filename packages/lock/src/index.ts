@@ -48,5 +48,6 @@ export {
   DEFAULT_TTL, DEFAULT_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_COUNTER_TTL, DEFAULT_STATUS_CODE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 } from './options.js'
 export {
-  LockTimeoutError, LockLostError, RedisUnavailableError, LockAbortedError, LockInvalidOptionError, LockInvalidNameError
+  LockTimeoutError, LockLostError, RedisUnavailableError, LockAbortedError, LockInvalidOptionError, LockInvalidNameError,
+  LockInvalidCursorError
 } from './errors.js'

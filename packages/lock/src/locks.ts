@@ -133,7 +133,7 @@ export class LockManager implements Locks {
     try {
       page = await this.#backend.page(cursor, limit)
     } catch (err) {
-      if ((err as { code?: string }).code === 'FST_REDKIT_LOCK_INVALID_OPTION') throw err
+      if ((err as { code?: string }).code === 'FST_REDKIT_LOCK_INVALID_CURSOR') throw err
       throw new RedisUnavailableError('*', { cause: err })
     }
     return { locks: page.entries.map((e) => lockInfo(e.kind, e.name, e.holders)), cursor: page.cursor }

@@ -1,4 +1,4 @@
-import { LockInvalidOptionError } from './errors.js'
+import { LockInvalidCursorError } from './errors.js'
 
 interface Held {
   /** Listing order: a new entry goes last. */
@@ -47,7 +47,7 @@ export class HeldIndex {
 
   /** Up to `limit` keys after `cursor`, in listing order, and the next cursor (null at the end). */
   page (cursor: string | null, limit: number): { keys: string[], cursor: string | null } {
-    if (cursor !== null && !/^\d{1,16}$/.test(cursor)) throw new LockInvalidOptionError('cursor must be one that list() returned')
+    if (cursor !== null && !/^\d{1,16}$/.test(cursor)) throw new LockInvalidCursorError()
     const after = cursor === null ? 0 : Number(cursor)
     const keys: string[] = []
     let last = after

@@ -1,4 +1,4 @@
-import { LockInvalidNameError, LockInvalidOptionError } from './errors.js'
+import { LockInvalidCursorError, LockInvalidNameError, LockInvalidOptionError } from './errors.js'
 
 export const DEFAULT_TTL = 10_000
 export const DEFAULT_TIMEOUT = 10_000
@@ -114,7 +114,7 @@ export function checkListOptions (opts: { cursor?: string | null, limit?: number
   if (opts !== undefined && (typeof opts !== 'object' || opts === null)) fail('list options must be an object')
   const cursor = opts?.cursor ?? null
   if (cursor !== null && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 1024)) {
-    fail('cursor must be one that list() returned')
+    throw new LockInvalidCursorError()
   }
   return { cursor, limit: checkInteger(opts?.limit ?? DEFAULT_PAGE_SIZE, 'limit', 1, MAX_PAGE_SIZE) }
 }

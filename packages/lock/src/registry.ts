@@ -1,6 +1,6 @@
 import type { HolderInfo } from './backend.js'
 import { parseMember } from './backend.js'
-import { LockInvalidOptionError } from './errors.js'
+import { LockInvalidCursorError } from './errors.js'
 
 /*
  * The registry of held locks (layout in lua.ts): what list() pages through and
@@ -100,6 +100,6 @@ export function encodeCursor (p: Position): string {
 
 export function decodeCursor (cursor: string, shards: number): Position {
   const m = /^(\d{1,5})\.(\d{1,17})?$/.exec(cursor)
-  if (m === null || Number(m[1]) >= shards) throw new LockInvalidOptionError('cursor must be one that list() returned')
+  if (m === null || Number(m[1]) >= shards) throw new LockInvalidCursorError()
   return { shard: Number(m[1]), after: m[2] ?? null }
 }

@@ -375,7 +375,7 @@ export function contract (t: Test, target: Target): void {
     for (const l of held.slice(10)) t.ok(both.has(l.name), l.name)
     t.equal(await app!.locks.count(), 36)
     for (const bad of ['nope', 'x'.repeat(2000), '']) {
-      t.equal(code(await app!.locks.list({ cursor: bad }).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_OPTION', bad.slice(0, 10))
+      t.equal(code(await app!.locks.list({ cursor: bad }).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_CURSOR', bad.slice(0, 10))
     }
     t.equal(code(await app!.locks.list({ limit: 0 }).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_OPTION')
     await Promise.all([...held.slice(10), sem].map(async (l) => await l.release()))
