@@ -3,8 +3,8 @@ import { LockInvalidCursorError } from './errors.js'
 interface Held {
   /** Listing order: a new entry goes last. */
   seq: number
-  /** When the last lease ends (ms). */
-  until: number
+  /** When the last lease ends (ms); null when nothing holds it. */
+  until: number | null
 }
 
 /**
@@ -13,36 +13,46 @@ interface Held {
  * ended entries are found without a sweep of every entry.
  */
 export class HeldIndex {
+  // Entries nothing holds stay (with until null) until a compaction: deleting and re-adding
+  // one key over and over makes V8's Map lookups of that key slower the bigger the map is.
   readonly #held = new Map<string, Held>()
+  #live = 0
   /** [until, key], possibly stale (the entry moved or went): checked when popped. */
   readonly #heap: Array<[number, string]> = []
   #seq = 0
 
   /** Records when the last lease of `key` ends, or that nothing holds it (null). */
   set (key: string, until: number | null): void {
+    const held = this.#held.get(key)
     if (until === null) {
-      this.#held.delete(key)
+      if (held !== undefined && held.until !== null) this.#drop(held)
       return
     }
-    const held = this.#held.get(key)
-    if (held === undefined) this.#held.set(key, { seq: ++this.#seq, until })
-    else if (held.until === until) return
-    else held.until = until
+    if (held === undefined) {
+      this.#held.set(key, { seq: ++this.#seq, until })
+      this.#live++
+    } else if (held.until === until) {
+      return
+    } else {
+      if (held.until === null) this.#live++
+      held.until = until
+    }
     this.#push([until, key])
     // Stale heap items of extended or released entries are dropped now and then.
-    if (this.#heap.length > 2 * this.#held.size + 1000) this.#rebuild()
+    if (this.#heap.length > 2 * this.#live + 1000) this.#rebuild()
   }
 
   /** Drops entries whose last lease ended by `now`. */
   prune (now: number): void {
     while (this.#heap.length > 0 && this.#heap[0]![0] <= now) {
       const [until, key] = this.#pop()
-      if (this.#held.get(key)?.until === until) this.#held.delete(key)
+      const held = this.#held.get(key)
+      if (held !== undefined && held.until === until) this.#drop(held)
     }
   }
 
   get size (): number {
-    return this.#held.size
+    return this.#live
   }
 
   /** Up to `limit` keys after `cursor`, in listing order, and the next cursor (null at the end). */
@@ -52,7 +62,7 @@ export class HeldIndex {
     const keys: string[] = []
     let last = after
     for (const [key, held] of this.#held) {
-      if (held.seq <= after) continue
+      if (held.seq <= after || held.until === null) continue
       if (keys.length === limit) return { keys, cursor: String(last) }
       keys.push(key)
       last = held.seq
@@ -60,9 +70,17 @@ export class HeldIndex {
     return { keys, cursor: null }
   }
 
+  #drop (held: Held): void {
+    held.until = null
+    this.#live--
+    if (this.#held.size > 2 * this.#live + 1000) {
+      for (const [key, h] of this.#held) if (h.until === null) this.#held.delete(key)
+    }
+  }
+
   #rebuild (): void {
     this.#heap.length = 0
-    for (const [key, held] of this.#held) this.#push([held.until, key])
+    for (const [key, held] of this.#held) if (held.until !== null) this.#push([held.until, key])
   }
 
   #push (item: [number, string]): void {

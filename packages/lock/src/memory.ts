@@ -53,15 +53,28 @@ export function memoryBackend (counterTtl: number): Backend {
     const entry = entries.get(key)
     if (entry === undefined) return undefined
     prune(entry, at)
-    if (entry.holders.size === 0 && entry.queue.size === 0) {
-      entries.delete(key)
-      return undefined
-    }
-    return entry
+    // An empty entry stays in the map until the next sweep: deleting and re-adding one key
+    // over and over makes V8's Map lookups of that key slower the bigger the map is.
+    return entry.holders.size === 0 && entry.queue.size === 0 ? undefined : entry
   }
 
-  const sweepCounters = (at: number): void => {
+  const sweep = (at: number): void => {
     for (const [key, counter] of counters) if (counter.expiresAt <= at) counters.delete(key)
+    for (const [key, entry] of entries) {
+      prune(entry, at)
+      if (entry.holders.size === 0 && entry.queue.size === 0) entries.delete(key)
+    }
+  }
+
+  /** The entry of ref, reusing an empty one still in the map. */
+  const ensure = (ref: LockRef): Entry => {
+    const key = id(ref)
+    let entry = entries.get(key)
+    if (entry === undefined) {
+      entry = { holders: new Map(), queue: new Map() }
+      entries.set(key, entry)
+    }
+    return entry
   }
 
   const nextToken = (ref: LockRef, at: number): number => {
@@ -70,7 +83,7 @@ export function memoryBackend (counterTtl: number): Backend {
     const last = counter !== undefined && counter.expiresAt > at ? counter.value : 0
     const token = Math.max(last + 1, Math.floor(at * 1000))
     counters.set(key, { value: token, expiresAt: at + counterTtl })
-    if (++grants % 10_000 === 0) sweepCounters(at)
+    if (++grants % 10_000 === 0) sweep(at)
     return token
   }
 
@@ -103,10 +116,7 @@ export function memoryBackend (counterTtl: number): Backend {
       const at = now()
       let entry = get(ref, at)
       if (mayEnter(entry, ref, waiter)) {
-        if (entry === undefined) {
-          entry = { holders: new Map(), queue: new Map() }
-          entries.set(id(ref), entry)
-        }
+        entry ??= ensure(ref)
         const token = nextToken(ref, at)
         entry.holders.set(member(token, owner), at + ttl)
         if (waiter !== null) entry.queue.delete(waiter)
@@ -119,10 +129,7 @@ export function memoryBackend (counterTtl: number): Backend {
         if (holderTtl < 0 || left < holderTtl) holderTtl = left
       }
       if (waiter === null) return [holderTtl, 0]
-      if (entry === undefined) {
-        entry = { holders: new Map(), queue: new Map() }
-        entries.set(id(ref), entry)
-      }
+      entry ??= ensure(ref)
       // Refreshing the lease keeps the waiter's place (Map keeps insertion order).
       entry.queue.set(waiter, at + lease)
       return [holderTtl, 1]
