@@ -48,8 +48,8 @@ export interface Backend {
   page: (cursor: string | null, limit: number) => Promise<{ entries: HeldEntry[], cursor: string | null }>
   /** How many locks and semaphores are held, from the registry's size. */
   count: () => Promise<number>
-  /** Starts delivering wake-ups (lazily, on the first wait); calls wake with a waiter id. */
-  listen: (wake: (waiter: string) => void, wakeAll: () => void) => void
+  /** Starts delivering wake-ups (lazily, on the first wait); calls wake with a waiter id. `busy`: does anyone wait now? */
+  listen: (wake: (waiter: string) => void, wakeAll: () => void, busy: () => boolean) => void
   /** The state of the wake-up subscription. */
   wakeUps: () => { subscribed: boolean, losses: number }
   /** Stops the wake-ups for good (the app is closing). */

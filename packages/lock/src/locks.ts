@@ -330,7 +330,8 @@ export class LockManager implements Locks {
     this.#listening = true
     this.#backend.listen(
       (id) => { this.#waiters.get(id)?.wake() },
-      () => { for (const w of this.#waiters.values()) w.wake() }
+      () => { for (const w of this.#waiters.values()) w.wake() },
+      () => this.#waiters.size > 0
     )
   }
 }

@@ -134,8 +134,8 @@ export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl
     inspect: async (ref) => ref.kind === 'lock' ? await inspectLock(ref) : await inspectSemaphore(ref),
     page,
     count: async () => (await Promise.all(registries.map(async (key) => await registryCount([key], [])))).reduce((a, b) => a + b, 0),
-    listen: (wake, wakeAll) => {
-      subscription ??= wakeUps(redkit, log, channel, wake, wakeAll)
+    listen: (wake, wakeAll, busy) => {
+      subscription ??= wakeUps(redkit, log, channel, wake, wakeAll, busy)
     },
     wakeUps: () => subscription?.stats() ?? { subscribed: false, losses: 0 },
     close: () => { subscription?.close() }

@@ -13,20 +13,30 @@ export interface WakeUps {
   close: () => void
 }
 
+/** How often the subscription is checked, while anyone waits, by a message sent to itself. */
+export const PROBE_INTERVAL = 2000
+
 /**
  * The subscription to release notifications, kept alive: a failed SUBSCRIBE
  * or an ended connection is retried on a new connection with backoff, and a
- * dropped one (which ioredis reconnects) is subscribed again. While it is
+ * dropped one (which ioredis reconnects) is subscribed again. A Cluster client
+ * moves its subscriber to another node by itself, without a word when that
+ * fails, so while anyone waits a probe message checks the subscription: one
+ * that does not come back by the next check counts as a loss. While it is
  * down, waiters fall back to polling; once it is back, every waiter retries,
  * since the releases published meanwhile were missed.
  */
 export function wakeUps (redkit: Redkit, log: FastifyBaseLogger, channel: string,
-  wake: (waiter: string) => void, wakeAll: () => void): WakeUps {
+  wake: (waiter: string) => void, wakeAll: () => void, busy: () => boolean): WakeUps {
   const state: WakeUpStats = { subscribed: false, losses: 0 }
   let closed = false
   let attempt = 0
   let timer: NodeJS.Timeout | undefined
   let current: RedisClient | undefined
+  // Waiter ids never start with "~", so no instance takes a probe for a waiter.
+  const probeHead = `~probe:${redkit.instanceId}:`
+  let probes = 0
+  let probe: string | null = null
 
   const lost = (why: string): void => {
     state.subscribed = false
@@ -56,6 +66,10 @@ export function wakeUps (redkit: Redkit, log: FastifyBaseLogger, channel: string
     current = sub
     sub.on('message', (ch: string, message: string) => {
       if (ch !== channel) return
+      if (message.startsWith('~')) {
+        if (message === probe) probe = null
+        return
+      }
       for (const waiter of message.split(' ')) wake(waiter)
     })
     sub.on('close', () => { if (current === sub && state.subscribed) lost('the connection closed') })
@@ -80,11 +94,34 @@ export function wakeUps (redkit: Redkit, log: FastifyBaseLogger, channel: string
     timer.unref()
   }
 
+  const check = (): void => {
+    const sub = current
+    if (closed || sub === undefined || !state.subscribed || !busy()) {
+      probe = null
+      return
+    }
+    if (probe !== null) {
+      probe = null
+      current = undefined
+      sub.disconnect()
+      lost('a probe message did not come back')
+      retry()
+      return
+    }
+    const sent = `${probeHead}${++probes}`
+    probe = sent
+    // Unanswered while Redis is down: that is not a lost subscription.
+    redkit.client?.publish(channel, sent).catch(() => { if (probe === sent) probe = null })
+  }
+  const checks = setInterval(check, PROBE_INTERVAL)
+  checks.unref()
+
   connect()
   return {
     stats: () => ({ ...state }),
     close: () => {
       closed = true
+      clearInterval(checks)
       clearTimeout(timer)
       current?.disconnect()
       current = undefined

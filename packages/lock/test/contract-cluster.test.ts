@@ -2,7 +2,9 @@ import { test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { keysWithoutTtl, startCluster, uniquePrefix } from '@redkit/testing'
 import { contract } from './contract.js'
+import { Redis } from 'ioredis'
 import { makeApp } from './helpers.js'
+import { resubscribe, SLOW } from './resubscribe.js'
 
 test('3-master Cluster', async (t) => {
   const cluster = await startCluster({ masters: 3 })
@@ -42,6 +44,17 @@ test('3-master Cluster', async (t) => {
     t.equal(slots.size, 1)
     await held.release()
     await (await waiting).release()
+  })
+
+  t.test('the wake-up subscription is retried until it works, and waiters are woken again', async (t) => {
+    const keyPrefix = uniquePrefix('lock')
+    prefixes.push(keyPrefix)
+    const nodes = cluster.nodes.map((n) => new Redis({ host: n.host, port: n.port }))
+    t.teardown(() => { for (const n of nodes) n.disconnect() })
+    await resubscribe(t, {
+      nodes,
+      app: async (user) => await makeApp({ clusterNodes: cluster.nodes, keyPrefix, env: {}, username: user, password: 'pw' }, SLOW)
+    })
   })
 
   contract(t, {

@@ -4,6 +4,7 @@ import { keysWithoutTtl, startRedis, uniquePrefix } from '@redkit/testing'
 import { contract } from './contract.js'
 import { makeApp, sleep } from './helpers.js'
 import type { LockPage } from '../src/index.js'
+import { resubscribe, SLOW } from './resubscribe.js'
 import { LOCK_ACQUIRE } from '../src/lua.js'
 
 test('single Redis', async (t) => {
@@ -309,42 +310,10 @@ test('single Redis', async (t) => {
   t.test('the wake-up subscription is retried until it works, and waiters are woken again', async (t) => {
     const keyPrefix = uniquePrefix('lock')
     prefixes.push(keyPrefix)
-    const user = `locker${Date.now()}`
-    // This user may not SUBSCRIBE, so the first subscription fails, as against a node that cannot serve it.
-    await admin.call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-subscribe')
-    t.teardown(async () => { await admin.call('ACL', 'DELUSER', user) })
-    const url = server.url.replace('redis://', `redis://${user}:pw@`)
-    const slow = { pollInterval: 60_000, ttl: 60_000 }
-    const [a, b] = await Promise.all([0, 1].map(async () => await makeApp({ url, keyPrefix, env: {} }, slow)))
-    t.teardown(async () => { await a!.close(); await b!.close() })
-    const held = await a!.locks.acquire('resub')
-    const waiting = b!.locks.acquire('resub', { timeout: 15_000 })
-    await sleep(300)
-    t.equal(b!.locks.stats().subscribed, false)
-    t.ok(b!.locks.stats().subscriptionLosses >= 1, 'the failure is counted')
-    await admin.call('ACL', 'SETUSER', user, '+subscribe')
-    for (let i = 0; i < 100 && !b!.locks.stats().subscribed; i++) await sleep(50)
-    t.equal(b!.locks.stats().subscribed, true, 'subscribed after a retry')
-    await held.release()
-    const second = await waiting
-    t.ok(second.token > held.token, 'the waiter was woken, not left to poll')
-
-    // A connection killed from the server side: counted, subscribed again, and wake-ups resume.
-    const losses = b!.locks.stats().subscriptionLosses
-    const again = a!.locks.acquire('resub', { timeout: 15_000 })
-    await sleep(100)
-    await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub')
-    for (let i = 0; i < 100 && b!.locks.stats().subscriptionLosses === losses; i++) await sleep(20)
-    t.equal(b!.locks.stats().subscriptionLosses, losses + 1, 'the loss is counted')
-    for (let i = 0; i < 100 && !b!.locks.stats().subscribed; i++) await sleep(50)
-    t.equal(b!.locks.stats().subscribed, true, 'subscribed again')
-    const third = b!.locks.acquire('resub', { timeout: 15_000 })
-    await second.release()
-    const afterKill = await again
-    await sleep(50)
-    await afterKill.release()
-    t.ok((await third).token > afterKill.token, 'woken after the kill')
-    await (await third).release()
+    await resubscribe(t, {
+      nodes: [admin],
+      app: async (user) => await makeApp({ url: server.url.replace('redis://', `redis://${user}:pw@`), keyPrefix, env: {} }, SLOW)
+    })
   })
 
   contract(t, {
