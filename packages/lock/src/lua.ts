@@ -27,7 +27,8 @@ import { REGISTER } from './registry.js'
  *            and release, and pruned of ended leases whenever it is read:
  *            "l|<token>|<owner>|<name>"  a held lock, its holder in the entry
  *            "s|<name>"                  a semaphore with holders (until its last lease ends)
- *            PX = its longest lease.
+ *            "~"                         scored +inf: keeps the key while nothing is held
+ *            PX = up to twice its longest lease.
  * Every script declares every key it touches, all in one Cluster slot.
  *
  * Time comes from the server only (TIME, and key expiry for a lock's lease),
@@ -275,7 +276,8 @@ local text = clockText(t)
 -- The new holder's entry in the registry, ending with its lease.
 local function registered (token)
   local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  register(KEYS[5], 'l|' .. token .. '|' .. owner .. '|' .. ARGV[5], nowUs + tonumber(ARGV[2]) * 1000, nowUs)
+  -- The entry names the new token, so it is not in the registry yet.
+  register(KEYS[5], 'l|' .. token .. '|' .. owner .. '|' .. ARGV[5], nowUs + tonumber(ARGV[2]) * 1000, nowUs, true)
   return token
 end
 -- The first two live waiters, after dead ones are pruned.

@@ -7,11 +7,18 @@ import { LockInvalidCursorError } from './errors.js'
  * count() counts, instead of a SCAN of the keyspace and a round trip per lock.
  */
 
-// Adds or moves an entry of the registry; the registry lives as long as its longest lease.
-// Scores (µs) are unique within a registry, so a page resumes right after the last score it listed.
+/*
+ * Adds or moves an entry of the registry. Scores (µs) are unique within a
+ * registry, so a page resumes right after the last score it listed. The
+ * registry keeps a member "~" scored +inf, never listed nor counted, so that
+ * releasing the last lock does not delete the key only for the next grant to
+ * create it again; its TTL is set to twice the longest lease it has to cover,
+ * so most grants need not set it.
+ */
 export const REGISTER = `
-local function register (reg, entry, untilUs, nowUs)
-  local own = redis.call('ZSCORE', reg, entry)
+local function register (reg, entry, untilUs, nowUs, fresh)
+  local own = false
+  if not fresh then own = redis.call('ZSCORE', reg, entry) end
   local score = string.format('%d', untilUs)
   while own ~= score and redis.call('ZCOUNT', reg, score, score) > 0 do
     untilUs = untilUs + 1
@@ -19,7 +26,11 @@ local function register (reg, entry, untilUs, nowUs)
   end
   redis.call('ZADD', reg, score, entry)
   local left = math.ceil((untilUs - nowUs) / 1000)
-  if redis.call('PTTL', reg) < left then redis.call('PEXPIRE', reg, left) end
+  local ttl = redis.call('PTTL', reg)
+  if ttl < left then
+    if ttl == -1 then redis.call('ZADD', reg, '+inf', '~') end
+    redis.call('PEXPIRE', reg, left * 2)
+  end
 end
 -- A semaphore's entry ends with its last live holder.
 local function registerTop (holders, reg, entry, nowMs, nowUs)
@@ -44,14 +55,14 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
  * Returns {now, entry, lease end, entry, lease end, …} (server µs), soonest-ending first.
  */
 export const REGISTRY_PAGE = PRUNE_REGISTRY + `
-local out = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+local out = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '(+inf', 'WITHSCORES', 'LIMIT', 0, ARGV[2])
 table.insert(out, 1, now)
 return out
 `
 
 /** KEYS: registry. Returns how many locks and semaphores it holds. */
 export const REGISTRY_COUNT = PRUNE_REGISTRY + `
-return redis.call('ZCARD', KEYS[1])
+return redis.call('ZCOUNT', KEYS[1], '-inf', '(+inf')
 `
 
 /** Shards of the registry on Cluster: each is one slot, so locks spread over this many slots. */
