@@ -59,6 +59,7 @@ export function memoryBackend (counterTtl: number): Backend {
   }
 
   const sweep = (at: number): void => {
+    index.prune(at)
     for (const [key, counter] of counters) if (counter.expiresAt <= at) counters.delete(key)
     for (const [key, entry] of entries) {
       prune(entry, at)
