@@ -37,6 +37,8 @@ export function wakeUps (redkit: Redkit, log: FastifyBaseLogger, channel: string
   const probeHead = `~probe:${redkit.instanceId}:`
   let probes = 0
   let probe: string | null = null
+  /** Whether PUBLISH of the probe has returned: until then a slow server, not a lost subscription, may be why. */
+  let published = false
 
   const lost = (why: string): void => {
     state.subscribed = false
@@ -100,6 +102,7 @@ export function wakeUps (redkit: Redkit, log: FastifyBaseLogger, channel: string
       probe = null
       return
     }
+    if (probe !== null && !published) return
     if (probe !== null) {
       probe = null
       current = undefined
@@ -110,8 +113,9 @@ export function wakeUps (redkit: Redkit, log: FastifyBaseLogger, channel: string
     }
     const sent = `${probeHead}${++probes}`
     probe = sent
+    published = false
     // Unanswered while Redis is down: that is not a lost subscription.
-    redkit.client?.publish(channel, sent).catch(() => { if (probe === sent) probe = null })
+    redkit.client?.publish(channel, sent).then(() => { published = true }, () => { if (probe === sent) probe = null })
   }
   const checks = setInterval(check, PROBE_INTERVAL)
   checks.unref()
