@@ -1,11 +1,11 @@
 // How the cost of list(), count() and an acquire+release pair grows with the
 // number of locks held: each is measured with 10 and with 10,000 locks held
-// by the same instance, against one redis-server this script starts itself
-// (and on the memory backend), and the ratio is printed.
+// by the same instance, against one redis-server and a 3-master Cluster this
+// script starts itself (and on the memory backend), and the ratio is printed.
 // Run: node bench/held.mjs (after `npm run build`).
 import Fastify from 'fastify'
 import redkit from '@redkit/core'
-import { startRedis } from '@redkit/testing'
+import { startCluster, startRedis } from '@redkit/testing'
 import locks from '../dist/index.js'
 
 const SIZES = [10, 10_000]
@@ -67,10 +67,13 @@ async function run (label, core) {
 }
 
 const server = await startRedis()
+const cluster = await startCluster({ masters: 3 })
 try {
   console.log(`${''.padEnd(36)} ${'10 held'.padStart(12)}  ${'10,000 held'.padStart(12)}  ratio`)
   await run('redis', (held) => ({ url: server.url, keyPrefix: `bench:held:${held}:`, env: {} }))
+  await run('cluster', (held) => ({ clusterNodes: cluster.nodes, keyPrefix: `bench:held:${held}:`, env: {} }))
   await run('memory', () => ({ mode: 'memory', env: {} }))
 } finally {
   await server.stop()
+  await cluster.stop()
 }

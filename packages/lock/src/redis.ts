@@ -7,7 +7,7 @@ import {
   SEM_ACQUIRE, SEM_EXTEND, SEM_INSPECT, SEM_LEAVE, SEM_RELEASE
 } from './lua.js'
 import {
-  CLUSTER_SHARDS, decodeCursor, encodeCursor, lockEntry, parseEntry, REGISTRY_COUNT, REGISTRY_PAGE,
+  CLUSTER_SHARDS, decodeCursor, encodeCursor, lockEntry, parseEntry, type Entry, REGISTRY_COUNT, REGISTRY_PAGE,
   semaphoreEntry, shardOf, START, type Position
 } from './registry.js'
 import { wakeUps, type WakeUps } from './subscriber.js'
@@ -94,23 +94,44 @@ export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl
     return out
   }
 
-  /** Reads shard after shard until the page is full; a lock's entry carries its holder, a semaphore's holders are read after. */
+  /** One shard's entries from `at`, as read. */
+  const readShard = async (at: Position, want: number): Promise<Array<{ entry: Entry, score: string }>> => {
+    const reply = await registryPage([registries[at.shard]!], [at.after === null ? '-inf' : `(${at.after}`, want])
+    const now = Number(reply[0])
+    const rows = []
+    for (let i = 1; i + 1 < reply.length; i += 2) {
+      const score = reply[i + 1]!
+      rows.push({ score, entry: parseEntry(reply[i]!, Math.max(0, Math.floor((Number(score) - now) / 1000))) })
+    }
+    return rows
+  }
+
+  /**
+   * Reads the shard of the cursor; while the page is not full, the next 2, 4, 8… shards at once,
+   * so a sparse listing on Cluster takes a few round trips, not one per shard.
+   */
   const page = async (cursor: string | null, limit: number): Promise<{ entries: HeldEntry[], cursor: string | null }> => {
     let at: Position = cursor === null ? START : decodeCursor(cursor, shards)
     const entries: Array<HeldEntry | Promise<HeldEntry>> = []
-    while (at.shard < shards && entries.length < limit) {
+    for (let width = 1; at.shard < shards && entries.length < limit; width *= 2) {
       const want = limit - entries.length
-      const reply = await registryPage([registries[at.shard]!], [at.after === null ? '-inf' : `(${at.after}`, want])
-      const now = Number(reply[0])
-      let last: string | undefined
-      for (let i = 1; i + 1 < reply.length; i += 2) {
-        last = reply[i + 1]!
-        const entry = parseEntry(reply[i]!, Math.max(0, Math.floor((Number(last) - now) / 1000)))
-        entries.push(entry.kind === 'lock'
-          ? { kind: 'lock', name: entry.name, holders: [entry.holder] }
-          : inspectSemaphore({ kind: 'semaphore', name: entry.name, limit: 1 }).then((holders) => ({ ...entry, holders })))
+      const from = at
+      const batch = Array.from({ length: Math.min(width, shards - from.shard) }, (_, i) => from.shard + i)
+      const replies = await Promise.all(batch.map(async (shard) => await readShard(shard === from.shard ? from : { shard, after: null }, want)))
+      for (let i = 0; i < batch.length && entries.length < limit; i++) {
+        const rows = replies[i]!
+        const take = rows.slice(0, limit - entries.length)
+        for (const { entry } of take) {
+          // A lock's entry carries its holder; a semaphore's holders are read after (all at once).
+          entries.push(entry.kind === 'lock'
+            ? { kind: 'lock', name: entry.name, holders: [entry.holder] }
+            : inspectSemaphore({ kind: 'semaphore', name: entry.name, limit: 1 }).then((holders) => ({ ...entry, holders })))
+        }
+        // A shard read to its end is done; otherwise the next page resumes after the last entry taken.
+        at = take.length === rows.length && rows.length < want
+          ? { shard: batch[i]! + 1, after: null }
+          : { shard: batch[i]!, after: take[take.length - 1]!.score }
       }
-      at = reply.length - 1 < 2 * want ? { shard: at.shard + 1, after: null } : { shard: at.shard, after: last! }
     }
     const held = (await Promise.all(entries)).filter((e) => e.holders.length > 0)
     return { entries: held, cursor: at.shard < shards ? encodeCursor(at) : null }
