@@ -20,6 +20,8 @@ export interface LocksApi {
   list: (opts: { cursor?: string | null, limit?: number }) => Promise<{ locks: LockInfoLike[], cursor: string | null }>
   /** How many are held, without reading them. */
   count: () => Promise<number>
+  /** This instance's waiters and its release-notification subscription (absent in older versions). */
+  stats?: () => { waiting: number, subscribed: boolean, subscriptionLosses: number }
 }
 
 export interface PubsubStatsLike {

@@ -321,6 +321,8 @@ export function runContract (target: Target): void {
     t.teardown(() => { app.locks.list = list })
     const text = (await app.inject({ url: '/admin/metrics', headers: AUTH })).body
     t.match(text, /redkit_locks_held 25/)
+    t.match(text, /redkit_locks_waiting 0/)
+    t.match(text, /redkit_locks_subscription_losses_total 0/)
     t.equal(listed, 0, 'the gauge counts, it does not list')
     await Promise.all(held.map(async (l) => await l.release()))
   })
