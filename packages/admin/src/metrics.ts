@@ -156,11 +156,19 @@ export function buildRegistry (registry: Registry, { redkit, packages }: Sources
     })
   }
 
+  mirroredGauge(registry, 'redkit_locks_waiting', 'Callers of this instance waiting for a lock', [], () => {
+    const stats = packages().locks?.stats?.()
+    return stats === undefined ? [] : [[{}, stats.waiting]]
+  })
+  mirroredCounter(registry, 'redkit_locks_subscription_losses_total', 'Failed or lost subscriptions to lock release notifications', [], () => {
+    const stats = packages().locks?.stats?.()
+    return stats === undefined ? [] : [[{}, stats.subscriptionLosses]]
+  })
   mirroredGauge(registry, 'redkit_locks_held', 'Locks and semaphores currently held', [], async () => {
     const locks = packages().locks
     if (locks === undefined) return []
     try {
-      return [[{}, (await locks.list()).length]]
+      return [[{}, await locks.count()]]
     } catch {
       return []
     }

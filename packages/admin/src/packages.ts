@@ -16,7 +16,12 @@ export interface LockInfoLike {
 }
 
 export interface LocksApi {
-  list: () => Promise<LockInfoLike[]>
+  /** A page of held locks from @redkit/lock's registry; `cursor` is null at the end. */
+  list: (opts: { cursor?: string | null, limit?: number }) => Promise<{ locks: LockInfoLike[], cursor: string | null }>
+  /** How many are held, without reading them. */
+  count: () => Promise<number>
+  /** This instance's waiters and its release-notification subscription (absent in older versions). */
+  stats?: () => { waiting: number, subscribed: boolean, subscriptionLosses: number }
 }
 
 export interface PubsubStatsLike {
@@ -109,7 +114,7 @@ export function detectPackages (app: FastifyInstance): Packages {
   const sessions = read('sessions')
   if (has(sessions, 'meta', 'list', 'count', 'cleanup', 'listByUser', 'revoke', 'revokeAll')) found.sessions = sessions as SessionsApi
   const locks = read('locks')
-  if (has(locks, 'list')) found.locks = locks as LocksApi
+  if (has(locks, 'list', 'count')) found.locks = locks as LocksApi
   const pubsub = read('pubsub')
   if (has(pubsub, 'stats')) found.pubsub = pubsub as PubsubApi
   const cache = read('cache')

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { authHook, sameOriginHook } from './auth.js'
 import { dashboardPage } from './dashboard.js'
-import { AdminInvalidIdError, AdminNotFoundError, AdminNotRegisteredError } from './errors.js'
+import { AdminInvalidCursorError, AdminInvalidIdError, AdminNotFoundError, AdminNotRegisteredError } from './errors.js'
 import type { ResolvedAdminOptions } from './options.js'
 import { PACKAGE_NAMES, type Packages } from './packages.js'
 import { redisInfo, slowlog } from './redis-info.js'
@@ -130,7 +130,15 @@ export function protectedRoutes (options: ResolvedAdminOptions, state: AdminStat
       return { userId, revoked }
     })
 
-    app.get('/locks', { schema: schemas.locksSchema }, async () => ({ locks: await need(state, 'locks').list() }))
+    app.get<{ Querystring: { cursor?: string, limit: number } }>('/locks', { schema: schemas.locksSchema }, async (request) => {
+      try {
+        const { locks, cursor } = await need(state, 'locks').list({ cursor: request.query.cursor, limit: request.query.limit })
+        return { locks, nextCursor: cursor }
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'FST_REDKIT_LOCK_INVALID_CURSOR') throw new AdminInvalidCursorError()
+        throw err
+      }
+    })
 
     app.get('/pubsub', { schema: schemas.pubsubSchema }, async () => need(state, 'pubsub').stats())
 

@@ -266,7 +266,15 @@ export const cleanupSchema = {
 
 export const locksSchema = {
   tags: TAGS,
-  summary: 'Held locks and semaphores',
+  summary: 'A page of held locks and semaphores, soonest-ending lease first, from the registry of held locks',
+  querystring: {
+    type: 'object',
+    properties: {
+      cursor: { type: 'string', minLength: 1, maxLength: 1024, description: 'nextCursor of the previous page' },
+      limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }
+    },
+    additionalProperties: false
+  },
   response: {
     200: {
       type: 'object',
@@ -284,7 +292,8 @@ export const locksSchema = {
               holders: { type: 'array', items: { type: 'object', additionalProperties: true } }
             }
           }
-        }
+        },
+        nextCursor: { type: ['string', 'null'] }
       }
     },
     ...errors

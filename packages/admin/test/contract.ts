@@ -257,7 +257,7 @@ export function runContract (target: Target): void {
     const locks = (await app.inject({ url: '/admin/locks', headers: AUTH })).json()
     t.match(locks.locks, [{ name: 'report:42', kind: 'lock' }])
     await lock.release()
-    t.same((await app.inject({ url: '/admin/locks', headers: AUTH })).json(), { locks: [] })
+    t.same((await app.inject({ url: '/admin/locks', headers: AUTH })).json(), { locks: [], nextCursor: null })
 
     const off = await app.pubsub.subscribe('news', () => {})
     const ps = (await app.inject({ url: '/admin/pubsub', headers: AUTH })).json()
@@ -289,6 +289,42 @@ export function runContract (target: Target): void {
     t.same((await app.inject({ method: 'DELETE', url: '/admin/rate-limit/10.0.0.1', headers: AUTH })).json(), { key: '10.0.0.1', reset: true })
     const after = (await app.inject({ url: '/admin/rate-limit/10.0.0.1', headers: AUTH })).json()
     t.equal(after.remaining, after.limit)
+  })
+
+  test(`${target.name}: held locks page by cursor, and the metrics count them without listing`, async (t) => {
+    const { app } = await build(t, target.core())
+    const held = await Promise.all(Array.from({ length: 25 }, async (_, i) => await app.locks.acquire(`admin-page:${i}`, { ttl: 30_000 })))
+    const names: string[] = []
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`
+      const res = await app.inject({ url: `/admin/locks?limit=10${query}`, headers: AUTH })
+      t.equal(res.statusCode, 200)
+      const body = res.json() as { locks: Array<{ name: string }>, nextCursor: string | null }
+      t.ok(body.locks.length <= 10)
+      names.push(...body.locks.map((l) => l.name))
+      cursor = body.nextCursor
+      if (cursor !== null) t.ok(cursor.length < 1024, 'a short cursor')
+      pages++
+    } while (cursor !== null && pages < 20)
+    t.ok(pages >= 3, `${pages} pages`)
+    t.equal(new Set(names).size, 25, 'every lock once')
+    const bad = await app.inject({ url: '/admin/locks?cursor=nope', headers: AUTH })
+    t.equal(bad.statusCode, 400)
+    t.equal(bad.json().code, 'FST_REDKIT_ADMIN_INVALID_CURSOR')
+    t.equal((await app.inject({ url: '/admin/locks?limit=0', headers: AUTH })).statusCode, 400)
+
+    const list = app.locks.list
+    let listed = 0
+    app.locks.list = async (opts) => { listed++; return await list(opts) }
+    t.teardown(() => { app.locks.list = list })
+    const text = (await app.inject({ url: '/admin/metrics', headers: AUTH })).body
+    t.match(text, /redkit_locks_held 25/)
+    t.match(text, /redkit_locks_waiting 0/)
+    t.match(text, /redkit_locks_subscription_losses_total 0/)
+    t.equal(listed, 0, 'the gauge counts, it does not list')
+    await Promise.all(held.map(async (l) => await l.release()))
   })
 
   test(`${target.name}: Prometheus metrics from core and every package`, async (t) => {

@@ -40,10 +40,26 @@ export interface Backend {
   /** Removes a waiter that gave up. */
   leave: (ref: LockRef, waiter: string) => Promise<void>
   inspect: (ref: LockRef) => Promise<HolderInfo[]>
-  /** Every lock and semaphore that has holders or waiters. */
-  names: () => AsyncGenerator<{ kind: LockKind, name: string }>
-  /** Starts delivering wake-ups (lazily, on the first wait); calls wake with a waiter id. */
-  listen: (wake: (waiter: string) => void, wakeAll: () => void) => void
+  /**
+   * Up to `limit` held locks and semaphores from `cursor` (null: the start), soonest-ending
+   * lease first, and the cursor of the next page (null at the end). One read of the registry
+   * per page (per shard it spans), never a SCAN.
+   */
+  page: (cursor: string | null, limit: number) => Promise<{ entries: HeldEntry[], cursor: string | null }>
+  /** How many locks and semaphores are held, from the registry's size. */
+  count: () => Promise<number>
+  /** Starts delivering wake-ups (lazily, on the first wait); calls wake with a waiter id. `busy`: does anyone wait now? */
+  listen: (wake: (waiter: string) => void, wakeAll: () => void, busy: () => boolean) => void
+  /** The state of the wake-up subscription. */
+  wakeUps: () => { subscribed: boolean, losses: number }
+  /** Stops the wake-ups for good (the app is closing). */
+  close: () => void
+}
+
+export interface HeldEntry {
+  kind: LockKind
+  name: string
+  holders: HolderInfo[]
 }
 
 export function member (token: number | string, owner: string): string {

@@ -11,6 +11,11 @@ export const LockInvalidNameError = createError<[string]>(
   'FST_REDKIT_LOCK_INVALID_NAME', 'Invalid lock name: %s', 400, TypeError
 )
 
+/** list() was given a cursor it did not return. */
+export const LockInvalidCursorError = createError(
+  'FST_REDKIT_LOCK_INVALID_CURSOR', 'Invalid cursor: pass back the cursor of a previous list() page unchanged', 400
+)
+
 /** Another holder kept the lock for the whole wait. `holderTtl` tells how long it still holds it. */
 export const LockTimeoutError = createError<[string, number, number]>(
   'FST_REDKIT_LOCK_TIMEOUT', 'Lock "%s" is held by another holder and was not acquired within %d ms (holder\'s TTL: %d ms)', 423

@@ -40,13 +40,14 @@ export const locks = fp(plugin, { name: '@redkit/lock', fastify: '5.x', dependen
 export default locks
 
 export { Lock } from './lock.js'
-export type { Locks, LockHandle, LockInfo, LockWork } from './locks.js'
+export type { Locks, LockHandle, LockInfo, LockWork, ListOptions, LockPage, LockStats } from './locks.js'
 export type { HolderInfo, LockKind } from './backend.js'
 export type { LockPluginOptions, AcquireOptions, OnRedisError } from './options.js'
 export type { RouteLockOptions } from './route.js'
 export {
-  DEFAULT_TTL, DEFAULT_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_COUNTER_TTL, DEFAULT_STATUS_CODE
+  DEFAULT_TTL, DEFAULT_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_COUNTER_TTL, DEFAULT_STATUS_CODE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 } from './options.js'
 export {
-  LockTimeoutError, LockLostError, RedisUnavailableError, LockAbortedError, LockInvalidOptionError, LockInvalidNameError
+  LockTimeoutError, LockLostError, RedisUnavailableError, LockAbortedError, LockInvalidOptionError, LockInvalidNameError,
+  LockInvalidCursorError
 } from './errors.js'

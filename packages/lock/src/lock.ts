@@ -11,6 +11,24 @@ export function driftOf (ttl: number): number {
   return Math.floor(ttl * 0.01) + 2
 }
 
+const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!
+const nativeReason = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'reason')!.get!
+const nativeThrowIfAborted = AbortSignal.prototype.throwIfAborted
+
+/**
+ * Makes `aborted`, `reason` and `throwIfAborted()` of this one signal check the
+ * lease first: a timer cannot fire while the event loop is blocked, so without
+ * this the signal would read "not aborted" after the lease ran out. It stays a
+ * real AbortSignal (fetch, addEventListener and AbortSignal.any accept it).
+ */
+function checkOnRead (signal: AbortSignal, check: () => void): void {
+  Object.defineProperties(signal, {
+    aborted: { configurable: true, get () { check(); return nativeAborted.call(signal) } },
+    reason: { configurable: true, get () { check(); return nativeReason.call(signal) } },
+    throwIfAborted: { configurable: true, writable: true, value () { check(); nativeThrowIfAborted.call(signal) } }
+  })
+}
+
 export interface LockHooks {
   /** Called once when the lock stops being held (lost or released). */
   settled: (lock: Lock) => void
@@ -63,6 +81,7 @@ export class Lock {
   get signal (): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController()
+      checkOnRead(this.#controller.signal, () => this.#check())
       this.#check()
       if (this.#lostReason !== undefined) this.#controller.abort(this.#lostReason)
       else if (this.#backend !== null && !this.#released) this.#arm()

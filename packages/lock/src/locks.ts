@@ -2,8 +2,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { AcquireReply, Backend, HolderInfo, LockKind, LockRef } from './backend.js'
 import { LockAbortedError, lockLost, lockTimeout, RedisUnavailableError } from './errors.js'
 import { Lock, type LockHooks } from './lock.js'
+import { newWaiter, sleep, type Waiter } from './wait.js'
 import {
-  checkAcquireOptions, checkLimit, checkName, type AcquireOptions, type ResolvedLockOptions
+  checkAcquireOptions, checkLimit, checkListOptions, checkName, type AcquireOptions, type ResolvedLockOptions
 } from './options.js'
 
 export interface LockInfo {
@@ -39,46 +40,49 @@ export interface Locks {
   withLock: <T>(name: string, fn: LockWork<T>, opts?: AcquireOptions) => Promise<T>
   /** The live holders of a lock, or null when it is free. */
   isLocked: (name: string) => Promise<LockInfo | null>
-  /** Every held lock and semaphore (SCAN over the app prefix on Redis). */
-  list: () => Promise<LockInfo[]>
+  /**
+   * A page of held locks and semaphores, soonest-ending lease first, read from the
+   * registry of held locks (never a SCAN); pass `cursor` back for the next page.
+   */
+  list: (opts?: ListOptions) => Promise<LockPage>
+  /** How many locks and semaphores are held now, without reading them. */
+  count: () => Promise<number>
+  /** This instance's waiters and held locks, and the state of its wake-up subscription. */
+  stats: () => LockStats
   /** A semaphore that admits `limit` holders at once, with the lock API. */
   semaphore: (name: string, limit: number) => LockHandle
 }
 
+export interface ListOptions {
+  /** The `cursor` of the previous page; omitted or null for the first page. */
+  cursor?: string | null
+  /** Page size, 1 to 1000; default 100. */
+  limit?: number
+}
+
+export interface LockPage {
+  locks: LockInfo[]
+  /** Pass back as `cursor` for the next page; null when the listing is complete. */
+  cursor: string | null
+}
+
+export interface LockStats {
+  /** Callers of this instance waiting for a lock. */
+  waiting: number
+  /** Locks this instance holds. */
+  held: number
+  /** False while the release notifications are down (waiters then poll). */
+  subscribed: boolean
+  /** How often the release notifications failed or were lost (each is logged). */
+  subscriptionLosses: number
+}
+
 type Refused = Exclude<AcquireReply, string>
 
-interface Waiter {
-  /** A wake-up that arrived while no sleep was in progress. */
-  pending: boolean
-  wake: () => void
-}
-
-function newWaiter (): Waiter {
-  const waiter: Waiter = { pending: false, wake: () => { waiter.pending = true } }
-  return waiter
-}
-
-async function sleep (ms: number, waiter: Waiter, signal: AbortSignal | undefined): Promise<void> {
-  if (waiter.pending) {
-    waiter.pending = false
-    return
-  }
-  await new Promise<void>((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', aborted)
-      waiter.wake = () => { waiter.pending = true }
-      resolve()
-    }
-    const aborted = (): void => {
-      clearTimeout(timer)
-      waiter.wake = () => { waiter.pending = true }
-      reject(signal?.reason)
-    }
-    const timer = setTimeout(done, ms)
-    waiter.wake = done
-    signal?.addEventListener('abort', aborted, { once: true })
-  })
+function lockInfo (kind: LockKind, name: string, holders: HolderInfo[]): LockInfo {
+  holders.sort((a, b) => a.token - b.token)
+  const newest = holders[holders.length - 1]!
+  return { name, kind, owner: newest.owner, token: newest.token, ttl: newest.ttl, holders }
 }
 
 function lockRef (name: string): LockRef {
@@ -98,6 +102,8 @@ export class LockManager implements Locks {
   readonly #lease: number
   #seq = 0
   #listening = false
+  /** The held count above which the next grant drops lost locks; doubles, so sweeps cost O(1) per grant. */
+  #sweepAt = 1000
 
   constructor (backend: Backend, opts: ResolvedLockOptions, log: FastifyBaseLogger, instanceId: string) {
     this.#backend = backend
@@ -121,18 +127,29 @@ export class LockManager implements Locks {
   isLocked = async (name: string): Promise<LockInfo | null> =>
     await this.inspectRef(lockRef(name))
 
-  list = async (): Promise<LockInfo[]> => {
-    const out: LockInfo[] = []
+  list = async (opts?: ListOptions): Promise<LockPage> => {
+    const { cursor, limit } = checkListOptions(opts)
+    let page: Awaited<ReturnType<Backend['page']>>
     try {
-      for await (const { kind, name } of this.#backend.names()) {
-        const info = await this.inspectRef({ kind, name, limit: 1 })
-        if (info !== null) out.push(info)
-      }
+      page = await this.#backend.page(cursor, limit)
     } catch (err) {
-      if ((err as { code?: string }).code === 'FST_REDKIT_LOCK_UNAVAILABLE') throw err
+      if ((err as { code?: string }).code === 'FST_REDKIT_LOCK_INVALID_CURSOR') throw err
       throw new RedisUnavailableError('*', { cause: err })
     }
-    return out
+    return { locks: page.entries.map((e) => lockInfo(e.kind, e.name, e.holders)), cursor: page.cursor }
+  }
+
+  count = async (): Promise<number> => {
+    try {
+      return await this.#backend.count()
+    } catch (err) {
+      throw new RedisUnavailableError('*', { cause: err })
+    }
+  }
+
+  stats = (): LockStats => {
+    const { subscribed, losses } = this.#backend.wakeUps()
+    return { waiting: this.#waiters.size, held: this.#held.size, subscribed, subscriptionLosses: losses }
   }
 
   semaphore = (name: string, limit: number): LockHandle => {
@@ -174,6 +191,7 @@ export class LockManager implements Locks {
   /** Aborts every wait and releases every held lock, so other instances do not wait for leases to run out. */
   async close (): Promise<void> {
     this.#closing.abort(new LockAbortedError('*', { cause: new Error('the app is closing') }))
+    this.#backend.close()
     await Promise.allSettled([...this.#held].map(async (lock) => await lock.release()))
   }
 
@@ -184,10 +202,7 @@ export class LockManager implements Locks {
     } catch (err) {
       throw new RedisUnavailableError(ref.name, { cause: err })
     }
-    if (holders.length === 0) return null
-    holders.sort((a, b) => a.token - b.token)
-    const newest = holders[holders.length - 1]!
-    return { name: ref.name, kind: ref.kind, owner: newest.owner, token: newest.token, ttl: newest.ttl, holders }
+    return holders.length === 0 ? null : lockInfo(ref.kind, ref.name, holders)
   }
 
   async withRef<T> (ref: LockRef, fn: LockWork<T>, opts?: AcquireOptions): Promise<T> {
@@ -244,7 +259,6 @@ export class LockManager implements Locks {
     ref: LockRef, owner: string, ttl: number, timeout: number, signal: AbortSignal | undefined,
     started: number, first: Refused, waiter: Waiter
   ): Promise<Lock> {
-    const stop = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal])
     let refused = first
     let queued = first[1] === 1
     let granted = false
@@ -259,7 +273,7 @@ export class LockManager implements Locks {
         if (refused[0] >= 0) pause = Math.min(pause, refused[0] + 1)
         pause = Math.min(Math.max(1, Math.round(pause * (0.9 + Math.random() * 0.2))), left)
         try {
-          await sleep(pause, waiter, stop)
+          await sleep(pause, waiter, this.#closing.signal, signal)
         } catch (reason) {
           throw new LockAbortedError(ref.name, { cause: reason })
         }
@@ -297,8 +311,9 @@ export class LockManager implements Locks {
     const lock = new Lock(ref, owner, token, ttl, sentAt, this.#backend, this.#hooks)
     if (!lock.lost) this.#held.add(lock)
     // Locks that ran out unnoticed and were never released are dropped here.
-    if (this.#held.size > 1000 && this.#held.size % 1000 === 1) {
+    if (this.#held.size > this.#sweepAt) {
       for (const l of this.#held) if (l.lost) this.#held.delete(l)
+      this.#sweepAt = Math.max(1000, this.#held.size * 2)
     }
     return lock
   }
@@ -315,7 +330,8 @@ export class LockManager implements Locks {
     this.#listening = true
     this.#backend.listen(
       (id) => { this.#waiters.get(id)?.wake() },
-      () => { for (const w of this.#waiters.values()) w.wake() }
+      () => { for (const w of this.#waiters.values()) w.wake() },
+      () => this.#waiters.size > 0
     )
   }
 }

@@ -1,3 +1,5 @@
+import { REGISTER } from './registry.js'
+
 /*
  * Two layouts share these scripts' helpers.
  *
@@ -19,6 +21,16 @@
  *   holders zset  member "<token>|<owner>", score = expiry (server ms)
  *   fence, queue, alive as above.
  *
+ * The registry lists what is held, for list() and count() without a SCAN:
+ *   registry zset, one per shard (see redis.ts), scored by when the entry's
+ *            lease ends (server µs, unique in the registry), kept by the scripts that grant, extend
+ *            and release, and pruned of ended leases whenever it is read:
+ *            "l|<token>|<owner>|<name>"  a held lock, its holder in the entry
+ *            "s|<name>"                  a semaphore with holders (until its last lease ends)
+ *            "~"                         scored +inf: keeps the key while nothing is held
+ *            PX = up to twice its longest lease.
+ * Every script declares every key it touches, all in one Cluster slot.
+ *
  * Time comes from the server only (TIME, and key expiry for a lock's lease),
  * never from the application's clock. Expired semaphore holders and dead
  * waiters are pruned by the scripts that touch them.
@@ -26,7 +38,7 @@
 
 // Server time in ms (truncated) from a TIME reply, for every script that compares lease ends;
 // a script that uses JOIN_QUEUE or HAND_OFF starts with it.
-const MS_OF = `
+export const MS_OF = `
 local function msOf (t)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
@@ -122,11 +134,12 @@ end
 `
 
 /**
- * Semaphore. KEYS: holders, fence, queue, alive.
- * ARGV: owner, ttl, limit, queue ('1' = wait in the queue under the owner id, '' = do not), waiter lease, counter TTL.
+ * Semaphore. KEYS: holders, fence, queue, alive, registry.
+ * ARGV: owner, ttl, limit, queue ('1' = wait in the queue under the owner id, '' = do not), waiter lease, counter TTL,
+ * registry entry.
  * Returns {1, token, ttl} when granted, else {0, ms until the soonest holder expires (-1 if none), queued}.
  */
-export const SEM_ACQUIRE = CLOCK + PRUNE_WAITERS + KEEP_UNTIL_LAST + `
+export const SEM_ACQUIRE = CLOCK + PRUNE_WAITERS + KEEP_UNTIL_LAST + REGISTER + `
 local limit = tonumber(ARGV[3])
 local waiter = ''
 if ARGV[4] == '1' then waiter = ARGV[1] end
@@ -161,6 +174,7 @@ if granted then
   else
     keepUntilLast(KEYS[1], nowMs)
   end
+  registerTop(KEYS[1], KEYS[5], ARGV[7], nowMs, nowUs)
   if waiter ~= '' then
     redis.call('ZREM', KEYS[3], waiter)
     redis.call('ZREM', KEYS[4], waiter)
@@ -182,18 +196,19 @@ end
 return {0, holderTtl, queued}
 `
 
-/** KEYS: holders, queue, alive. ARGV: member, limit, channel. Returns 1 if the caller still held the lock. */
-export const SEM_RELEASE = CLOCK + PRUNE_WAITERS + NOTIFY + `
+/** KEYS: holders, queue, alive, registry. ARGV: member, limit, channel, registry entry. Returns 1 if the caller still held the lock. */
+export const SEM_RELEASE = CLOCK + PRUNE_WAITERS + NOTIFY + REGISTER + `
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
+registerTop(KEYS[1], KEYS[4], ARGV[4], nowMs, nowUs)
 notify(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[2]), nowMs, ARGV[3])
 if tonumber(score) > nowMs then return 1 end
 return 0
 `
 
-/** KEYS: holders. ARGV: member, ttl. Returns the new TTL, or 0 when the caller no longer holds the lock. */
-export const SEM_EXTEND = CLOCK + KEEP_UNTIL_LAST + `
+/** KEYS: holders, registry. ARGV: member, ttl, registry entry. Returns the new TTL, or 0 when the caller no longer holds the lock. */
+export const SEM_EXTEND = CLOCK + KEEP_UNTIL_LAST + REGISTER + `
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score then return 0 end
 if tonumber(score) <= nowMs then
@@ -203,6 +218,7 @@ end
 local ttl = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], 'XX', nowMs + ttl, ARGV[1])
 keepUntilLast(KEYS[1], nowMs)
+registerTop(KEYS[1], KEYS[2], ARGV[3], nowMs, nowUs)
 return ttl
 `
 
@@ -244,18 +260,26 @@ end
 `
 
 /**
- * Lock. KEYS: holder, fence, queue, alive.
+ * Lock. KEYS: holder, fence, queue, alive, registry.
  * ARGV: owner, ttl, waiter lease (0 = do not queue; else wait in the queue under the owner id), counter TTL,
- * and the wake-up channel when the caller may already be in the queue (a retry after a refusal).
+ * lock name, and the wake-up channel when the caller may already be in the queue (a retry after a refusal).
  * Returns the token as decimal text when granted, else {ms until the holder's lease ends (-1 if free), queued}.
  * The lock is granted when its holder key is missing, or it is "~" and the caller is the first live waiter
  * (or no live waiter is left).
  */
-export const LOCK_ACQUIRE = MS_OF + PRUNE_WAITERS + TOKENS + JOIN_QUEUE + `
+export const LOCK_ACQUIRE = MS_OF + PRUNE_WAITERS + TOKENS + JOIN_QUEUE + REGISTER + `
 local owner = ARGV[1]
 local lease = tonumber(ARGV[3])
+local channel = ARGV[6]
 local t = redis.call('TIME')
 local text = clockText(t)
+-- The new holder's entry in the registry, ending with its lease.
+local function registered (token)
+  local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  -- The entry names the new token, so it is not in the registry yet.
+  register(KEYS[5], 'l|' .. token .. '|' .. owner .. '|' .. ARGV[5], nowUs + tonumber(ARGV[2]) * 1000, nowUs, true)
+  return token
+end
 -- The first two live waiters, after dead ones are pruned.
 local function liveHeads ()
   pruneWaiters(KEYS[3], KEYS[4], msOf(t))
@@ -271,7 +295,7 @@ end
 -- Writes the holder and the counter; nobody sees the first value if the counter forces a higher token.
 if redis.call('SET', KEYS[1], text .. '|' .. owner, 'NX', 'PX', ARGV[2]) then
   local mark = ''
-  if ARGV[5] then
+  if channel then
     -- A waiter found the lock free because the last lease ran out. Waiters keep
     -- their order: an earlier live waiter gets the turn and is woken; otherwise
     -- this one leaves the queue and marks the lock if others still wait.
@@ -279,14 +303,14 @@ if redis.call('SET', KEYS[1], text .. '|' .. owner, 'NX', 'PX', ARGV[2]) then
     if heads[1] ~= nil and heads[1] ~= owner then
       joinQueue(t, KEYS[3], KEYS[4], owner, lease)
       redis.call('SET', KEYS[1], '~', 'PX', lease)
-      redis.call('PUBLISH', ARGV[5], heads[1])
+      redis.call('PUBLISH', channel, heads[1])
       return {-1, 1}
     end
     mark = leaveAsHead(heads)
   end
   local token = advanceFence(KEYS[2], text, ARGV[4])
   if token ~= text or mark ~= '' then redis.call('SET', KEYS[1], token .. '|' .. owner .. mark, 'PX', ARGV[2]) end
-  return token
+  return registered(token)
 end
 local value = redis.call('GET', KEYS[1])
 local left = redis.call('PTTL', KEYS[1])
@@ -298,7 +322,7 @@ if value == '~' then
     if heads[1] ~= nil then mark = leaveAsHead(heads) end
     local token = advanceFence(KEYS[2], text, ARGV[4])
     redis.call('SET', KEYS[1], token .. '|' .. owner .. mark, 'PX', ARGV[2])
-    return token
+    return registered(token)
   end
   held = -1
 end
@@ -314,7 +338,7 @@ return {held, 1}
 `
 
 /**
- * Lock. KEYS: holder, queue, alive. ARGV: "<token>|<owner>", channel.
+ * Lock. KEYS: holder, queue, alive, registry. ARGV: "<token>|<owner>", channel, registry entry.
  * Returns 1 if the caller still held the lock. Without the waiters' mark it is
  * a compare-and-delete; with it, the queue gets the lock and its head a message.
  */
@@ -322,18 +346,26 @@ export const LOCK_RELEASE = MS_OF + PRUNE_WAITERS + HAND_OFF + `
 local value = redis.call('GET', KEYS[1])
 if value == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[4], ARGV[3])
   return 1
 end
 if value ~= ARGV[1] .. '|w' then return 0 end
 handOff(KEYS[1], KEYS[2], KEYS[3], ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[3])
 return 1
 `
 
-/** Lock. KEYS: holder. ARGV: "<token>|<owner>", ttl. Returns 1 when the caller still held the lock and its lease now ends in ttl ms. */
-export const LOCK_EXTEND = `
+/**
+ * Lock. KEYS: holder, registry. ARGV: "<token>|<owner>", ttl, registry entry.
+ * Returns 1 when the caller still held the lock and its lease now ends in ttl ms.
+ */
+export const LOCK_EXTEND = REGISTER + `
 local value = redis.call('GET', KEYS[1])
 if value ~= ARGV[1] and value ~= ARGV[1] .. '|w' then return 0 end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local t = redis.call('TIME')
+local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
+register(KEYS[2], ARGV[3], nowUs + tonumber(ARGV[2]) * 1000, nowUs)
 return 1
 `
 

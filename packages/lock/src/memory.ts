@@ -1,5 +1,6 @@
-import type { AcquireReply, Backend, HolderInfo, LockKind, LockRef } from './backend.js'
+import type { AcquireReply, Backend, HeldEntry, HolderInfo, LockKind, LockRef } from './backend.js'
 import { member, parseMember } from './backend.js'
+import { HeldIndex } from './memory-registry.js'
 
 interface Entry {
   /** member → expiry (ms, monotonic clock) */
@@ -26,10 +27,21 @@ function now (): number {
 export function memoryBackend (counterTtl: number): Backend {
   const entries = new Map<string, Entry>()
   const counters = new Map<string, Counter>()
+  const index = new HeldIndex()
   let wake: (waiter: string) => void = () => {}
   let grants = 0
 
   const id = (ref: LockRef): string => `${ref.kind}\u0000${ref.name}`
+
+  /** Tells the registry when the last lease of this entry ends. */
+  const sync = (ref: LockRef, entry: Entry | undefined): void => {
+    let until: number | null = null
+    for (const expiry of entry?.holders.values() ?? []) if (until === null || expiry > until) until = expiry
+    index.set(id(ref), until)
+  }
+
+  const holdersOf = (entry: Entry, at: number): HolderInfo[] =>
+    [...entry.holders].map(([m, expiry]) => ({ ...parseMember(m), ttl: Math.floor(expiry - at) }))
 
   const prune = (entry: Entry, at: number): void => {
     for (const [m, expiry] of entry.holders) if (expiry <= at) entry.holders.delete(m)
@@ -41,15 +53,29 @@ export function memoryBackend (counterTtl: number): Backend {
     const entry = entries.get(key)
     if (entry === undefined) return undefined
     prune(entry, at)
-    if (entry.holders.size === 0 && entry.queue.size === 0) {
-      entries.delete(key)
-      return undefined
-    }
-    return entry
+    // An empty entry stays in the map until the next sweep: deleting and re-adding one key
+    // over and over makes V8's Map lookups of that key slower the bigger the map is.
+    return entry.holders.size === 0 && entry.queue.size === 0 ? undefined : entry
   }
 
-  const sweepCounters = (at: number): void => {
+  const sweep = (at: number): void => {
+    index.prune(at)
     for (const [key, counter] of counters) if (counter.expiresAt <= at) counters.delete(key)
+    for (const [key, entry] of entries) {
+      prune(entry, at)
+      if (entry.holders.size === 0 && entry.queue.size === 0) entries.delete(key)
+    }
+  }
+
+  /** The entry of ref, reusing an empty one still in the map. */
+  const ensure = (ref: LockRef): Entry => {
+    const key = id(ref)
+    let entry = entries.get(key)
+    if (entry === undefined) {
+      entry = { holders: new Map(), queue: new Map() }
+      entries.set(key, entry)
+    }
+    return entry
   }
 
   const nextToken = (ref: LockRef, at: number): number => {
@@ -58,7 +84,7 @@ export function memoryBackend (counterTtl: number): Backend {
     const last = counter !== undefined && counter.expiresAt > at ? counter.value : 0
     const token = Math.max(last + 1, Math.floor(at * 1000))
     counters.set(key, { value: token, expiresAt: at + counterTtl })
-    if (++grants % 10_000 === 0) sweepCounters(at)
+    if (++grants % 10_000 === 0) sweep(at)
     return token
   }
 
@@ -91,13 +117,11 @@ export function memoryBackend (counterTtl: number): Backend {
       const at = now()
       let entry = get(ref, at)
       if (mayEnter(entry, ref, waiter)) {
-        if (entry === undefined) {
-          entry = { holders: new Map(), queue: new Map() }
-          entries.set(id(ref), entry)
-        }
+        entry ??= ensure(ref)
         const token = nextToken(ref, at)
         entry.holders.set(member(token, owner), at + ttl)
         if (waiter !== null) entry.queue.delete(waiter)
+        sync(ref, entry)
         return String(token)
       }
       let holderTtl = -1
@@ -106,10 +130,7 @@ export function memoryBackend (counterTtl: number): Backend {
         if (holderTtl < 0 || left < holderTtl) holderTtl = left
       }
       if (waiter === null) return [holderTtl, 0]
-      if (entry === undefined) {
-        entry = { holders: new Map(), queue: new Map() }
-        entries.set(id(ref), entry)
-      }
+      entry ??= ensure(ref)
       // Refreshing the lease keeps the waiter's place (Map keeps insertion order).
       entry.queue.set(waiter, at + lease)
       return [holderTtl, 1]
@@ -120,6 +141,7 @@ export function memoryBackend (counterTtl: number): Backend {
       const expiry = entry?.holders.get(m)
       if (entry === undefined || expiry === undefined) return 0
       entry.holders.delete(m)
+      sync(ref, entry)
       notify(ref, get(ref, at))
       return expiry > at ? 1 : 0
     },
@@ -128,6 +150,7 @@ export function memoryBackend (counterTtl: number): Backend {
       const entry = get(ref, at)
       if (entry?.holders.has(m) !== true) return 0
       entry.holders.set(m, at + ttl)
+      sync(ref, entry)
       return 1
     },
     leave: async (ref, waiter) => {
@@ -140,14 +163,27 @@ export function memoryBackend (counterTtl: number): Backend {
       const at = now()
       const entry = get(ref, at)
       if (entry === undefined) return []
-      return [...entry.holders].map(([m, expiry]) => ({ ...parseMember(m), ttl: Math.floor(expiry - at) }))
+      return holdersOf(entry, at)
     },
-    names: async function * () {
-      for (const key of [...entries.keys()]) {
+    page: async (cursor, limit) => {
+      const at = now()
+      index.prune(at)
+      const page = index.page(cursor, limit)
+      const held: HeldEntry[] = []
+      for (const key of page.keys) {
         const sep = key.indexOf('\u0000')
-        yield { kind: key.slice(0, sep) as LockKind, name: key.slice(sep + 1) }
+        const ref: LockRef = { kind: key.slice(0, sep) as LockKind, name: key.slice(sep + 1), limit: 1 }
+        const entry = get(ref, at)
+        if (entry !== undefined && entry.holders.size > 0) held.push({ kind: ref.kind, name: ref.name, holders: holdersOf(entry, at) })
       }
+      return { entries: held, cursor: page.cursor }
     },
-    listen: (onWake) => { wake = onWake }
+    count: async () => {
+      index.prune(now())
+      return index.size
+    },
+    listen: (onWake) => { wake = onWake },
+    wakeUps: () => ({ subscribed: true, losses: 0 }),
+    close: () => {}
   }
 }

@@ -1,4 +1,4 @@
-import { LockInvalidNameError, LockInvalidOptionError } from './errors.js'
+import { LockInvalidCursorError, LockInvalidNameError, LockInvalidOptionError } from './errors.js'
 
 export const DEFAULT_TTL = 10_000
 export const DEFAULT_TIMEOUT = 10_000
@@ -104,4 +104,17 @@ export function checkName (name: unknown): string {
 
 export function checkLimit (limit: unknown): number {
   return checkInteger(limit, 'semaphore limit', 1, MAX_LIMIT)
+}
+
+export const DEFAULT_PAGE_SIZE = 100
+export const MAX_PAGE_SIZE = 1000
+
+/** Checks list()'s options; the cursor's form is checked by the backend that made it. */
+export function checkListOptions (opts: { cursor?: string | null, limit?: number } | undefined): { cursor: string | null, limit: number } {
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) fail('list options must be an object')
+  const cursor = opts?.cursor ?? null
+  if (cursor !== null && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 1024)) {
+    throw new LockInvalidCursorError()
+  }
+  return { cursor, limit: checkInteger(opts?.limit ?? DEFAULT_PAGE_SIZE, 'limit', 1, MAX_PAGE_SIZE) }
 }

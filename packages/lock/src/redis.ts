@@ -1,11 +1,16 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redkit, RedisClient } from '@redkit/core'
-import type { AcquireReply, Backend, HolderInfo, LockKind, LockRef } from './backend.js'
+import type { Redkit } from '@redkit/core'
+import type { AcquireReply, Backend, HeldEntry, HolderInfo, LockKind, LockRef } from './backend.js'
 import { parseMember } from './backend.js'
 import {
   LOCK_ACQUIRE, LOCK_EXTEND, LOCK_INSPECT, LOCK_LEAVE, LOCK_RELEASE,
   SEM_ACQUIRE, SEM_EXTEND, SEM_INSPECT, SEM_LEAVE, SEM_RELEASE
 } from './lua.js'
+import {
+  CLUSTER_SHARDS, decodeCursor, encodeCursor, lockEntry, parseEntry, type Entry, REGISTRY_COUNT, REGISTRY_PAGE,
+  semaphoreEntry, shardOf, START, type Position
+} from './registry.js'
+import { wakeUps, type WakeUps } from './subscriber.js'
 
 /**
  * Redis backend: one Lua round trip per step, one subscriber connection
@@ -13,45 +18,62 @@ import {
  * string key; semaphores a sorted set (see lua.ts for the layouts).
  */
 export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl: number): Backend {
-  const lockAcquire = redkit.defineScript<AcquireReply>('redkitLockAcquire', LOCK_ACQUIRE, 4)
-  const lockRelease = redkit.defineScript<number>('redkitLockRelease', LOCK_RELEASE, 3)
-  const lockExtend = redkit.defineScript<number>('redkitLockExtend', LOCK_EXTEND, 1)
+  const lockAcquire = redkit.defineScript<AcquireReply>('redkitLockAcquire', LOCK_ACQUIRE, 5)
+  const lockRelease = redkit.defineScript<number>('redkitLockRelease', LOCK_RELEASE, 4)
+  const lockExtend = redkit.defineScript<number>('redkitLockExtend', LOCK_EXTEND, 2)
   const lockLeave = redkit.defineScript<number>('redkitLockLeave', LOCK_LEAVE, 3)
   const lockInspect = redkit.defineScript<[string | null, number]>('redkitLockInspect', LOCK_INSPECT, 1)
-  const semAcquire = redkit.defineScript<[number, number, number]>('redkitSemaphoreAcquire', SEM_ACQUIRE, 4)
-  const semRelease = redkit.defineScript<number>('redkitSemaphoreRelease', SEM_RELEASE, 3)
-  const semExtend = redkit.defineScript<number>('redkitSemaphoreExtend', SEM_EXTEND, 1)
+  const semAcquire = redkit.defineScript<[number, number, number]>('redkitSemaphoreAcquire', SEM_ACQUIRE, 5)
+  const semRelease = redkit.defineScript<number>('redkitSemaphoreRelease', SEM_RELEASE, 4)
+  const semExtend = redkit.defineScript<number>('redkitSemaphoreExtend', SEM_EXTEND, 2)
   const semLeave = redkit.defineScript<number>('redkitSemaphoreLeave', SEM_LEAVE, 3)
   const semInspect = redkit.defineScript<Array<string | number>>('redkitSemaphoreInspect', SEM_INSPECT, 1)
+  const registryPage = redkit.defineScript<string[]>('redkitLockRegistryPage', REGISTRY_PAGE, 1)
+  const registryCount = redkit.defineScript<number>('redkitLockRegistryCount', REGISTRY_COUNT, 1)
   const channel = redkit.key('lock', 'wake')
   const heads: Record<LockKind, string> = { lock: redkit.key('lock', ''), semaphore: redkit.key('sem', '') }
   const counterTtlText = String(counterTtl)
-  let subscriber: RedisClient | undefined
+  let subscription: WakeUps | undefined
 
-  /**
-   * [holder(s), fence, queue, alive] under "<prefix>lock:{name}" or "<prefix>sem:{name}":
-   * every key of one lock shares the hash tag. Kept on the ref, so a release reuses them.
+  /*
+   * On one server the keys of a lock carry its name as their hash tag, and one
+   * registry lists every lock. On Cluster a script may only touch keys of one
+   * slot, and the registry must be written by the scripts that grant and
+   * release: so a lock's keys carry the tag of its shard (one of
+   * CLUSTER_SHARDS), next to that shard's registry.
    */
+  const shards = redkit.isCluster ? CLUSTER_SHARDS : 1
+  const tags = Array.from({ length: shards }, (_, i) => redkit.hashTag(`${redkit.prefix}lock:${i}`))
+  const registries = redkit.isCluster ? tags.map((tag) => `${heads.lock}${tag}:registry`) : [redkit.key('lock', 'registry')]
+  const baseOf = (ref: LockRef): string => redkit.isCluster
+    ? `${heads[ref.kind]}${tags[shardOf(ref.name, shards)]!}:${ref.name}`
+    : heads[ref.kind] + redkit.hashTag(ref.name)
+
+  /** [holder(s), fence, queue, alive, registry], every one in one slot. Kept on the ref, so a release reuses them. */
   const keysOf = (ref: LockRef): string[] => {
     if (ref.keys !== undefined) return ref.keys
-    const b = heads[ref.kind] + redkit.hashTag(ref.name)
-    ref.keys = [ref.kind === 'lock' ? `${b}:holder` : `${b}:holders`, `${b}:fence`, `${b}:queue`, `${b}:alive`]
+    const b = baseOf(ref)
+    const registry = registries[redkit.isCluster ? shardOf(ref.name, shards) : 0]!
+    ref.keys = [ref.kind === 'lock' ? `${b}:holder` : `${b}:holders`, `${b}:fence`, `${b}:queue`, `${b}:alive`, registry]
     return ref.keys
   }
-  /** [holder(s), queue, alive]: the keys of release and leave. */
+  /** [holder(s), queue, alive, registry]: the keys of release. */
   const releaseKeys = (ref: LockRef): string[] => {
     const k = keysOf(ref)
-    return [k[0]!, k[2]!, k[3]!]
+    return [k[0]!, k[2]!, k[3]!, k[4]!]
   }
+  const leaveKeys = (ref: LockRef): string[] => releaseKeys(ref).slice(0, 3)
+  const extendKeys = (ref: LockRef): string[] => [keysOf(ref)[0]!, keysOf(ref)[4]!]
 
   // The lock paths return the script's promise as it is: no extra async layer per call.
   const acquireLock = (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number, retry: boolean): Promise<AcquireReply> =>
     lockAcquire(keysOf(ref), retry
-      ? [owner, ttl, waiter === null ? 0 : lease, counterTtlText, channel]
-      : [owner, ttl, waiter === null ? 0 : lease, counterTtlText])
+      ? [owner, ttl, waiter === null ? 0 : lease, counterTtlText, ref.name, channel]
+      : [owner, ttl, waiter === null ? 0 : lease, counterTtlText, ref.name])
 
   const acquireSemaphore = async (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number): Promise<AcquireReply> => {
-    const [granted, x, y] = await semAcquire(keysOf(ref), [owner, ttl, ref.limit, waiter === null ? '' : '1', lease, counterTtlText])
+    const [granted, x, y] = await semAcquire(keysOf(ref),
+      [owner, ttl, ref.limit, waiter === null ? '' : '1', lease, counterTtlText, semaphoreEntry(ref.name)])
     return granted === 1 ? String(x) : [x, y]
   }
 
@@ -72,48 +94,71 @@ export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl
     return out
   }
 
+  /** One shard's entries from `at`, as read. */
+  const readShard = async (at: Position, want: number): Promise<Array<{ entry: Entry, score: string }>> => {
+    const reply = await registryPage([registries[at.shard]!], [at.after === null ? '-inf' : `(${at.after}`, want])
+    const now = Number(reply[0])
+    const rows = []
+    for (let i = 1; i + 1 < reply.length; i += 2) {
+      const score = reply[i + 1]!
+      rows.push({ score, entry: parseEntry(reply[i]!, Math.max(0, Math.floor((Number(score) - now) / 1000))) })
+    }
+    return rows
+  }
+
+  /**
+   * Reads the shard of the cursor; while the page is not full, the next 2, 4, 8… shards at once,
+   * so a sparse listing on Cluster takes a few round trips, not one per shard.
+   */
+  const page = async (cursor: string | null, limit: number): Promise<{ entries: HeldEntry[], cursor: string | null }> => {
+    let at: Position = cursor === null ? START : decodeCursor(cursor, shards)
+    const entries: Array<HeldEntry | Promise<HeldEntry>> = []
+    for (let width = 1; at.shard < shards && entries.length < limit; width *= 2) {
+      const want = limit - entries.length
+      const from = at
+      const batch = Array.from({ length: Math.min(width, shards - from.shard) }, (_, i) => from.shard + i)
+      const replies = await Promise.all(batch.map(async (shard) => await readShard(shard === from.shard ? from : { shard, after: null }, want)))
+      for (let i = 0; i < batch.length && entries.length < limit; i++) {
+        const rows = replies[i]!
+        const take = rows.slice(0, limit - entries.length)
+        for (const { entry } of take) {
+          // A lock's entry carries its holder; a semaphore's holders are read after (all at once).
+          entries.push(entry.kind === 'lock'
+            ? { kind: 'lock', name: entry.name, holders: [entry.holder] }
+            : inspectSemaphore({ kind: 'semaphore', name: entry.name, limit: 1 }).then((holders) => ({ ...entry, holders })))
+        }
+        // A shard read to its end is done; otherwise the next page resumes after the last entry taken.
+        at = take.length === rows.length && rows.length < want
+          ? { shard: batch[i]! + 1, after: null }
+          : { shard: batch[i]!, after: take[take.length - 1]!.score }
+      }
+    }
+    const held = (await Promise.all(entries)).filter((e) => e.holders.length > 0)
+    return { entries: held, cursor: at.shard < shards ? encodeCursor(at) : null }
+  }
+
   return {
     // The waiter id is the owner id (the manager makes them equal), so it is not sent twice.
     acquire: (ref, owner, ttl, waiter, lease, retry = false) => ref.kind === 'lock'
       ? acquireLock(ref, owner, ttl, waiter, lease, retry)
       : acquireSemaphore(ref, owner, ttl, waiter, lease),
     release: (ref, member) => ref.kind === 'lock'
-      ? lockRelease(releaseKeys(ref), [member, channel])
-      : semRelease(releaseKeys(ref), [member, ref.limit, channel]),
+      ? lockRelease(releaseKeys(ref), [member, channel, lockEntry(member, ref.name)])
+      : semRelease(releaseKeys(ref), [member, ref.limit, channel, semaphoreEntry(ref.name)]),
     extend: (ref, member, ttl) => ref.kind === 'lock'
-      ? lockExtend([keysOf(ref)[0]!], [member, ttl])
-      : semExtend([keysOf(ref)[0]!], [member, ttl]),
+      ? lockExtend(extendKeys(ref), [member, ttl, lockEntry(member, ref.name)])
+      : semExtend(extendKeys(ref), [member, ttl, semaphoreEntry(ref.name)]),
     leave: async (ref, waiter) => {
-      if (ref.kind === 'lock') await lockLeave(releaseKeys(ref), [waiter, channel])
-      else await semLeave(releaseKeys(ref), [waiter, ref.limit, channel])
+      if (ref.kind === 'lock') await lockLeave(leaveKeys(ref), [waiter, channel])
+      else await semLeave(leaveKeys(ref), [waiter, ref.limit, channel])
     },
     inspect: async (ref) => ref.kind === 'lock' ? await inspectLock(ref) : await inspectSemaphore(ref),
-    names: async function * () {
-      const layouts: Array<[LockKind, string]> = [['lock', '}:holder'], ['semaphore', '}:holders']]
-      for (const [kind, tail] of layouts) {
-        const head = heads[kind]
-        const seen = new Set<string>()
-        for await (const key of redkit.scan(`${redkit.escapeGlob(head)}{*${tail}`)) {
-          const name = key.slice(head.length + 1, -tail.length)
-          if (seen.has(name)) continue
-          seen.add(name)
-          yield { kind, name }
-        }
-      }
+    page,
+    count: async () => (await Promise.all(registries.map(async (key) => await registryCount([key], [])))).reduce((a, b) => a + b, 0),
+    listen: (wake, wakeAll, busy) => {
+      subscription ??= wakeUps(redkit, log, channel, wake, wakeAll, busy)
     },
-    listen: (wake, wakeAll) => {
-      if (subscriber !== undefined) return
-      const sub = redkit.duplicate()
-      subscriber = sub
-      sub.on('message', (ch: string, message: string) => {
-        if (ch !== channel) return
-        for (const waiter of message.split(' ')) wake(waiter)
-      })
-      // Releases published while the subscriber was away were missed; waiters retry at once.
-      sub.on('ready', wakeAll)
-      sub.subscribe(channel).then(wakeAll, (err: Error) => {
-        log.warn({ err: err.message }, '@redkit/lock: could not subscribe to release notifications; waiters fall back to polling')
-      })
-    }
+    wakeUps: () => subscription?.stats() ?? { subscribed: false, losses: 0 },
+    close: () => { subscription?.close() }
   }
 }

@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import { keysWithoutTtl, startRedis, uniquePrefix } from '@redkit/testing'
 import { contract } from './contract.js'
 import { makeApp, sleep } from './helpers.js'
+import type { LockPage } from '../src/index.js'
+import { resubscribe, SLOW } from './resubscribe.js'
 import { LOCK_ACQUIRE } from '../src/lua.js'
 
 test('single Redis', async (t) => {
@@ -109,21 +111,21 @@ test('single Redis', async (t) => {
     t.not(lua, LOCK_ACQUIRE, 'the version switch is in the script')
     const client = server.client()
     t.teardown(() => client.disconnect())
-    client.defineCommand('oldAcquire', { numberOfKeys: 4, lua })
+    client.defineCommand('oldAcquire', { numberOfKeys: 5, lua })
     const run = client as unknown as { oldAcquire: (...args: Array<string | number>) => Promise<unknown> }
     const b = `${keyPrefix}lock:{old}`
-    const keys = [`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`]
-    const first = Number(await run.oldAcquire(...keys, 'me:1', 5000, 0, 60_000))
+    const keys = [`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`, `${keyPrefix}lock:registry`]
+    const first = Number(await run.oldAcquire(...keys, 'me:1', 5000, 0, 60_000, 'old'))
     t.ok(first > 1_600_000_000_000_000, `clock token ${first}`)
     t.equal(await admin.get(keys[1]!), String(first))
     t.equal(await admin.get(keys[0]!), `${first}|me:1`)
     t.ok(await admin.pttl(keys[1]!) > 50_000)
-    const held = await run.oldAcquire(...keys, 'me:2', 5000, 0, 60_000) as [number, number]
+    const held = await run.oldAcquire(...keys, 'me:2', 5000, 0, 60_000, 'old') as [number, number]
     t.ok(held[0] > 4000 && held[0] <= 5000 && held[1] === 0, `held: ${JSON.stringify(held)}`)
     t.equal(await admin.get(keys[0]!), `${first}|me:1`, 'the holder is untouched')
     await admin.del(keys[0]!)
     await admin.set(keys[1]!, '8000000000000000', 'PX', 60_000)
-    t.equal(await run.oldAcquire(...keys, 'me:3', 5000, 0, 60_000), '8000000000000001', 'counter ahead of the clock')
+    t.equal(await run.oldAcquire(...keys, 'me:3', 5000, 0, 60_000, 'old'), '8000000000000001', 'counter ahead of the clock')
     t.equal(await admin.get(keys[0]!), '8000000000000001|me:3')
     t.equal(await admin.get(keys[1]!), '8000000000000001')
   })
@@ -252,24 +254,79 @@ test('single Redis', async (t) => {
     prefixes.push(keyPrefix)
     const client = server.client()
     t.teardown(() => client.disconnect())
-    client.defineCommand('acquireScript', { numberOfKeys: 4, lua: LOCK_ACQUIRE })
+    client.defineCommand('acquireScript', { numberOfKeys: 5, lua: LOCK_ACQUIRE })
     const run = client as unknown as { acquireScript: (...args: Array<string | number>) => Promise<unknown> }
     const b = `${keyPrefix}lock:{order}`
-    const keys = [`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`]
+    const keys = [`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`, `${keyPrefix}lock:registry`]
     const channel = `${keyPrefix}lock:wake`
     const messages = await collect(t, channel)
-    t.type(await run.acquireScript(...keys, 'x:0', 200, 0, 60_000), 'string', 'held by x:0')
-    const refused = await run.acquireScript(...keys, 'x:1', 5000, 2000, 60_000) as [number, number]
+    t.type(await run.acquireScript(...keys, 'x:0', 200, 0, 60_000, 'order'), 'string', 'held by x:0')
+    const refused = await run.acquireScript(...keys, 'x:1', 5000, 2000, 60_000, 'order') as [number, number]
     t.ok(refused[0] > 0 && refused[1] === 1, `x:1 queues first: ${JSON.stringify(refused)}`)
-    await run.acquireScript(...keys, 'x:2', 5000, 2000, 60_000)
+    await run.acquireScript(...keys, 'x:2', 5000, 2000, 60_000, 'order')
     await admin.del(keys[0]!) // the lease of x:0 runs out
-    t.same(await run.acquireScript(...keys, 'x:2', 5000, 2000, 60_000, channel), [-1, 1], 'x:2 retries first and is refused')
+    t.same(await run.acquireScript(...keys, 'x:2', 5000, 2000, 60_000, 'order', channel), [-1, 1], 'x:2 retries first and is refused')
     t.equal(await admin.get(keys[0]!), '~', 'the queue has its turn')
     await sleep(30)
     t.same(messages, ['x:1'], 'the waiter ahead is woken')
-    const token = await run.acquireScript(...keys, 'x:1', 5000, 2000, 60_000, channel) as string
+    const token = await run.acquireScript(...keys, 'x:1', 5000, 2000, 60_000, 'order', channel) as string
     t.equal(await admin.get(keys[0]!), `${token}|x:1|w`, 'x:1 holds it, marked for x:2')
     t.same(await admin.zrange(keys[2]!, '0', '-1'), ['x:2'])
+  })
+
+  t.test('a page of list() and count() cost a few commands, however many locks are held', async (t) => {
+    const keyPrefix = uniquePrefix('lock')
+    prefixes.push(keyPrefix)
+    const [app] = await instances(t, keyPrefix, 1)
+    const held = []
+    for (let i = 0; i < 600; i += 100) {
+      held.push(...await Promise.all(Array.from({ length: 100 }, async (_, k) => await app!.locks.acquire(`cost:${i + k}`, { ttl: 30_000 }))))
+    }
+    /** Commands the server ran during fn, by name. */
+    const commands = async (fn: () => Promise<unknown>): Promise<Record<string, number>> => {
+      await admin.config('RESETSTAT')
+      await fn()
+      const info = await admin.info('commandstats')
+      const out: Record<string, number> = {}
+      for (const [, name, calls] of info.matchAll(/cmdstat_(\w+):calls=(\d+)/g)) {
+        if (name !== 'config' && name !== 'info') out[name!] = Number(calls)
+      }
+      return out
+    }
+    let page: LockPage | undefined
+    const listed = await commands(async () => { page = await app!.locks.list({ limit: 10 }) })
+    t.equal(page?.locks.length, 10)
+    t.notOk('scan' in listed, 'no SCAN')
+    const scripts = (listed.evalsha ?? 0) + (listed.eval ?? 0)
+    t.ok(scripts <= 2, `one script per page: ${JSON.stringify(listed)}`)
+    let count = 0
+    const counted = await commands(async () => { count = await app!.locks.count() })
+    t.equal(count, 600)
+    t.ok((counted.evalsha ?? 0) + (counted.eval ?? 0) <= 2, `one script to count: ${JSON.stringify(counted)}`)
+    await Promise.all(held.map(async (l) => await l.release()))
+    t.equal(await app!.locks.count(), 0)
+  })
+
+  t.test('the registry drops ended leases even when nobody lists it', async (t) => {
+    const keyPrefix = uniquePrefix('lock')
+    prefixes.push(keyPrefix)
+    const [app] = await instances(t, keyPrefix, 1)
+    await Promise.all(Array.from({ length: 100 }, async (_, i) => await app!.locks.acquire(`gone:${i}`, { ttl: 20 })))
+    const registry = `${keyPrefix}lock:registry`
+    t.equal(await admin.zcard(registry), 101, 'a hundred entries and the keeper')
+    await sleep(60)
+    for (let i = 0; i < 200; i++) await (await app!.locks.acquire('busy', { ttl: 5000 })).release()
+    t.equal(await admin.zcard(registry), 1, 'grants pruned the ended leases')
+    t.ok(await admin.pttl(registry) > 0, 'the registry has a TTL')
+  })
+
+  t.test('the wake-up subscription is retried until it works, and waiters are woken again', async (t) => {
+    const keyPrefix = uniquePrefix('lock')
+    prefixes.push(keyPrefix)
+    await resubscribe(t, {
+      nodes: [admin],
+      app: async (user) => await makeApp({ url: server.url.replace('redis://', `redis://${user}:pw@`), keyPrefix, env: {} }, SLOW)
+    })
   })
 
   contract(t, {

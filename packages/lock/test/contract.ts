@@ -1,6 +1,6 @@
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import type { LockPluginOptions } from '../src/index.js'
+import { Lock, type LockPage, type LockPluginOptions } from '../src/index.js'
 import { code, sleep, stall } from './helpers.js'
 
 export interface Setup {
@@ -232,6 +232,67 @@ export function contract (t: Test, target: Target): void {
     t.equal(code(err), 'FST_REDKIT_LOCK_LOST')
   })
 
+  t.test('200 waiters on one instance print no listener warning', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const warnings: string[] = []
+    const onWarning = (w: Error): void => { warnings.push(`${w.name}: ${w.message}`) }
+    process.on('warning', onWarning)
+    t.teardown(() => { process.off('warning', onWarning) })
+    const held = await app!.locks.acquire('crowd', { ttl: 10_000 })
+    const controller = new AbortController()
+    const waiters = Array.from({ length: 200 }, async (_, i) => await app!.locks.withLock('crowd', () => i, {
+      timeout: 20_000, ...(i % 2 === 0 ? { signal: controller.signal } : {})
+    }))
+    await sleep(100)
+    await held.release()
+    t.equal((await Promise.all(waiters)).length, 200)
+    // Warnings are emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve))
+    t.same(warnings, [])
+  })
+
+  t.test('the signal reads aborted as soon as the lease has lapsed, without a tick', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const seen: Array<[boolean, string | undefined]> = []
+    const err = await app!.locks.withLock('lapse', (signal) => {
+      seen.push([signal.aborted, code(signal.reason)])
+      stall(250)
+      seen.push([signal.aborted, code(signal.reason)])
+      t.throws(() => signal.throwIfAborted(), { code: 'FST_REDKIT_LOCK_LOST' })
+      t.ok(signal instanceof AbortSignal, 'a real AbortSignal')
+      return 'done'
+    }, { ttl: 100 }).catch((e: unknown) => e)
+    t.same(seen, [[false, undefined], [true, 'FST_REDKIT_LOCK_LOST']])
+    t.equal(code(err), 'FST_REDKIT_LOCK_LOST')
+    const lock = await app!.locks.acquire('lapse2', { ttl: 100 })
+    const signal = lock.signal
+    let events = 0
+    signal.addEventListener('abort', () => { events++ })
+    stall(250)
+    t.equal(signal.aborted, true, 'a signal read before the stall')
+    t.equal(events, 1, 'its listeners ran once')
+    t.equal(await lock.release(), false)
+  })
+
+  t.test('grants stay O(1) with thousands of locks held on one instance', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const held: Lock[] = []
+    for (let i = 0; i < 2000; i += 100) {
+      held.push(...await Promise.all(Array.from({ length: 100 }, async (_, k) => await app!.locks.acquire(`many:${i + k}`, { ttl: 60_000 }))))
+    }
+    const lost = Object.getOwnPropertyDescriptor(Lock.prototype, 'lost')!
+    let reads = 0
+    Object.defineProperty(Lock.prototype, 'lost', { configurable: true, get () { reads++; return lost.get!.call(this) } })
+    t.teardown(() => { Object.defineProperty(Lock.prototype, 'lost', lost) })
+    for (let i = 0; i < 50; i++) {
+      const lock = await app!.locks.acquire('many:cycle', { ttl: 60_000 })
+      await lock.release()
+    }
+    Object.defineProperty(Lock.prototype, 'lost', lost)
+    t.ok(reads < 1000, `held locks looked at by 50 grants: ${reads}`)
+    await Promise.all(held.map(async (l) => await l.release()))
+  })
+
   t.test('semaphore admits limit holders with increasing tokens', async (t) => {
     const { apps } = await target.setup(t, 2)
     const semA = apps[0]!.locks.semaphore('pool', 3)
@@ -261,18 +322,64 @@ export function contract (t: Test, target: Target): void {
 
   t.test('list shows locks and semaphores with holder, token and TTL', async (t) => {
     const { apps: [app] } = await target.setup(t)
-    const a = await app!.locks.acquire('list:a*?[x]', { ttl: 5000 })
+    const a = await app!.locks.acquire('list:a*?[x]|y', { ttl: 5000 })
     const s = await app!.locks.semaphore('list-sem', 2).acquire({ ttl: 5000 })
-    const all = await app!.locks.list()
-    const lock = all.find((i) => i.kind === 'lock' && i.name === 'list:a*?[x]')
-    const sem = all.find((i) => i.kind === 'semaphore' && i.name === 'list-sem')
+    const s2 = await app!.locks.semaphore('list-sem', 2).acquire({ ttl: 3000 })
+    const page = await app!.locks.list()
+    t.equal(page.cursor, null, 'one page')
+    const lock = page.locks.find((i) => i.kind === 'lock' && i.name === 'list:a*?[x]|y')
+    const sem = page.locks.find((i) => i.kind === 'semaphore' && i.name === 'list-sem')
     t.equal(lock?.token, a.token)
     t.equal(lock?.owner, a.owner)
-    t.ok(lock!.ttl > 0)
-    t.equal(sem?.token, s.token)
+    t.ok(lock!.ttl > 4000 && lock!.ttl <= 5000, `ttl ${lock?.ttl}`)
+    t.same(lock?.holders.map((h) => h.token), [a.token])
+    t.equal(sem?.token, s2.token, 'the newest holder')
+    t.same(sem?.holders.map((h) => h.token), [s.token, s2.token])
+    t.equal(await app!.locks.count(), 2)
     await a.release()
     await s.release()
-    t.equal((await app!.locks.list()).length, 0)
+    t.equal(await app!.locks.count(), 1, 'the semaphore still has a holder')
+    await s2.release()
+    t.same(await app!.locks.list(), { locks: [], cursor: null })
+    t.equal(await app!.locks.count(), 0)
+  })
+
+  t.test('list pages by cursor through every held lock, and count counts them; ended leases drop out', async (t) => {
+    const { apps: [app] } = await target.setup(t)
+    const held = await Promise.all(Array.from({ length: 45 }, async (_, i) => await app!.locks.acquire(`page:${i}`, { ttl: 10_000 })))
+    const sem = await app!.locks.semaphore('page-sem', 3).acquire({ ttl: 10_000 })
+    const short = await app!.locks.acquire('page:short', { ttl: 50 })
+    await sleep(120)
+    t.equal(short.lost, true)
+    t.equal(await app!.locks.count(), 46, 'an ended lease is not counted')
+    const seen: string[] = []
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const page: LockPage = await app!.locks.list({ cursor, limit: 10 })
+      t.ok(page.locks.length <= 10)
+      seen.push(...page.locks.map((l) => `${l.kind}:${l.name}`))
+      cursor = page.cursor
+      if (cursor !== null) t.ok(cursor.length < 1024, 'the cursor is short')
+      pages++
+    } while (cursor !== null && pages < 100)
+    t.equal(new Set(seen).size, 46, 'every held lock once')
+    t.equal(seen.length, 46)
+    t.notOk(seen.includes('lock:page:short'), 'an ended lease is not listed')
+    t.ok(seen.includes('semaphore:page-sem'))
+    // Releases while paging: a lock held throughout is still listed.
+    const first = await app!.locks.list({ limit: 20 })
+    await Promise.all(held.slice(0, 10).map(async (l) => await l.release()))
+    const rest = await app!.locks.list({ cursor: first.cursor, limit: 1000 })
+    const both = new Set([...first.locks, ...rest.locks].map((l) => l.name))
+    for (const l of held.slice(10)) t.ok(both.has(l.name), l.name)
+    t.equal(await app!.locks.count(), 36)
+    for (const bad of ['nope', 'x'.repeat(2000), '']) {
+      t.equal(code(await app!.locks.list({ cursor: bad }).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_CURSOR', bad.slice(0, 10))
+    }
+    t.equal(code(await app!.locks.list({ limit: 0 }).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_OPTION')
+    await Promise.all([...held.slice(10), sem].map(async (l) => await l.release()))
+    t.equal(await app!.locks.count(), 0)
   })
 
   t.test('bad input gets coded errors', async (t) => {

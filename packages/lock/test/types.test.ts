@@ -2,7 +2,7 @@ import { test } from 'tap'
 import Fastify from 'fastify'
 import redkit from '@redkit/core'
 import locks, {
-  Lock, type LockHandle, type LockInfo, type Locks, type RouteLockOptions
+  Lock, type LockHandle, type LockInfo, type LockPage, type Locks, type RouteLockOptions
 } from '../src/index.js'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
@@ -19,7 +19,9 @@ test('decorator types', async (t) => {
   assertType<Equal<typeof app.locks.acquire, (name: string, opts?: { ttl?: number, timeout?: number, signal?: AbortSignal }) => Promise<Lock>>>()
   assertType<Equal<Awaited<ReturnType<typeof app.locks.tryAcquire>>, Lock | null>>()
   assertType<Equal<Awaited<ReturnType<typeof app.locks.isLocked>>, LockInfo | null>>()
-  assertType<Equal<Awaited<ReturnType<typeof app.locks.list>>, LockInfo[]>>()
+  assertType<Equal<Awaited<ReturnType<typeof app.locks.list>>, LockPage>>()
+  assertType<Equal<LockPage['locks'], LockInfo[]>>()
+  assertType<Equal<Awaited<ReturnType<typeof app.locks.count>>, number>>()
   expectType<LockHandle>(app.locks.semaphore('s', 2))
   const n: number = await app.locks.withLock('w', async (signal: AbortSignal, lock: Lock) => lock.token)
   // @ts-expect-error the name must be a string
