@@ -27,11 +27,6 @@ interface Route {
   confirmed: boolean
 }
 
-/** Routes are keyed by kind too: the same text may be subscribed as a channel and as a pattern at once. */
-function routeKey (pattern: boolean, redisName: string): string {
-  return (pattern ? 'p:' : 'c:') + redisName
-}
-
 // eslint-disable-next-line @typescript-eslint/no-unused-vars
 export interface Pubsub<M extends object = PubsubChannels> {
   on: ((event: 'gap', listener: (gap: GapInfo) => void) => this) &
@@ -48,7 +43,12 @@ export interface Pubsub<M extends object = PubsubChannels> {
 export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   readonly instanceId: string
   private readonly transport: Transport
-  private readonly routes = new Map<string, Route>()
+  /**
+   * Routes by Redis name, one map per kind: the same text may be subscribed as
+   * a channel and as a pattern at once, and a message finds its route without
+   * building a key string.
+   */
+  private readonly routes = { channel: new Map<string, Route>(), pattern: new Map<string, Route>() }
   /** Per channel published to: its Redis name and last sequence number. */
   private readonly outgoing = new Map<string, { name: string, seq: number }>()
   private readonly prefix: string
@@ -62,7 +62,9 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     super()
     this.instanceId = redkit.instanceId
     this.prefix = `${redkit.prefix}ps:`
-    const sink = (route: string, channel: string, payload: string, pattern: boolean): void => this.receive(routeKey(pattern, route), channel, payload)
+    const sink = (route: string, channel: string, payload: string, pattern: boolean): void => {
+      this.receive((pattern ? this.routes.pattern : this.routes.channel).get(route), channel, payload)
+    }
     this.transport = redkit.mode === 'memory'
       ? new MemoryTransport(sink)
       : new RedisTransport(redkit, options.sharded, {
@@ -182,14 +184,14 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
 
   private addRoute (name: string, pattern: boolean): Route {
     const redisName = this.redisName(name, pattern)
-    const key = routeKey(pattern, redisName)
-    let route = this.routes.get(key)
+    const routes = pattern ? this.routes.pattern : this.routes.channel
+    let route = routes.get(redisName)
     if (route === undefined) {
       // The command is sent now, so it reaches Redis in call order with any unsubscribe.
       const ready = pattern ? this.transport.psubscribe(redisName) : this.transport.subscribe(redisName)
       const created: Route = { name, pattern, slots: new Set(), seqs: new Map(), tracked: 0, ready, confirmed: false }
       ready.then(() => { created.confirmed = true }, () => {})
-      this.routes.set(key, created)
+      routes.set(redisName, created)
       route = created
     }
     return route
@@ -199,15 +201,14 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     slot.close()
     if (!route.slots.delete(slot) || route.slots.size > 0) return
     const redisName = this.redisName(route.name, route.pattern)
-    const key = routeKey(route.pattern, redisName)
-    if (this.routes.get(key) !== route) return
-    this.routes.delete(key)
+    const routes = route.pattern ? this.routes.pattern : this.routes.channel
+    if (routes.get(redisName) !== route) return
+    routes.delete(redisName)
     if (this.closed) return
     await (route.pattern ? this.transport.punsubscribe(redisName) : this.transport.unsubscribe(redisName))
   }
 
-  private receive (routeKey: string, fullChannel: string, payload: string): void {
-    const route = this.routes.get(routeKey)
+  private receive (route: Route | undefined, fullChannel: string, payload: string): void {
     if (route === undefined) return
     const channel = route.pattern ? fullChannel.slice(this.prefix.length) : route.name
     const message = decodeMessage(payload, channel)
@@ -340,10 +341,14 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     })
   }
 
+  private allRoutes (): Route[] {
+    return [...this.routes.channel.values(), ...this.routes.pattern.values()]
+  }
+
   stats (): PubsubStats {
     const channels: PubsubStats['channels'] = []
     const patterns: PubsubStats['patterns'] = []
-    for (const route of this.routes.values()) {
+    for (const route of this.allRoutes()) {
       if (!route.confirmed) continue
       if (route.pattern) patterns.push({ pattern: route.name, subscribers: route.slots.size })
       else channels.push({ channel: route.name, subscribers: route.slots.size })
@@ -371,8 +376,9 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     this.emit('close')
     this.closeSse()
     await Promise.all([...this.streams.values()].map(async (s) => await s.stop()))
-    for (const route of this.routes.values()) for (const slot of route.slots) slot.close()
-    this.routes.clear()
+    for (const route of this.allRoutes()) for (const slot of route.slots) slot.close()
+    this.routes.channel.clear()
+    this.routes.pattern.clear()
     await this.transport.close()
   }
 }
