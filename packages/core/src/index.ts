@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
-import { Cluster, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis'
+import { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis'
 import {
   close, connect, createClient, instrument, watch, type BreakerEvents, type ConnectionStats, type RedisClient
 } from './connection.js'
@@ -66,10 +66,10 @@ export interface Redkit {
   stats: () => RedkitStats
 }
 
+// redkit claims only app.redkit: app.redis belongs to @fastify/redis, and both
+// plugins may be registered together while an app moves from one to the other.
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The ioredis client, or null when redkit runs in memory mode. */
-    redis: Redis | Cluster | null
     redkit: Redkit
   }
 }
@@ -191,7 +191,6 @@ const plugin: FastifyPluginAsync<RedkitOptions> = async (app: FastifyInstance, o
   const duplicates = new Set<RedisClient>()
   const redkit = buildRedkit(client, config, stats, duplicates, app.log, redact)
 
-  app.decorate<Redis | Cluster | null>('redis', client)
   app.decorate('redkit', redkit)
 
   app.addHook('onClose', async () => {
