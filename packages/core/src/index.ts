@@ -213,5 +213,6 @@ export { escapeGlob, hashTag } from './keys.js'
 export type { ScanOptions } from './scan.js'
 export {
   RedkitInvalidOptionError, RedkitConnectError, RedkitCommandTimeoutError, RedkitUnavailableError,
-  RedkitOfflineQueueFullError, RedkitMemoryModeError, isUnavailableError
+  RedkitOfflineQueueFullError, RedkitMemoryModeError, RedkitCrossSlotError, isUnavailableError, classifyError,
+  toRedkitError, type RedisErrorKind
 } from './errors.js'

@@ -115,3 +115,28 @@ test('the offline queue is bounded while reconnecting', async (t) => {
   t.equal(app.redkit.stats().offlineRejected, 20)
   await server.restart()
 })
+
+test('SIGKILL: the first command costs one deadline at most, the next ones fail fast', async (t) => {
+  // With the default deadline, ioredis gives up on a queued command after
+  // maxRetries reconnect attempts, well before the deadline: that too means
+  // Redis is gone, and the next command must not wait a deadline to learn it.
+  const deadline = 1000
+  const server = await startRedis({ local: true })
+  t.teardown(server.stop)
+  const { app, logs } = await buildApp(t, { url: server.url, commandTimeout: deadline, keyPrefix: uniquePrefix() })
+  const client = app.redkit.client!
+  await client.ping()
+  await server.kill()
+  const first = await timed(async () => await client.get(app.redkit.key('k')))
+  t.ok(['FST_REDKIT_COMMAND_TIMEOUT', 'FST_REDKIT_UNAVAILABLE'].includes(first.err?.code ?? ''), `first call: ${first.err?.code}`)
+  t.ok(first.ms < deadline + 200, `first call failed within one deadline (${Math.round(first.ms)} ms)`)
+  const later: Array<Awaited<ReturnType<typeof timed>>> = []
+  for (let i = 0; i < 5; i++) later.push(await timed(async () => await client.get(app.redkit.key('k'))))
+  t.same(later.map((r) => r.err?.code), Array(5).fill('FST_REDKIT_UNAVAILABLE'), 'the next calls fail with a coded error')
+  const slowest = Math.max(...later.map((r) => r.ms))
+  t.ok(slowest < deadline / 5, `and at once, without waiting a deadline (slowest ${Math.round(slowest)} ms)`)
+  t.ok(logs.lines.some((l) => l.includes('failing fast until it answers again')), 'failing fast is logged')
+  await server.restart()
+  await waitFor(async () => await client.ping().catch(() => null) === 'PONG', 10_000, 'recovery after restart')
+  t.equal(await client.set(app.redkit.key('k'), '1', 'PX', 10_000), 'OK', 'commands flow again')
+})

@@ -24,7 +24,10 @@ test('types: @fastify/redis declarations compile together with core\'s', async (
   // Importing @fastify/redis merges its app.redis into FastifyInstance; core no
   // longer declares app.redis, so the two declarations do not conflict (TS2717).
   const app = Fastify()
+  await app.register(fastifyRedis, { lazyConnect: true })
+  await app.register(redkit, { mode: 'memory', env: {} })
   expectType<Equal<typeof app.redis, FastifyRedis>>(true)
   expectType<Equal<typeof app.redkit, Redkit>>(true)
-  t.type(fastifyRedis, 'function')
+  t.equal(app.redkit.mode, 'memory')
+  await app.close()
 })
