@@ -4,13 +4,14 @@ import type { FastifyBaseLogger } from 'fastify'
 import {
   RedkitConnectError, RedkitOfflineQueueFullError, RedkitUnavailableError, toRedkitError
 } from './errors.js'
+import type { SubscriberStats } from './subscriber.js'
 import { ClusterDeadlines, clusterRetryOptions, patchNode, type ClusterCommand } from './cluster.js'
 import { stamp, watchDeadlines, type Expirable } from './deadlines.js'
 import { DEFAULT_RECONNECT_BASE, DEFAULT_RECONNECT_CAP, type ResolvedConfig } from './options.js'
 
 export type RedisClient = Redis | Cluster
 
-export interface ConnectionStats {
+export interface ConnectionStats extends SubscriberStats {
   commands: number
   /** Commands failed at once because Redis had stopped answering. */
   fastFailed: number
