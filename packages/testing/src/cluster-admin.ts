@@ -24,8 +24,11 @@ export interface ClusterAdmin {
   otherMaster: (slot: number) => Promise<RedisServer>
   /** SETSLOT IMPORTING on the target, then MIGRATING on the owner. No key moves. */
   startSlotMove: (slot: number, to: RedisServer) => Promise<void>
-  /** MIGRATEs the slot's keys from its owner to the target, in batches; returns how many moved. */
-  migrateSlotKeys: (slot: number, to: RedisServer, batch?: number) => Promise<number>
+  /**
+   * MIGRATEs the slot's keys from its owner to the target, in batches of
+   * `batch` (100), at most `limit` of them (all); returns how many moved.
+   */
+  migrateSlotKeys: (slot: number, to: RedisServer, batch?: number, limit?: number) => Promise<number>
   /** SETSLOT NODE on every master (target first): the target owns the slot. */
   finishSlotMove: (slot: number, to: RedisServer) => Promise<void>
   /** SETSLOT STABLE on every master: the move is cancelled, the owner keeps the slot. */
@@ -104,12 +107,14 @@ export function clusterAdmin (servers: RedisServer[], password?: string): Cluste
     await admin(to).cluster('SETSLOT', slot, 'IMPORTING', await idOf(from))
     await admin(from).cluster('SETSLOT', slot, 'MIGRATING', await idOf(to))
   }
-  const migrateSlotKeys = async (slot: number, to: RedisServer, batch = 100): Promise<number> => {
+  const migrateSlotKeys = async (slot: number, to: RedisServer, batch = 100, limit = Infinity): Promise<number> => {
     const from = await ownerOf(slot)
     const auth = password !== undefined ? ['AUTH', password] : []
     let moved = 0
     for (;;) {
-      const keys = await admin(from).cluster('GETKEYSINSLOT', slot, batch) as string[]
+      const count = Math.min(batch, limit - moved)
+      if (count <= 0) return moved
+      const keys = await admin(from).cluster('GETKEYSINSLOT', slot, count) as string[]
       if (keys.length === 0) return moved
       await admin(from).call('MIGRATE', to.host, to.port, '', 0, 5000, ...auth, 'KEYS', ...keys)
       moved += keys.length
