@@ -25,7 +25,7 @@ test('Cluster topology: mixed load through a slot move of 1,000 keys and a failo
 
   const counts: Counts = { get: { ok: 0, errors: {} }, set: { ok: 0, errors: {} }, incr: { ok: 0, errors: {} }, script: { ok: 0, errors: {} } }
   const raw: string[] = []
-  let running = true
+  const load = { running: true }
   const one = async (op: Op, run: () => Promise<unknown>): Promise<void> => {
     try {
       await run()
@@ -37,7 +37,7 @@ test('Cluster topology: mixed load through a slot move of 1,000 keys and a failo
     }
   }
   const worker = async (w: number): Promise<void> => {
-    for (let n = 0; running; n++) {
+    for (let n = 0; load.running; n++) {
       const i = (w * 7919 + n * 31) % HOT_KEYS
       const other = app.redkit.key('spread', (w * 1000 + n) % 500)
       await one('get', async () => await client.get(hot(i)))
@@ -62,7 +62,7 @@ test('Cluster topology: mixed load through a slot move of 1,000 keys and a failo
   t.comment(`failed over port ${to.port} to its replica on port ${promoted.port}`)
   // Let the load run on the new topology too.
   await new Promise((resolve) => setTimeout(resolve, 1000))
-  running = false
+  load.running = false
   await Promise.all(workers)
 
   for (const op of Object.keys(counts) as Op[]) {
