@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { Cluster, Redis, type ClusterOptions } from 'ioredis'
 import { cliBin, waitFor } from './process.js'
-import { startRedis, type RedisServer } from './redis.js'
+import { quote, startRedis, type RedisServer } from './redis.js'
 import { clusterAdmin, type ClusterAdmin } from './cluster-admin.js'
 
 const run = promisify(execFile)
@@ -74,7 +74,7 @@ export async function startCluster (opts: StartClusterOptions = {}): Promise<Red
           'cluster-enabled yes',
           'cluster-config-file nodes.conf',
           'cluster-node-timeout 2000',
-          ...(opts.password !== undefined ? [`masterauth ${opts.password}`] : [])
+          ...(opts.password !== undefined ? [`masterauth ${quote(opts.password)}`] : [])
         ]
       }))
     }
