@@ -7,6 +7,13 @@ export type MessageListener = (channel: string, message: string) => void
 export interface SubscribeOptions {
   /** Treat the names as PSUBSCRIBE patterns; the listener gets the channel that matched. */
   pattern?: boolean
+  /**
+   * Called each time the names are subscribed: the first time and after every
+   * loss. Messages published meanwhile were missed, e.g. wake waiters now.
+   */
+  onActive?: () => void
+  /** Called when the subscription is lost (it is retried); e.g. stop trusting a local cache. */
+  onInactive?: () => void
 }
 
 export interface RedkitSubscription {
@@ -33,6 +40,7 @@ interface Entry {
   listener: MessageListener
   subscribed: boolean
   resolve: () => void
+  opts: SubscribeOptions
 }
 
 /**
@@ -58,7 +66,7 @@ export class SubscriberHub {
     const mine = names.map((name) => {
       let settle!: () => void
       const ready = new Promise<void>((resolve) => { settle = resolve })
-      const entry: Entry = { kind, name, listener, subscribed: false, resolve: settle }
+      const entry: Entry = { kind, name, listener, subscribed: false, resolve: settle, opts }
       this.entries.add(entry)
       return { entry, ready }
     })
@@ -94,7 +102,7 @@ export class SubscriberHub {
     // On Cluster, ioredis moves the subscriber to another node when its node
     // leaves, and gives up on channels it fails to subscribe there: check again.
     conn.on('-node', () => {
-      for (const entry of this.entries) entry.subscribed = false
+      this.unsubscribed()
       this.sync()
     })
     return conn
@@ -106,9 +114,26 @@ export class SubscriberHub {
     }
   }
 
+  /** Marks every name as needing SUBSCRIBE again, telling their owners once. */
+  private unsubscribed (): void {
+    for (const entry of this.entries) {
+      if (!entry.subscribed) continue
+      entry.subscribed = false
+      this.notify(entry.opts.onInactive)
+    }
+  }
+
+  private notify (callback: (() => void) | undefined): void {
+    try {
+      callback?.()
+    } catch (err) {
+      this.log.error({ err }, 'redkit: a subscription callback threw')
+    }
+  }
+
   private lost (): void {
     if (this.closed) return
-    for (const entry of this.entries) entry.subscribed = false
+    this.unsubscribed()
     if (this.lostAt !== undefined) return
     this.lostAt = Date.now()
     this.stats.subscriberLost++
@@ -131,8 +156,10 @@ export class SubscriberHub {
       this.syncing = false
       this.attempt = 0
       for (const entry of pending) {
+        if (!this.entries.has(entry)) continue
         entry.subscribed = true
         entry.resolve()
+        this.notify(entry.opts.onActive)
       }
       if (this.lostAt !== undefined) {
         this.stats.subscriberRecovered++

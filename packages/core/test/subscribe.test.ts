@@ -36,7 +36,11 @@ test('subscribe(): subscribes again after a SIGKILL and restart, logging loss an
   const { app, logs } = await buildApp(t, { url: server.url, commandTimeout: 500, keyPrefix: uniquePrefix('sub') })
   const channel = app.redkit.key('events')
   const got: string[] = []
-  const sub = app.redkit.subscribe(channel, (ch, message) => got.push(`${ch === channel ? 'ok' : ch}:${message}`))
+  const states: string[] = []
+  const sub = app.redkit.subscribe(channel, (ch, message) => got.push(`${ch === channel ? 'ok' : ch}:${message}`), {
+    onActive: () => states.push('active'),
+    onInactive: () => states.push('inactive')
+  })
   await sub.ready
   t.equal(sub.active, true)
   await app.redkit.client!.publish(channel, 'a')
@@ -54,6 +58,7 @@ test('subscribe(): subscribes again after a SIGKILL and restart, logging loss an
   t.equal(lost.length, 1, 'one line on loss')
   t.equal(recovered.length, 1, 'one line on recovery')
   t.match(app.redkit.stats(), { subscriberLost: 1, subscriberRecovered: 1 })
+  t.same(states, ['active', 'inactive', 'active'], 'the owner hears of the first subscription, the loss and the recovery')
   await sub.close()
 })
 
