@@ -26,7 +26,7 @@ function byId (a: Item, b: Item): number {
 }
 
 export async function createItemStore (app: FastifyInstance): Promise<ItemStore> {
-  const redis = app.redis
+  const redis = app.redkit.client
   if (redis === null) {
     const items = new Map(SEED.map((item) => [item.id, item]))
     return {

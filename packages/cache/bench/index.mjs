@@ -81,7 +81,7 @@ try {
   }
 
   const spread = (n) => n % KEYS
-  const core = app.redis
+  const core = app.redkit.client
   const distinct = await compare('Hits on 1,000 distinct keys', [
     ['raw GET + JSON.parse', async (i) => JSON.parse(await raw.get(`raw:user:${i}`))],
     ['raw GET + JSON.parse, core client', async (i) => JSON.parse(await core.get(`raw:user:${i}`))],

@@ -1,4 +1,4 @@
-// A route doing one GET through app.redis, on @redkit/core and on @fastify/redis,
+// A route doing one GET through app.redkit.client, on @redkit/core and on @fastify/redis,
 // measured in alternating rounds in one run.
 import { fork } from 'node:child_process'
 import { once } from 'node:events'

@@ -13,7 +13,7 @@ if (variant === 'redkit') {
 }
 
 app.get('/item', async () => {
-  const value = await app.redis.get('bench:item')
+  const value = await app.redkit.client.get('bench:item')
   return { value }
 })
 

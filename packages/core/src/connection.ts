@@ -2,14 +2,16 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Writable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import {
-  RedkitCommandTimeoutError, RedkitConnectError, RedkitOfflineQueueFullError, RedkitUnavailableError
+  RedkitConnectError, RedkitOfflineQueueFullError, RedkitUnavailableError, toRedkitError
 } from './errors.js'
+import type { SubscriberStats } from './subscriber.js'
+import { ClusterDeadlines, clusterRetryOptions, patchNode, type ClusterCommand } from './cluster.js'
 import { stamp, watchDeadlines, type Expirable } from './deadlines.js'
 import { DEFAULT_RECONNECT_BASE, DEFAULT_RECONNECT_CAP, type ResolvedConfig } from './options.js'
 
 export type RedisClient = Redis | Cluster
 
-export interface ConnectionStats {
+export interface ConnectionStats extends SubscriberStats {
   commands: number
   /** Commands failed at once because Redis had stopped answering. */
   fastFailed: number
@@ -70,22 +72,12 @@ export function createClient (config: ResolvedConfig): RedisClient {
       lazyConnect: true,
       enableOfflineQueue: true,
       clusterRetryStrategy: retryStrategy,
+      ...clusterRetryOptions(config.commandTimeout),
       redisOptions: { ...nodeOptions(config, true), lazyConnect: false }
     }
     return new Cluster(target.nodes, options)
   }
   throw new Error(`no client for target ${target.kind}`)
-}
-
-function translate (err: Error, command: string, timeout: number): Error {
-  const message = err.message
-  if (message === 'Command timed out') return new RedkitCommandTimeoutError(command, timeout, { cause: err })
-  if (message.startsWith('Reached the max retries') || message === 'Connection is closed.' ||
-      message.startsWith('Stream isn\'t writeable') || message.startsWith('None of startup nodes') ||
-      message.startsWith('Cluster isn\'t ready')) {
-    return new RedkitUnavailableError(message, { cause: err })
-  }
-  return err
 }
 
 interface QueuedClient {
@@ -136,7 +128,7 @@ function writeCoalescer (client: QueuedClient): () => void {
   }
 }
 
-interface CommandLike extends Expirable {
+interface CommandLike extends Expirable, ClusterCommand {
   name: string
   reject: (err: Error) => void
   promise: Promise<unknown>
@@ -151,6 +143,14 @@ export interface BreakerEvents {
 function isCoded (err: Error, code: string): boolean {
   return (err as { code?: string }).code === code
 }
+
+/** ioredis' MaxRetriesPerRequestError: the command outlived maxRetries reconnect attempts. */
+function gaveUp (err: Error): boolean {
+  return err.message.startsWith('Reached the max retries')
+}
+
+/** Clients being closed on purpose; their 'close' is not a lost connection. */
+const closing = new WeakSet<RedisClient>()
 
 /** Pause between probes that failed at once (e.g. while reconnecting), so probing never spins. */
 const PROBE_RETRY = 100
@@ -168,6 +168,7 @@ class Breaker {
   bypass = false
   /** One chain of probes at a time, from the trip until Redis answers. */
   private probing = false
+  private stopped = false
 
   constructor (private readonly ping: () => Promise<unknown>, private readonly events: BreakerEvents | undefined) {}
 
@@ -181,6 +182,11 @@ class Breaker {
     }
   }
 
+  /** The client was closed for good: no more probes. */
+  stop (): void {
+    this.stopped = true
+  }
+
   reset (): void {
     if (!this.open) return
     this.open = false
@@ -188,7 +194,7 @@ class Breaker {
   }
 
   private probe (): void {
-    if (!this.open) {
+    if (!this.open || this.stopped) {
       this.probing = false
       return
     }
@@ -217,17 +223,6 @@ class Breaker {
   }
 }
 
-/** Gives a Cluster node connection the same one write per turn as a single Redis. */
-function coalesceNode (node: Redis): void {
-  const original = node.sendCommand.bind(node) as (...args: unknown[]) => unknown
-  const coalesce = writeCoalescer(node as unknown as QueuedClient)
-  const patched = (...args: unknown[]): unknown => {
-    if (node.status === 'ready') coalesce()
-    return original(...args)
-  }
-  Object.defineProperty(node, 'sendCommand', { value: patched, writable: true, configurable: true })
-}
-
 /**
  * Wraps sendCommand of a client redkit owns: it bounds the offline queue,
  * arms the command deadline, fails fast while Redis does not answer, turns
@@ -240,9 +235,14 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
   const breaker = new Breaker(async () => await client.ping(), events)
   // On Cluster the node connections write the commands, so each coalesces its own.
   const coalesce = isCluster ? undefined : writeCoalescer(queued)
-  if (isCluster) client.on('+node', coalesceNode)
+  const clusterDeadlines = isCluster ? new ClusterDeadlines(config.commandTimeout) : undefined
+  if (isCluster) client.on('+node', (node: Redis) => patchNode(node, writeCoalescer(node as unknown as QueuedClient)))
   watchDeadlines(client as unknown as Parameters<typeof watchDeadlines>[0], config.commandTimeout)
   client.on('ready', () => breaker.reset())
+  client.once('end', () => {
+    breaker.stop()
+    clusterDeadlines?.stop()
+  })
 
   const fail = (command: CommandLike, err: Error): unknown => {
     command.reject(err)
@@ -251,6 +251,9 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
   // Cluster passes a third argument (the target node) for pipelines, so every
   // argument is forwarded as it came.
   const patched = (command: CommandLike, stream?: unknown, ...rest: unknown[]): unknown => {
+    // ioredis sends a command again from its offline queue after a reconnect:
+    // it keeps the deadline and the reject of its first send.
+    if (command.redkitSentAt !== undefined) return original(command, stream, ...rest)
     stats.commands++
     const status = queued.status
     // Handshake commands (AUTH, CLIENT SETINFO on older servers) may fail by
@@ -265,12 +268,19 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
       return fail(command, new RedkitUnavailableError('Redis is not answering; failing fast until it does'))
     }
     const reject = command.reject
+    let settled = false
     command.reject = (err: Error) => {
+      if (settled) return
+      settled = true
       stats.errors++
-      const coded = translate(err, command.name, config.commandTimeout)
+      const coded = toRedkitError(err, command.name, config.commandTimeout)
       if (isCoded(coded, 'FST_REDKIT_COMMAND_TIMEOUT')) {
         stats.timeouts++
         if (config.failFast) breaker.trip()
+      } else if (config.failFast && gaveUp(err) && !closing.has(client)) {
+        // ioredis ran out of reconnect attempts for this command: Redis is
+        // gone, and the next command would wait a whole deadline to learn it.
+        breaker.trip()
       }
       reject(coded)
     }
@@ -281,7 +291,11 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
     }
     stamp(command)
     if (status === 'ready') coalesce?.()
-    return original(command, stream, ...rest)
+    if (clusterDeadlines === undefined || stream !== undefined || rest[0] !== undefined) return original(command, stream, ...rest)
+    const coreReject = command.reject
+    const sent = original(command, stream, ...rest)
+    clusterDeadlines.add(command, coreReject)
+    return sent
   }
   Object.defineProperty(client, 'sendCommand', { value: patched, writable: true, configurable: true })
 }
@@ -292,9 +306,6 @@ export interface ConnectionEvents {
   stats: ConnectionStats
   redact: (text: string) => string
 }
-
-/** Clients being closed on purpose; their 'close' is not a lost connection. */
-const closing = new WeakSet<RedisClient>()
 
 /** Logs connect, loss and recovery once each, not once per retry. */
 export function watch (client: RedisClient, { log, description, stats, redact }: ConnectionEvents, role = 'connection'): void {

@@ -27,9 +27,64 @@ export const RedkitMemoryModeError = createError<[string]>(
   'FST_REDKIT_MEMORY_MODE', '%s needs Redis, but redkit runs in memory mode', 500
 )
 
-/** True for errors that mean "Redis could not be reached in time", as opposed to a reply error. */
+export const RedkitCrossSlotError = createError<[string, Cause?]>(
+  'FST_REDKIT_CROSS_SLOT',
+  'A command or script touched keys of more than one Cluster slot, or a key it did not declare (use hashTag): %s', 500
+)
+
+/**
+ * What an error from Redis or ioredis means for the caller:
+ * - 'timeout': no reply within the deadline;
+ * - 'unavailable': Redis or the Cluster slot could not serve it now (connection
+ *   lost, retries ran out, CLUSTERDOWN, TRYAGAIN, MOVED/ASK past the retries);
+ *   retrying later may succeed;
+ * - 'cross-slot': a bug in the command or script (CROSSSLOT, a non local key):
+ *   retrying never helps;
+ * - 'reply': any other reply error (WRONGTYPE, a script's own error…).
+ */
+export type RedisErrorKind = 'timeout' | 'unavailable' | 'cross-slot' | 'reply'
+
+const UNAVAILABLE_PREFIXES = [
+  'Reached the max retries', 'Connection is closed.', 'Stream isn\'t writeable', 'None of startup nodes',
+  'Cluster isn\'t ready', 'Cluster is ended.', 'Too many Cluster redirections', 'CLUSTERDOWN', 'TRYAGAIN',
+  'MOVED ', 'ASK ', 'LOADING', 'MASTERDOWN'
+]
+const CROSS_SLOT_MARKS = ['CROSSSLOT', 'non local key', 'do not hash to the same slot']
+
+function codeOf (err: unknown): unknown {
+  return (err as { code?: unknown } | null)?.code
+}
+
+export function classifyError (err: unknown): RedisErrorKind {
+  const code = codeOf(err)
+  if (code === 'FST_REDKIT_COMMAND_TIMEOUT') return 'timeout'
+  if (code === 'FST_REDKIT_UNAVAILABLE' || code === 'FST_REDKIT_OFFLINE_QUEUE_FULL') return 'unavailable'
+  if (code === 'FST_REDKIT_CROSS_SLOT') return 'cross-slot'
+  const message = (err as { message?: unknown } | null)?.message
+  if (typeof message !== 'string') return 'reply'
+  if (message === 'Command timed out') return 'timeout'
+  // Checked first: "Too many Cluster redirections. Last error: …" may quote a cross-slot reply.
+  if (CROSS_SLOT_MARKS.some((mark) => message.includes(mark))) return 'cross-slot'
+  if (UNAVAILABLE_PREFIXES.some((prefix) => message.startsWith(prefix))) return 'unavailable'
+  return 'reply'
+}
+
+/** The coded redkit error for an ioredis error; reply errors are returned as they are. */
+export function toRedkitError (err: Error, command = 'command', timeout = 0): Error {
+  if (typeof codeOf(err) === 'string' && (codeOf(err) as string).startsWith('FST_REDKIT_')) return err
+  switch (classifyError(err)) {
+    case 'timeout': return new RedkitCommandTimeoutError(command, timeout, { cause: err })
+    case 'unavailable': return new RedkitUnavailableError(err.message, { cause: err })
+    case 'cross-slot': return new RedkitCrossSlotError(err.message, { cause: err })
+    default: return err
+  }
+}
+
+/**
+ * True for errors that mean "Redis could not serve this in time" (deadline,
+ * connection, Cluster slot unavailable), coded or raw, as opposed to a reply error.
+ */
 export function isUnavailableError (err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  return code === 'FST_REDKIT_COMMAND_TIMEOUT' || code === 'FST_REDKIT_UNAVAILABLE' ||
-    code === 'FST_REDKIT_OFFLINE_QUEUE_FULL'
+  const kind = classifyError(err)
+  return kind === 'timeout' || kind === 'unavailable'
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify'
-import { Cluster, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis'
+import { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis'
 import {
   close, connect, createClient, instrument, watch, type BreakerEvents, type ConnectionStats, type RedisClient
 } from './connection.js'
@@ -9,6 +9,7 @@ import { RedkitMemoryModeError } from './errors.js'
 import { escapeGlob, hashTag, joinKey } from './keys.js'
 import { resolveConfig, type RedkitOptions, type ResolvedConfig } from './options.js'
 import { scanKeys, type ScanOptions } from './scan.js'
+import { SubscriberHub, type MessageListener, type RedkitSubscription, type SubscribeOptions } from './subscriber.js'
 
 export type RedkitMode = 'redis' | 'memory'
 
@@ -63,13 +64,19 @@ export interface Redkit {
    * numberOfKeys, each call may pass any number of keys.
    */
   defineScript: <T = unknown>(name: string, lua: string, numberOfKeys?: number) => RedkitScript<T>
+  /**
+   * Listens to channels (or patterns) on one subscriber connection shared by
+   * the app: subscribes with retries and backoff, again after every
+   * reconnect, and logs loss and recovery once each.
+   */
+  subscribe: (names: string | string[], listener: MessageListener, opts?: SubscribeOptions) => RedkitSubscription
   stats: () => RedkitStats
 }
 
+// redkit claims only app.redkit: app.redis belongs to @fastify/redis, and both
+// plugins may be registered together while an app moves from one to the other.
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The ioredis client, or null when redkit runs in memory mode. */
-    redis: Redis | Cluster | null
     redkit: Redkit
   }
 }
@@ -85,6 +92,17 @@ function breakerLog (log: FastifyBaseLogger, redis: string, config: ResolvedConf
       'redkit: Redis stopped answering within the command deadline; failing fast until it answers again'),
     onClose: () => log.info({ redis, role }, 'redkit: Redis answers again; no longer failing fast')
   }
+}
+
+/**
+ * Startup nodes of a Cluster copy: the nodes the connected client found in
+ * CLUSTER SLOTS. ioredis picks a copy's subscriber node among its startup
+ * nodes, then drops the nodes CLUSTER SLOTS does not list (e.g. replicas it
+ * leaves out, or a name given for an address), closing a subscriber it had put
+ * there: the first SUBSCRIBE then failed with "Connection is closed.".
+ */
+function clusterStartupNodes (client: Cluster): Array<{ host: string, port: number }> {
+  return client.nodes('all').map((node) => ({ host: node.options.host!, port: node.options.port! }))
 }
 
 function memoryOnly (what: string): never {
@@ -116,11 +134,11 @@ async function openClient (config: ResolvedConfig, log: FastifyBaseLogger, stats
 }
 
 function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats: ConnectionStats, duplicates: Set<RedisClient>,
-  log: FastifyBaseLogger, redact: (s: string) => string): Redkit {
+  log: FastifyBaseLogger, redact: (s: string) => string, hub: { current?: SubscriberHub }): Redkit {
   const mode: RedkitMode = client === null ? 'memory' : 'redis'
   const description = config.target.kind === 'memory' ? 'memory' : config.target.description
   const scripts = new Map<string, string>()
-  return {
+  const redkit: Redkit = {
     mode,
     client,
     isCluster: client instanceof Cluster,
@@ -154,7 +172,7 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
       if (client instanceof Cluster) {
         const overrides = (opts.overrides ?? {}) as Partial<ClusterOptions>
         const redisOptions = { ...client.options.redisOptions, commandTimeout, ...overrides.redisOptions }
-        copy = client.duplicate(undefined, { ...overrides, redisOptions })
+        copy = client.duplicate(clusterStartupNodes(client), { ...overrides, redisOptions })
       } else {
         copy = client.duplicate(opts.overrides as Partial<RedisOptions>)
       }
@@ -179,22 +197,39 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
       if (numberOfKeys === undefined) return (keys, args = []) => run(keys.length, ...keys, ...args)
       return (keys, args = []) => run(...keys, ...args)
     },
+    subscribe: (names, listener, opts) => {
+      if (client === null) return memoryOnly('subscribe()')
+      hub.current ??= new SubscriberHub(() => redkit.duplicate(), log, stats)
+      return hub.current.add(typeof names === 'string' ? [names] : names, listener, opts)
+    },
     stats: () => ({ ...stats, mode, status: client === null ? 'memory' : client.status })
   }
+  return redkit
 }
 
 const plugin: FastifyPluginAsync<RedkitOptions> = async (app: FastifyInstance, options) => {
   const config = resolveConfig(options)
-  const stats: ConnectionStats = { commands: 0, fastFailed: 0, errors: 0, timeouts: 0, offlineRejected: 0, reconnects: 0 }
+  const stats: ConnectionStats = {
+    commands: 0,
+    fastFailed: 0,
+    errors: 0,
+    timeouts: 0,
+    offlineRejected: 0,
+    reconnects: 0,
+    subscriberLost: 0,
+    subscriberRecovered: 0,
+    subscribeRetries: 0
+  }
   const redact = redactor(config)
   const client = await openClient(config, app.log, stats, redact)
   const duplicates = new Set<RedisClient>()
-  const redkit = buildRedkit(client, config, stats, duplicates, app.log, redact)
+  const hub: { current?: SubscriberHub } = {}
+  const redkit = buildRedkit(client, config, stats, duplicates, app.log, redact, hub)
 
-  app.decorate<Redis | Cluster | null>('redis', client)
   app.decorate('redkit', redkit)
 
   app.addHook('onClose', async () => {
+    hub.current?.stop()
     await Promise.all([...duplicates].map(async (d) => await close(d, config.commandTimeout)))
     const target = config.target
     const owned = target.kind === 'standalone' || target.kind === 'sentinel' || target.kind === 'cluster' ||
@@ -212,7 +247,9 @@ export type { RedkitOptions, RedkitTlsOptions, HostPort, ResolvedConfig } from '
 export { backoff, type RedisClient, type ConnectionStats } from './connection.js'
 export { escapeGlob, hashTag } from './keys.js'
 export type { ScanOptions } from './scan.js'
+export type { MessageListener, RedkitSubscription, SubscribeOptions, SubscriberStats } from './subscriber.js'
 export {
   RedkitInvalidOptionError, RedkitConnectError, RedkitCommandTimeoutError, RedkitUnavailableError,
-  RedkitOfflineQueueFullError, RedkitMemoryModeError, isUnavailableError
+  RedkitOfflineQueueFullError, RedkitMemoryModeError, RedkitCrossSlotError, isUnavailableError, classifyError,
+  toRedkitError, type RedisErrorKind
 } from './errors.js'

@@ -17,7 +17,7 @@ test('scan matches user text literally', async (t) => {
   const prefix = uniquePrefix('scan')
   const { app } = await buildApp(t, { url: server.url, keyPrefix: prefix })
   const names = ['a*x', 'abc', '[a]', 'a?', 'a\\b']
-  for (const name of names) await app.redis!.set(app.redkit.key(name), '1', 'PX', 60_000)
+  for (const name of names) await app.redkit.client!.set(app.redkit.key(name), '1', 'PX', 60_000)
   const find = async (text: string): Promise<string[]> => {
     const out: string[] = []
     for await (const key of app.redkit.scan(app.redkit.escapeGlob(app.redkit.key(text)) + '*')) out.push(key.slice(prefix.length))
@@ -40,12 +40,12 @@ test('defineScript survives SCRIPT FLUSH and a restart', async (t) => {
     return n`, 1)
   const key = app.redkit.key('n')
   t.equal(await incr([key], [60_000]), 1)
-  await app.redis!.script('FLUSH')
+  await app.redkit.client!.script('FLUSH')
   t.equal(await incr([key], [60_000]), 2, 'reloaded after NOSCRIPT')
   await server.restart()
-  await app.redis!.ping()
+  await app.redkit.client!.ping()
   t.equal(await incr([key], [60_000]), 1, 'works on a fresh server')
-  t.ok(await app.redis!.pttl(key) > 0, 'the script set a TTL')
+  t.ok(await app.redkit.client!.pttl(key) > 0, 'the script set a TTL')
 })
 
 test('defineScript without a key count takes any number of keys per call', async (t) => {
@@ -67,7 +67,7 @@ test('health, stats and duplicate', async (t) => {
   t.equal(health.mode, 'redis')
   t.type(health.latencyMs, 'number')
   const before = app.redkit.stats().commands
-  await app.redis!.ping()
+  await app.redkit.client!.ping()
   t.ok(app.redkit.stats().commands > before, 'commands are counted')
   t.match(app.redkit.stats(), { mode: 'redis', status: 'ready', errors: 0 })
 
@@ -87,14 +87,14 @@ test('duplicate takes a deadline and ioredis overrides', async (t) => {
   t.equal(await blocking.call('BLPOP', app.redkit.key('empty'), '0.5'), null, 'a 500 ms blocking read outlives the app deadline of 200 ms')
   t.ok(Date.now() - started >= 450)
   t.equal(await blocking.client('GETNAME'), 'redkit-reader')
-  await t.rejects(app.redis!.call('BLPOP', app.redkit.key('empty'), '0.5'), { code: 'FST_REDKIT_COMMAND_TIMEOUT' }, 'the app client keeps its own deadline')
+  await t.rejects(app.redkit.client!.call('BLPOP', app.redkit.key('empty'), '0.5'), { code: 'FST_REDKIT_COMMAND_TIMEOUT' }, 'the app client keeps its own deadline')
 })
 
 test('close waits for pending replies', async (t) => {
   const server = await startRedis()
   t.teardown(server.stop)
   const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
-  const pending = Array.from({ length: 100 }, async (_, i) => await app.redis!.set(app.redkit.key('p', i), 'v', 'PX', 60_000))
+  const pending = Array.from({ length: 100 }, async (_, i) => await app.redkit.client!.set(app.redkit.key('p', i), 'v', 'PX', 60_000))
   await app.close()
   const results = await Promise.allSettled(pending)
   t.ok(results.every((r) => r.status === 'fulfilled'), 'every command sent before close got its reply')
@@ -110,7 +110,7 @@ test('commands sent in one turn leave in one socket write, each with its own rep
   const server = await startRedis()
   t.teardown(server.stop)
   const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
-  const redis = app.redis as import('ioredis').Redis
+  const redis = app.redkit.client as import('ioredis').Redis
   await redis.ping()
   const socket = redis.stream as unknown as { _write: (...a: unknown[]) => unknown, _writev: (...a: unknown[]) => unknown }
   let writes = 0

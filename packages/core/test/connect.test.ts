@@ -22,8 +22,8 @@ test('URL forms against real servers', async (t) => {
   ] as const) {
     const { app, logs } = await buildApp(t, { url })
     t.equal(app.redkit.mode, 'redis', label)
-    t.equal(await app.redis!.call('ACL', 'WHOAMI'), user, `${label}: authenticated as ${user}`)
-    const clientInfo = await app.redis!.client('INFO') as string
+    t.equal(await app.redkit.client!.call('ACL', 'WHOAMI'), user, `${label}: authenticated as ${user}`)
+    const clientInfo = await app.redkit.client!.client('INFO') as string
     t.match(clientInfo, url.endsWith('/5') ? /db=5/ : /db=0/, `${label}: database selected`)
     t.ok(logs.lines.some((l) => l.includes('redkit: connected to Redis')), `${label}: connect is logged`)
     await app.close()
@@ -56,7 +56,7 @@ test('TLS: verified with the right CA, refused with a wrong one', async (t) => {
 
   const { app } = await buildApp(t, { env: { REDIS_URL: url, REDIS_TLS_CA_PATH: tls.caPath } })
   t.equal(app.redkit.mode, 'redis')
-  t.equal(await app.redis!.ping(), 'PONG')
+  t.equal(await app.redkit.client!.ping(), 'PONG')
 
   const wrong = Fastify({ logger: false })
   wrong.register(redkit, { env: { REDIS_URL: url, REDIS_TLS_CA_PATH: tls.wrongCaPath }, fallback: 'fail', connectTimeout: 1500 })
@@ -69,7 +69,7 @@ test('TLS: verified with the right CA, refused with a wrong one', async (t) => {
   await noCa.close()
 
   const insecure = await buildApp(t, { env: { REDIS_URL: url, REDIS_TLS_REJECT_UNAUTHORIZED: 'false' } })
-  t.equal(await insecure.app.redis!.ping(), 'PONG', 'verification can be turned off explicitly')
+  t.equal(await insecure.app.redkit.client!.ping(), 'PONG', 'verification can be turned off explicitly')
 })
 
 test('env precedence against real servers', async (t) => {
@@ -78,7 +78,7 @@ test('env precedence against real servers', async (t) => {
   t.teardown(a.stop)
   t.teardown(b.stop)
   const port = async (app: Awaited<ReturnType<typeof buildApp>>['app']): Promise<number> =>
-    Number(/tcp_port:(\d+)/.exec(await app.redis!.info('server') as string)?.[1])
+    Number(/tcp_port:(\d+)/.exec(await app.redkit.client!.info('server') as string)?.[1])
 
   const env = { REDIS_URL: `redis://127.0.0.1:${a.port}`, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(b.port) }
   t.equal(await port((await buildApp(t, { env })).app), a.port, 'REDIS_URL beats REDIS_HOST/PORT')
@@ -89,7 +89,7 @@ test('env precedence against real servers', async (t) => {
 test('no configuration: memory mode with one log line', async (t) => {
   const { app, logs } = await buildApp(t, {})
   t.equal(app.redkit.mode, 'memory')
-  t.equal(app.redis, null)
+  t.equal(app.redkit.client, null)
   t.same(await app.redkit.health(), { status: 'ok', mode: 'memory', latencyMs: 0 })
   const notes = logs.lines.filter((l) => l.includes('in-memory backend'))
   t.equal(notes.length, 1)
@@ -125,7 +125,7 @@ test('a provided client is used and closed only with closeClient', async (t) => 
   t.teardown(server.stop)
   const client = server.client()
   const { app } = await buildApp(t, { client })
-  t.equal(app.redis, client)
+  t.equal(app.redkit.client, client)
   await app.close()
   t.equal(client.status, 'ready', 'not closed by default')
 

@@ -9,8 +9,8 @@ test('Sentinel: connects to the master named by the sentinels', async (t) => {
   const { app } = await buildApp(t, { env: { REDIS_SENTINELS: group.sentinelList, REDIS_SENTINEL_NAME: group.name } })
   t.equal(app.redkit.mode, 'redis')
   t.equal(app.redkit.isCluster, false)
-  await app.redis!.set(app.redkit.key('sentinel'), '1', 'PX', 60_000)
-  const role = await app.redis!.call('ROLE') as [string]
+  await app.redkit.client!.set(app.redkit.key('sentinel'), '1', 'PX', 60_000)
+  const role = await app.redkit.client!.call('ROLE') as [string]
   t.equal(role[0], 'master', 'writes go to the master')
   t.match(await app.redkit.health(), { status: 'ok', mode: 'redis' })
 })
@@ -21,7 +21,7 @@ test('Cluster: commands, scripts and scan across every master', async (t) => {
   const prefix = uniquePrefix('cluster')
   const { app } = await buildApp(t, { env: { REDIS_CLUSTER_NODES: cluster.nodeList }, keyPrefix: prefix })
   t.equal(app.redkit.isCluster, true)
-  const redis = app.redis!
+  const redis = app.redkit.client!
   const written = new Set<string>()
   for (let i = 0; i < 60; i++) {
     const key = app.redkit.key('item', i)
@@ -31,7 +31,7 @@ test('Cluster: commands, scripts and scan across every master', async (t) => {
   // A key outside the prefix must not be matched.
   await redis.set(`other:${prefix}item:1`, 'x', 'PX', 60_000)
 
-  const perMaster = await Promise.all((app.redis as import('ioredis').Cluster).nodes('master').map(async (node) => {
+  const perMaster = await Promise.all((app.redkit.client as import('ioredis').Cluster).nodes('master').map(async (node) => {
     const [, keys] = await node.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 1000)
     return keys.length
   }))
@@ -61,7 +61,7 @@ test('Cluster: commands sent in one turn leave each node in one socket write', a
   const cluster = await startCluster({ masters: 3 })
   t.teardown(cluster.stop)
   const { app } = await buildApp(t, { env: { REDIS_CLUSTER_NODES: cluster.nodeList }, keyPrefix: uniquePrefix('cluster') })
-  const redis = app.redis as import('ioredis').Cluster
+  const redis = app.redkit.client as import('ioredis').Cluster
   const keys = Array.from({ length: 30 }, (_, i) => app.redkit.key('w', i))
   await Promise.all(keys.map(async (key) => await redis.set(key, '0', 'PX', 60_000)))
   let writes = 0

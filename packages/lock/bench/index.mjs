@@ -107,12 +107,12 @@ const contenders = {
   // deadline: it shows how much of the gap is the connection rather than the lock.
   [RAW_CORE]: async (server) => {
     const a = await app(server, 'bench:rawcore:')
-    a.redis.defineCommand('benchCompareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
+    a.redkit.client.defineCommand('benchCompareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
     const pair = async (slot, i) => {
       const key = `bench:rawcore:k${slot}`
       const value = `v${i}`
-      if (await a.redis.set(key, value, 'PX', TTL, 'NX') !== 'OK') throw new Error('raw lock held')
-      await a.redis.benchCompareAndDelete(key, value)
+      if (await a.redkit.client.set(key, value, 'PX', TTL, 'NX') !== 'OK') throw new Error('raw lock held')
+      await a.redkit.client.benchCompareAndDelete(key, value)
     }
     return { pair, close: async () => await a.close() }
   },

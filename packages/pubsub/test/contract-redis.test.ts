@@ -13,7 +13,7 @@ t.test('streams survive SCRIPT FLUSH, and every key has a TTL', async (t) => {
   t.teardown(async () => await app.close())
   const stream = app.pubsub.stream('after-flush', { group: 'g' })
   await stream.publish({ n: 1 })
-  await app.redis!.script('FLUSH')
+  await app.redkit.client!.script('FLUSH')
   await stream.publish({ n: 2 })
   const seen: number[] = []
   const stop = await stream.subscribe(() => {})

@@ -339,8 +339,8 @@ export function contract (t: Test, backend: ContractBackend): void {
     for await (const m of producer.replay(ids[2])) after.push(m.streamId!)
     t.same(after, ids.slice(3))
     t.equal(await errorCode(async () => { for await (const m of producer.replay('nope')) t.fail(String(m)) }), 'FST_REDKIT_PUBSUB_INVALID_ID')
-    if (a.redis !== null) {
-      const ttl = await a.redis.pttl(producer.key)
+    if (a.redkit.client !== null) {
+      const ttl = await a.redkit.client.pttl(producer.key)
       t.ok(ttl > 0, `stream key has a TTL (${ttl})`)
     }
   })

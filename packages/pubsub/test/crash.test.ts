@@ -26,7 +26,7 @@ t.test('a consumer killed mid-batch has its entries reclaimed by another', { ski
   child.kill('SIGKILL')
   await exited
 
-  const pending = await app.redis!.call('XPENDING', producer.key, 'workers') as [number, ...unknown[]]
+  const pending = await app.redkit.client!.call('XPENDING', producer.key, 'workers') as [number, ...unknown[]]
   t.equal(Number(pending[0]), 20, 'the killed consumer left its whole batch pending')
 
   const seen = new Set<number>()
@@ -35,7 +35,7 @@ t.test('a consumer killed mid-batch has its entries reclaimed by another', { ski
   await until(() => seen.size === 20, 10_000, 'every entry reclaimed')
   await until(() => rescuer.stats().acked === 20, 5000, 'acks')
   await stop()
-  const after = await app.redis!.call('XPENDING', producer.key, 'workers') as [number, ...unknown[]]
+  const after = await app.redkit.client!.call('XPENDING', producer.key, 'workers') as [number, ...unknown[]]
   t.equal(Number(after[0]), 0, 'nothing left pending')
   t.equal(rescuer.stats().claimed, 20)
 })

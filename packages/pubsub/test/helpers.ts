@@ -14,7 +14,7 @@ export async function makeApp (target: CoreTarget, keyPrefix: string, opts: Pubs
     await app.ready()
   } catch (err) {
     // Core connected before the plugin failed; its connection must not outlive the test.
-    await app.redis?.quit().catch(() => {})
+    await app.redkit.client?.quit().catch(() => {})
     await app.close().catch(() => {})
     throw err
   }

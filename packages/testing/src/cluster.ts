@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { Cluster, Redis, type ClusterOptions } from 'ioredis'
 import { cliBin, waitFor } from './process.js'
-import { startRedis, type RedisServer } from './redis.js'
+import { quote, startRedis, type RedisServer } from './redis.js'
+import { clusterAdmin, type ClusterAdmin } from './cluster-admin.js'
 
 const run = promisify(execFile)
 
@@ -17,7 +18,7 @@ export interface ClusterNode {
   port: number
 }
 
-export interface RedisCluster {
+export interface RedisCluster extends ClusterAdmin {
   readonly servers: RedisServer[]
   readonly nodes: ClusterNode[]
   /** Comma-separated host:port list, the form REDIS_CLUSTER_NODES takes. */
@@ -40,7 +41,24 @@ async function clusterOk (server: RedisServer): Promise<boolean> {
   }
 }
 
-/** Builds a local Redis Cluster with `redis-cli --cluster create`. */
+/** True for a master, or a replica whose link to its master is up. */
+async function replicaSynced (server: RedisServer): Promise<boolean> {
+  const client = new Redis(server.options({ lazyConnect: true, maxRetriesPerRequest: 0 }))
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    const info = await client.info('replication')
+    return info.includes('role:master') || info.includes('master_link_status:up')
+  } finally {
+    client.disconnect()
+  }
+}
+
+/**
+ * Builds a local Redis Cluster with `redis-cli --cluster create`. With
+ * replicasPerMaster, each master gets replicas, synced before it returns. The
+ * result also moves slots and fails over (see ClusterAdmin).
+ */
 export async function startCluster (opts: StartClusterOptions = {}): Promise<RedisCluster> {
   const masters = opts.masters ?? 3
   const replicas = opts.replicasPerMaster ?? 0
@@ -56,7 +74,7 @@ export async function startCluster (opts: StartClusterOptions = {}): Promise<Red
           'cluster-enabled yes',
           'cluster-config-file nodes.conf',
           'cluster-node-timeout 2000',
-          ...(opts.password !== undefined ? [`masterauth ${opts.password}`] : [])
+          ...(opts.password !== undefined ? [`masterauth ${quote(opts.password)}`] : [])
         ]
       }))
     }
@@ -67,6 +85,11 @@ export async function startCluster (opts: StartClusterOptions = {}): Promise<Red
     for (const server of servers) {
       await waitFor(async () => await clusterOk(server), 20_000, `cluster state ok on port ${server.port}`)
     }
+    if (replicas > 0) {
+      for (const server of servers) {
+        await waitFor(async () => await replicaSynced(server), 20_000, `replica on port ${server.port} to sync`)
+      }
+    }
   } catch (err) {
     await Promise.all(servers.map(async (s) => await s.stop()))
     throw err
@@ -75,6 +98,7 @@ export async function startCluster (opts: StartClusterOptions = {}): Promise<Red
   const nodes = servers.map((s) => ({ host: s.host, port: s.port }))
   const clients = new Set<Cluster>()
   return {
+    ...clusterAdmin(servers, opts.password),
     servers,
     nodes,
     nodeList: nodes.map((n) => `${n.host}:${n.port}`).join(','),

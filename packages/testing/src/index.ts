@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 
 export { startRedis, type RedisServer, type StartRedisOptions, type AclUser } from './redis.js'
 export { startCluster, type RedisCluster, type StartClusterOptions, type ClusterNode } from './cluster.js'
+export type { ClusterAdmin, ClusterNodeInfo } from './cluster-admin.js'
 export { startSentinel, type SentinelGroup, type StartSentinelOptions } from './sentinel.js'
 export { makeTlsFiles, type TlsFiles } from './tls.js'
 export { freePort, waitFor, processState, serverBin } from './process.js'

@@ -55,7 +55,7 @@ export interface RedisServer {
 }
 
 /** Quotes a value for redis.conf so spaces and quotes survive. */
-function quote (value: string): string {
+export function quote (value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`
 }
 

@@ -1,0 +1,126 @@
+import type { ClusterOptions, Redis } from 'ioredis'
+import { SWEEP_INTERVAL } from './deadlines.js'
+import { classifyError, RedkitUnavailableError } from './errors.js'
+
+/** Pause before a command that got TRYAGAIN (keys split by a slot move) is sent again. */
+export const TRYAGAIN_DELAY = 50
+/** Pause before a command that got CLUSTERDOWN (e.g. during a failover) is sent again. */
+export const CLUSTERDOWN_DELAY = 100
+
+/**
+ * Retries during slot moves and failovers last until the command's deadline,
+ * not a redirection count: with ioredis' 16 redirections a script on keys of a
+ * migrating slot gave up in about half a second. One TRYAGAIN round can take
+ * four redirections (a random node, MOVED, ASK, TRYAGAIN), so the count allows
+ * a deadline's worth of rounds; it still bounds a MOVED ping-pong, which has no
+ * delay. Core's own deadline (trackClusterDeadlines) ends the retries.
+ */
+export function clusterRetryOptions (commandTimeout: number): Partial<ClusterOptions> {
+  return {
+    maxRedirections: Math.ceil(commandTimeout / TRYAGAIN_DELAY) * 4 + 16,
+    retryDelayOnTryAgain: TRYAGAIN_DELAY,
+    retryDelayOnClusterDown: CLUSTERDOWN_DELAY,
+    retryDelayOnMoved: 0
+  }
+}
+
+export interface ClusterCommand {
+  isSettled?: boolean
+  redkitSentAt?: number
+  /** Set once core's deadline has failed the command: ioredis must not send it again. */
+  redkitExpired?: boolean
+  /** The last error a node answered, kept while ioredis retries. */
+  redkitLastError?: Error
+  reject: (err: Error) => void
+  promise: Promise<unknown>
+}
+
+interface Tracked {
+  command: ClusterCommand
+  /** Core's reject, under ioredis' redirection handler. */
+  fail: (err: Error) => void
+}
+
+/**
+ * The deadline of a Cluster command covers all its attempts. ioredis retries a
+ * command on MOVED, ASK, TRYAGAIN and CLUSTERDOWN from a delay queue where no
+ * node's timer sees it; core keeps the commands it sent in order and, every
+ * sweep, fails those past the deadline. A command that was still being
+ * redirected fails as unavailable (the slot could not serve it in time), one
+ * waiting for a reply as timed out.
+ */
+export class ClusterDeadlines {
+  private queue: Tracked[] = []
+  private head = 0
+  private readonly timer: NodeJS.Timeout
+
+  constructor (private readonly timeout: number) {
+    this.timer = setInterval(() => this.sweep(performance.now()), SWEEP_INTERVAL)
+    this.timer.unref()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    this.queue = []
+    this.head = 0
+  }
+
+  /** Called after ioredis wrapped the command's reject, so the node replies are seen. */
+  add (command: ClusterCommand, fail: (err: Error) => void): void {
+    const handler = command.reject
+    command.reject = (err: Error) => {
+      // A node's own timer fires at the same deadline; while ioredis was
+      // redirecting the command, the cause is the slot, not a silent node.
+      if (err.message === 'Command timed out' && this.redirected(command)) {
+        command.redkitExpired = true
+        fail(this.expiryError(command))
+        return
+      }
+      command.redkitLastError = err
+      handler(err)
+    }
+    this.queue.push({ command, fail })
+  }
+
+  private sweep (now: number): void {
+    const { queue } = this
+    while (this.head < queue.length) {
+      const { command, fail } = queue[this.head]!
+      if (command.isSettled !== true) {
+        if (command.redkitSentAt !== undefined && now - command.redkitSentAt < this.timeout) break
+        command.redkitExpired = true
+        fail(this.expiryError(command))
+      }
+      queue[this.head++] = undefined as unknown as Tracked
+    }
+    if (this.head > 1024 && this.head * 2 > queue.length) {
+      this.queue = queue.slice(this.head)
+      this.head = 0
+    }
+  }
+
+  private redirected (command: ClusterCommand): boolean {
+    const last = command.redkitLastError
+    return last !== undefined && classifyError(last) === 'unavailable'
+  }
+
+  private expiryError (command: ClusterCommand): Error {
+    const last = command.redkitLastError
+    if (last !== undefined && this.redirected(command)) {
+      return new RedkitUnavailableError(`the Cluster could not serve the command within ${this.timeout} ms (last reply: ${last.message})`, { cause: last })
+    }
+    return new Error('Command timed out')
+  }
+}
+
+/** Gives a node connection the write coalescing of a single Redis; never resends an expired command. */
+export function patchNode (node: Redis, coalesce: () => void): void {
+  const original = node.sendCommand.bind(node) as (...args: unknown[]) => unknown
+  const patched = (...args: unknown[]): unknown => {
+    const command = args[0] as ClusterCommand
+    if (command.redkitExpired === true) return command.promise
+    if (node.status === 'ready') coalesce()
+    return original(...args)
+  }
+  Object.defineProperty(node, 'sendCommand', { value: patched, writable: true, configurable: true })
+}
