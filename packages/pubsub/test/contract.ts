@@ -404,13 +404,13 @@ export function contract (t: Test, backend: ContractBackend): void {
     await until(() => one.stats().nameConflicts >= 1 && two.stats().nameConflicts >= 1, 10_000, 'both to see the conflict')
     t.equal(other.stats().nameConflicts, 0)
     const mark = a.redkit.key('ps', 'consumer', 'names', 'g', 'same')
-    if (a.redis !== null) {
-      const ttl = await a.redis.pttl(mark)
+    if (a.redkit.client !== null) {
+      const ttl = await a.redkit.client.pttl(mark)
       t.ok(ttl > 0 && ttl <= 6000, `the name's mark has a TTL (${ttl} ms)`)
     }
     for (const stop of stops) await stop()
     // Stopped cleanly, the name is free at once, so a restart under it is not taken for a second process.
-    if (a.redis !== null) t.equal(await a.redis.exists(mark), 0, 'mark removed')
+    if (a.redkit.client !== null) t.equal(await a.redkit.client.exists(mark), 0, 'mark removed')
   })
 
   t.test('stats', async (t) => {

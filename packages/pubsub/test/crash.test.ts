@@ -57,7 +57,7 @@ t.test('a killed worker restarted with the same worker name takes back its unfin
   await until(() => output.includes('got 0'), 15_000, 'the worker to take a batch')
   child.kill('SIGKILL')
   await exited
-  const pending = await producerApp.redis!.call('XPENDING', producer.key, 'workers') as [number, string, string, Array<[string, string]>]
+  const pending = await producerApp.redkit.client!.call('XPENDING', producer.key, 'workers') as [number, string, string, Array<[string, string]>]
   t.equal(Number(pending[0]), 20, 'the killed worker left its batch pending')
   t.same(pending[3], [['billing-1', '20']], 'under its worker name')
 
@@ -74,6 +74,6 @@ t.test('a killed worker restarted with the same worker name takes back its unfin
   t.ok(ms < 10_000, `all 20 taken back and processed in ${ms} ms (claimIdleMs is 30000)`)
   t.equal(stream.stats().claimed, 0, 'taken back as its own entries, not claimed from another consumer')
   await stop()
-  const after = await producerApp.redis!.call('XPENDING', producer.key, 'workers') as [number, ...unknown[]]
+  const after = await producerApp.redkit.client!.call('XPENDING', producer.key, 'workers') as [number, ...unknown[]]
   t.equal(Number(after[0]), 0, 'nothing left pending')
 })
