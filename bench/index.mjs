@@ -3,6 +3,7 @@
 // line "ratio <what>: <number>".
 import { spawn } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 
 const root = new URL('..', import.meta.url).pathname
@@ -39,6 +40,9 @@ function ratiosIn (out) {
   return found
 }
 
+// The machine may be shared: its load says how far to trust req/s (CPU per request is steadier).
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ')
+const loadAtStart = load()
 const rows = []
 let failed = 0
 for (const name of packages) {
@@ -54,6 +58,7 @@ for (const name of packages) {
 
 const width = (i) => Math.max(...rows.map((r) => r[i].length), 10)
 console.log('\n==== ratios against peers (higher is better unless the label says otherwise) ====')
+console.log(`load average (1, 5, 15 min) at start: ${loadAtStart}, at end: ${load()}`)
 for (const [pkg, what, value] of rows) {
   console.log(`${pkg.padEnd(width(0))}  ${what.padEnd(width(1))}  ${value}`)
 }

@@ -1,7 +1,8 @@
 // Allowed requests per second through @fastify/rate-limit with four stores:
 // the redkit store with the sliding window counter ('sliding') and with the
 // exact sliding log ('sliding-log'), @fastify/rate-limit's built-in Redis
-// store (fixed window) and its in-memory store. Each server runs in a child
+// store (fixed window) and its in-memory store, and a sliding window counter
+// written by hand on an ioredis client with auto-pipelining. Each server runs in a child
 // process of its own (bench/server.mjs), autocannon in this one, Redis apart.
 //
 // BENCH_ROUNDS (default 8) rounds of BENCH_SECONDS (default 3) per store,
@@ -42,8 +43,9 @@ const median = (xs) => {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-const STORES = ['sliding', 'sliding-log', '@fastify/rate-limit redis', '@fastify/rate-limit memory']
-// BENCH_ONLY=<store> loads a single store (for profiling); ratios need all four.
+const PEERS = ['@fastify/rate-limit redis', '@fastify/rate-limit memory', 'raw ioredis auto-pipelined']
+const STORES = ['sliding', 'sliding-log', ...PEERS]
+// BENCH_ONLY=<store> loads a single store (for profiling); ratios need them all.
 const names = process.env.BENCH_ONLY === undefined ? STORES : [process.env.BENCH_ONLY]
 
 const server = await startRedis({ local: true })
@@ -101,8 +103,8 @@ for (const name of names) {
 }
 
 const ratios = []
-for (const ours of names.length === 4 ? ['sliding', 'sliding-log'] : []) {
-  for (const peer of ['@fastify/rate-limit redis', '@fastify/rate-limit memory']) {
+for (const ours of names.length === STORES.length ? ['sliding', 'sliding-log'] : []) {
+  for (const peer of PEERS) {
     const perRound = samples[ours].map((rps, i) => rps / samples[peer][i])
     console.log(`per-round ${ours} / ${peer}: ${perRound.map((r) => r.toFixed(2)).join(' ')} (median ${median(perRound).toFixed(2)})`)
     ratios.push([`${ours} / ${peer}`, med[ours] / med[peer]])

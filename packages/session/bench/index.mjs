@@ -1,26 +1,42 @@
 // Session benchmark: @redkit/session vs @fastify/session + connect-redis 7
-// (ioredis) vs @fastify/session's MemoryStore, plus a bare route.
-// Servers run in one child process; autocannon runs here. Rounds alternate
-// between targets and the median of each is reported.
+// (ioredis), vs @fastify/session + a hand-written store on raw ioredis with
+// auto-pipelining, vs @fastify/session's MemoryStore, plus a bare route.
+// Each server runs in a child process of its own; autocannon runs here. Each round visits
+// every target in a rotated order; medians over rounds are reported, with
+// the CPU each request cost the server process and redis-server, which is
+// steadier than req/s on a machine shared with other work.
+// BENCH_SCENARIOS=rmw,pool,new picks scenarios; BENCH_ROUNDS, BENCH_DURATION.
 import { fork } from 'node:child_process'
 import autocannon from 'autocannon'
 import { startRedis } from '@redkit/testing'
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const DURATION = Number(process.env.BENCH_DURATION ?? 3)
 const CONNECTIONS = 50
+const SCENARIOS = (process.env.BENCH_SCENARIOS ?? 'rmw,pool,new').split(',')
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
 
-async function serverCpu () {
+// Redis's own CPU (INFO cpu, user + sys) in microseconds.
+async function redisCpu () {
+  const info = await admin.info('cpu')
+  const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? Number.NaN)
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
+}
+
+async function serverCpu (child) {
   child.send('cpu')
   return await new Promise((resolve) => child.once('message', (msg) => resolve(msg.cpu)))
 }
 
-// Returns req/s and the server's CPU microseconds per request; the latter
-// is steadier than throughput on a machine shared with other work.
-async function run (url, headers = {}, duration = DURATION) {
-  const before = await serverCpu()
+// Returns req/s, and the server's and Redis's CPU microseconds per request.
+async function run (name, path, headers = {}, duration = DURATION) {
+  const url = `http://127.0.0.1:${ports[name]}${path}`
+  const before = [await serverCpu(children[name]), await redisCpu()]
   const options = { url, connections: CONNECTIONS, duration }
   if (Array.isArray(headers.cookie)) {
     // A cookie drawn from a pool per request, so concurrent requests rarely share a session.
@@ -30,9 +46,10 @@ async function run (url, headers = {}, duration = DURATION) {
     options.headers = headers
   }
   const result = await autocannon(options)
-  const cpu = await serverCpu() - before
+  const after = [await serverCpu(children[name]), await redisCpu()]
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`)
-  return { rps: result.requests.average, cpu: cpu / result.requests.total }
+  const n = result.requests.total
+  return { rps: result.requests.average, cpu: (after[0] - before[0]) / n, redis: (after[1] - before[1]) / n }
 }
 
 async function cookieFor (port) {
@@ -43,77 +60,88 @@ async function cookieFor (port) {
 }
 
 const redis = await startRedis({ local: true })
-const child = fork(new URL('./server.mjs', import.meta.url), { env: { ...process.env, BENCH_REDIS_URL: redis.url } })
-const { ports } = await new Promise((resolve) => child.once('message', resolve))
-console.log(`servers in a child process on 127.0.0.1 (ports ${JSON.stringify(ports)}), autocannon in this process,`)
-console.log(`${CONNECTIONS} connections, ${DURATION}s per round, ${ROUNDS} alternating rounds, median req/s\n`)
+const admin = redis.client()
+const TARGETS = ['bare', 'redkit', 'connect-redis', 'raw', 'memory', ...(process.env.BENCH_BASELINE === undefined ? [] : ['baseline'])]
+const children = {}
+const ports = {}
+for (const name of TARGETS) {
+  const child = fork(new URL('./server.mjs', import.meta.url), { env: { ...process.env, BENCH_REDIS_URL: redis.url, BENCH_TARGET: name } })
+  child.on('exit', (code) => {
+    if (code === 0) return
+    console.error(`${name}: server exited with code ${code}`)
+    process.exit(1)
+  })
+  children[name] = child
+  ports[name] = (await new Promise((resolve) => child.once('message', resolve))).port
+}
+console.log('one server process per target on 127.0.0.1, autocannon in this process, redis-server apart,')
+console.log(`${CONNECTIONS} connections, ${DURATION}s per round, ${ROUNDS} rounds (order rotated each round), medians\n`)
 
 const POOL = 500
+const PEERS = TARGETS.slice(1)
 const cookies = {}
 const pools = {}
-for (const name of ['redkit', 'connect-redis', 'memory']) {
+for (const name of PEERS) {
   cookies[name] = await cookieFor(ports[name])
   pools[name] = await Promise.all(Array.from({ length: POOL }, async () => await cookieFor(ports[name])))
 }
 
+const LABELS = {
+  bare: 'bare route (no session)',
+  redkit: '@redkit/session',
+  'connect-redis': '@fastify/session + connect-redis 7',
+  raw: '@fastify/session + raw ioredis store, auto-pipelined',
+  memory: '@fastify/session + MemoryStore',
+  baseline: `@redkit/session of ${process.env.BENCH_BASELINE}`
+}
+const PEER_NAMES = { 'connect-redis': 'connect-redis 7', raw: 'raw ioredis auto-pipelined', memory: 'MemoryStore', baseline: 'baseline build' }
+
 const plan = {
-  'fixed-cookie read+modify+write (/rmw)': [
-    ['bare route (no session)', 'bare', '/rmw', false],
-    ['@redkit/session', 'redkit', '/rmw', true],
-    ['@fastify/session + connect-redis 7', 'connect-redis', '/rmw', true],
-    ['@fastify/session + MemoryStore', 'memory', '/rmw', true]
-  ],
-  [`one of ${POOL} cookies per request, read+modify+write (/rmw)`]: [
-    ['@redkit/session', 'redkit', '/rmw', 'pool'],
-    ['@fastify/session + connect-redis 7', 'connect-redis', '/rmw', 'pool'],
-    ['@fastify/session + MemoryStore', 'memory', '/rmw', 'pool']
-  ],
-  'new session per request (/new)': [
-    ['@redkit/session', 'redkit', '/new', false],
-    ['@fastify/session + connect-redis 7', 'connect-redis', '/new', false],
-    ['@fastify/session + MemoryStore', 'memory', '/new', false]
-  ]
+  rmw: { title: 'fixed-cookie read+modify+write (/rmw)', route: '/rmw', path: '/rmw', cookie: true, targets: ['bare', ...PEERS] },
+  pool: { title: `one of ${POOL} cookies per request, read+modify+write (/rmw)`, route: `/rmw (${POOL} sessions)`, path: '/rmw', cookie: 'pool', targets: PEERS },
+  new: { title: 'new session per request (/new)', route: '/new', path: '/new', cookie: false, targets: PEERS }
 }
 
 function headersFor (name, withCookie) {
+  if (name === 'bare') return {}
   if (withCookie === 'pool') return { cookie: pools[name] }
   return withCookie ? { cookie: cookies[name] } : {}
 }
 
-const results = {}
-for (const [scenario, targets] of Object.entries(plan)) {
-  for (const [, name, path, withCookie] of targets) {
-    await run(`http://127.0.0.1:${ports[name]}${path}`, headersFor(name, withCookie), 1)
-  }
-  const samples = targets.map(() => [])
+const fmt = (x) => x.toFixed(2)
+for (const key of SCENARIOS) {
+  const { title, route, path, cookie, targets } = plan[key]
+  for (const name of targets) await run(name, path, headersFor(name, cookie), 1)
+  const samples = Object.fromEntries(targets.map((name) => [name, []]))
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, [, name, path, withCookie]] of targets.entries()) {
-      samples[i].push(await run(`http://127.0.0.1:${ports[name]}${path}`, headersFor(name, withCookie)))
+    for (let j = 0; j < targets.length; j++) {
+      const name = targets[(round + j) % targets.length]
+      samples[name].push(await run(name, path, headersFor(name, cookie)))
     }
   }
-  results[scenario] = targets.map(([label, name], i) => ({
-    label, name, rps: median(samples[i].map((s) => s.rps)), cpu: median(samples[i].map((s) => s.cpu)), samples: samples[i].map((s) => s.rps)
-  }))
-}
-
-for (const [scenario, rows] of Object.entries(results)) {
-  console.log(scenario)
-  const route = (/\((\/\w+)\)/.exec(scenario)?.[1] ?? scenario) + (scenario.includes('cookies per request') ? ` (${POOL} sessions)` : '')
-  const by = Object.fromEntries(rows.map((r) => [r.name, r.rps]))
-  const cpu = Object.fromEntries(rows.map((r) => [r.name, r.cpu]))
-  for (const row of rows) {
-    console.log(`  ${row.label.padEnd(38)} ${String(Math.round(row.rps)).padStart(7)} req/s  ${row.cpu.toFixed(1).padStart(6)} µs server CPU/req   (rounds: ${row.samples.map(Math.round).join(', ')})`)
+  const med = (name, what) => median(samples[name].map((s) => s[what]))
+  console.log(title)
+  console.log(`  ${''.padEnd(52)}   req/s   µs CPU/req: server  redis   (req/s per round)`)
+  for (const name of targets) {
+    console.log(`  ${LABELS[name].padEnd(52)} ${String(Math.round(med(name, 'rps'))).padStart(7)}   ${fmt(med(name, 'cpu')).padStart(17)} ${fmt(med(name, 'redis')).padStart(6)}   (${samples[name].map((s) => Math.round(s.rps)).join(', ')})`)
   }
-  console.log(`  ratio @redkit/session / connect-redis 7 ${route}:  ${(by.redkit / by['connect-redis']).toFixed(2)}x  (by server CPU per request: ${(cpu['connect-redis'] / cpu.redkit).toFixed(2)}x)`)
-  console.log(`  ratio @redkit/session / MemoryStore ${route}:      ${(by.redkit / by.memory).toFixed(2)}x  (by server CPU per request: ${(cpu.memory / cpu.redkit).toFixed(2)}x)`)
-  if (by.bare !== undefined) {
-    console.log(`  ratio @redkit/session / bare route:       ${(by.redkit / by.bare).toFixed(2)}x`)
-    console.log(`  ratio MemoryStore / bare route:           ${(by.memory / by.bare).toFixed(2)}x`)
-    console.log(`  ratio connect-redis 7 / bare route:       ${(by['connect-redis'] / by.bare).toFixed(2)}x`)
+  for (const peer of PEERS.slice(1)) {
+    // Per-round ratios compare targets measured seconds apart, so they cancel much of the drift.
+    const perRound = samples.redkit.map((s, i) => s.rps / samples[peer][i].rps)
+    const cpuRatio = med(peer, 'cpu') / med('redkit', 'cpu')
+    const totalRatio = (med(peer, 'cpu') + med(peer, 'redis')) / (med('redkit', 'cpu') + med('redkit', 'redis'))
+    console.log(`  ratio @redkit/session / ${PEER_NAMES[peer]} ${route}: ${fmt(med('redkit', 'rps') / med(peer, 'rps'))}x` +
+      `  (per-round median ${fmt(median(perRound))}x, range ${fmt(Math.min(...perRound))}–${fmt(Math.max(...perRound))}; by server CPU per request ${fmt(cpuRatio)}x, by server + Redis CPU ${fmt(totalRatio)}x)`)
+  }
+  if (targets.includes('bare')) {
+    for (const name of PEERS) console.log(`  ratio ${LABELS[name]} / bare route: ${fmt(med(name, 'rps') / med('bare', 'rps'))}x`)
   }
   console.log('')
 }
 
-child.send('stop')
-await new Promise((resolve) => child.once('exit', resolve))
+for (const child of Object.values(children)) {
+  child.send('stop')
+  await new Promise((resolve) => child.once('exit', resolve))
+}
+admin.disconnect()
 await redis.stop()

@@ -1,11 +1,15 @@
-// Profiles one server under the fixed-cookie route: run with
-//   [ROUTE=rmw|new] node --cpu-prof --cpu-prof-dir=/tmp/prof bench/profile.mjs [redkit|store|connect-redis|memory]
-// and open the .cpuprofile, or read the summary this prints.
+// Profiles one server under load on one route:
+//   [ROUTE=rmw|new] [PROFILE=out.cpuprofile] node bench/profile.mjs [redkit|store|connect-redis|memory]
+// The profiler runs only while the load does (start-up is left out), and the
+// summary printed is self time per request of the top functions; the profile
+// itself is written to PROFILE when set, for a viewer.
 import Fastify from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import autocannon from 'autocannon'
 import { fork } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { redkit } from '@redkit/core'
 import { startRedis } from '@redkit/testing'
 import { redkitSession, RedisSessionStore } from '../dist/index.js'
@@ -55,11 +59,38 @@ const url = `http://127.0.0.1:${app.server.address().port}/${route}`
 const first = await fetch(url)
 const cookie = first.headers.get('set-cookie')?.split(';')[0] ?? ''
 // Load comes from a child so this process's profile shows only the server.
-const loader = fork(new URL(import.meta.url), [target, 'load', url, cookie])
+const loader = fork(new URL(import.meta.url), [target, 'load', url, cookie], { execArgv: [] })
+const inspector = new Session()
+inspector.connect()
+await inspector.post('Profiler.enable')
+await inspector.post('Profiler.start')
 const cpuBefore = process.cpuUsage()
 const { requests, rps } = await new Promise((resolve) => loader.once('message', resolve))
 const cpu = process.cpuUsage(cpuBefore)
-console.log(`${target} /${route}: ${Math.round(rps)} req/s, ${((cpu.user + cpu.system) / requests).toFixed(1)} µs server CPU/req`)
+const { profile } = await inspector.post('Profiler.stop')
+inspector.disconnect()
+if (process.env.PROFILE !== undefined) writeFileSync(process.env.PROFILE, JSON.stringify(profile))
+console.log(`${target} /${route}: ${Math.round(rps)} req/s, ${((cpu.user + cpu.system) / requests).toFixed(1)} µs server CPU/req (profiler on)`)
+summarise(profile, requests)
 await new Promise((resolve) => loader.once('exit', resolve))
 await app.close()
 await redis.stop()
+
+/** Self time per request of the functions that take most, idle excluded. */
+function summarise ({ nodes, samples, timeDeltas }, requests, top = 25) {
+  const byId = new Map(nodes.map((n) => [n.id, n]))
+  const self = new Map()
+  let busy = 0
+  for (let i = 0; i < samples.length; i++) {
+    const { functionName, url, lineNumber } = byId.get(samples[i]).callFrame
+    if (functionName === '(idle)') continue
+    const where = url === '' ? '' : ` ${url.split('/').slice(-2).join('/')}:${lineNumber + 1}`
+    const name = `${functionName || '(anonymous)'}${where}`
+    self.set(name, (self.get(name) ?? 0) + (timeDeltas[i] ?? 0))
+    busy += timeDeltas[i] ?? 0
+  }
+  console.log(`busy ${(busy / requests).toFixed(1)} µs per request (sampled); self time per request:`)
+  for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${(us / requests).toFixed(2).padStart(8)} µs  ${(100 * us / busy).toFixed(1).padStart(5)}%  ${name}`)
+  }
+}

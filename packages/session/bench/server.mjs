@@ -1,5 +1,7 @@
-// Starts the compared servers in this child process, each on 127.0.0.1:0,
-// and reports their ports to the parent over IPC.
+// Starts one of the compared servers (BENCH_TARGET) in this child process on
+// 127.0.0.1:0 and reports its port to the parent over IPC. One process per
+// target, as in a real deployment: no other target's garbage or retained
+// sessions (MemoryStore keeps every one) share its heap or its CPU count.
 import { createRequire } from 'node:module'
 import Fastify from 'fastify'
 import fastifyCookie from '@fastify/cookie'
@@ -40,12 +42,33 @@ async function bare () {
   return app
 }
 
-async function ours () {
+async function ours (plugin = redkitSession, keyPrefix = 'bench-redkit:') {
   const app = Fastify()
-  await app.register(redkit, { url, keyPrefix: 'bench-redkit:', env: {} })
-  await app.register(redkitSession, { secret: SECRET, cookie: { maxAge: MAX_AGE }, production: false })
+  await app.register(redkit, { url, keyPrefix, env: {} })
+  await app.register(plugin, { secret: SECRET, cookie: { maxAge: MAX_AGE }, production: false })
   routes(app)
   return app
+}
+
+/**
+ * The store a performance-minded user writes by hand: one JSON string per
+ * session with GET / SET PX / DEL on an ioredis client with auto-pipelining.
+ * It keeps no per-user index and no registry, so it does less Redis work
+ * than @redkit/session.
+ */
+function rawStore (client, prefix) {
+  return {
+    get (id, cb) {
+      client.get(prefix + id).then((text) => cb(null, text === null ? null : JSON.parse(text)), (err) => cb(err))
+    },
+    set (id, session, cb) {
+      const ttl = session.cookie?.originalMaxAge ?? 86_400_000
+      client.set(prefix + id, JSON.stringify(session), 'PX', ttl).then(() => cb(), (err) => cb(err))
+    },
+    destroy (id, cb) {
+      client.del(prefix + id).then(() => cb(), (err) => cb(err))
+    }
+  }
 }
 
 async function peer (store) {
@@ -59,18 +82,19 @@ async function peer (store) {
 }
 
 const client = new Redis(url)
-const apps = {
-  bare: await bare(),
-  redkit: await ours(),
-  'connect-redis': await peer(new RedisStore({ client, prefix: 'bench-cr:' })),
-  memory: await peer(undefined)
+const pipelined = new Redis(url, { enableAutoPipelining: true })
+const targets = {
+  bare: async () => await bare(),
+  redkit: async () => await ours(),
+  'connect-redis': async () => await peer(new RedisStore({ client, prefix: 'bench-cr:' })),
+  raw: async () => await peer(rawStore(pipelined, 'bench-raw:')),
+  memory: async () => await peer(undefined),
+  // BENCH_BASELINE=<path of another build's dist/index.js>: that build, for a side-by-side run.
+  baseline: async () => await ours((await import(process.env.BENCH_BASELINE)).redkitSession, 'bench-baseline:')
 }
-const ports = {}
-for (const [name, app] of Object.entries(apps)) {
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  ports[name] = app.server.address().port
-}
-process.send({ ports })
+const app = await targets[process.env.BENCH_TARGET]()
+await app.listen({ host: '127.0.0.1', port: 0 })
+process.send({ port: app.server.address().port })
 process.on('message', async (msg) => {
   if (msg === 'cpu') {
     const { user, system } = process.cpuUsage()
@@ -78,7 +102,8 @@ process.on('message', async (msg) => {
     return
   }
   if (msg !== 'stop') return
-  await Promise.all(Object.values(apps).map((app) => app.close()))
+  await app.close()
   client.disconnect()
+  pipelined.disconnect()
   process.exit(0)
 })

@@ -13,8 +13,13 @@ export type LoadedRaw = Record<string, string>
 
 export interface SavePlan {
   id: string
-  /** 'new' writes the whole session; 'update' merges into a session that must still exist. */
-  mode: 'new' | 'update'
+  /**
+   * 'new' writes the whole session, replacing any stored one unless it was
+   * destroyed; 'fresh' is 'new' for an id generated for this request and never
+   * saved, which nothing can have stored or destroyed, so it checks nothing;
+   * 'update' merges into a session that must still exist.
+   */
+  mode: 'new' | 'fresh' | 'update'
   ttlMs: number
   /** Flat [field, value, ...] to write. */
   set: string[]

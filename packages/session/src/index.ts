@@ -8,7 +8,7 @@ import { createBridgeTokens, type BridgeTokens } from './bridge.js'
 import { CachedSigner } from './signer.js'
 import { checkPluginOptions, type SessionPluginOptions } from './options.js'
 import type { IndexCleanupReport, SessionCounts, SessionListOptions, SessionListPage, SessionMeta } from './listing.js'
-import { RedisSessionStore, type UserSession } from './store.js'
+import { FRESH_ID, RedisSessionStore, type UserSession } from './store.js'
 
 /** Per-user session administration. */
 export interface SessionAdmin {
@@ -75,6 +75,7 @@ const plugin: FastifyPluginAsync<SessionPluginOptions> = async (app: FastifyInst
   app.decorate<BridgeTokens>('bridgeTokens', createBridgeTokens(() => store.backend, opts.store.maxSize))
   app.addHook('onClose', async () => { store.close() })
 
+  if (opts.idGenerator === undefined) app.decorateRequest(FRESH_ID, null)
   if (!app.hasPlugin('@fastify/cookie')) await app.register(fastifyCookie)
   await app.register(fastifySession, {
     secret: new CachedSigner(opts.secret),
@@ -83,7 +84,8 @@ const plugin: FastifyPluginAsync<SessionPluginOptions> = async (app: FastifyInst
     cookie: { ...opts.cookie },
     rolling: opts.rolling,
     saveUninitialized: opts.saveUninitialized,
-    ...(opts.idGenerator !== undefined ? { idGenerator: opts.idGenerator } : {})
+    // Ids from an idGenerator of the app's may repeat, so only the store's own count as fresh.
+    idGenerator: opts.idGenerator ?? ((request?: unknown) => store.generateId(request))
   })
   app.addHook('onRequest', adoptSnapshot(store, opts.cookieName))
 }

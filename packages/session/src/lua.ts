@@ -50,7 +50,8 @@ end
  * KEYS[1] session hash, KEYS[2] tombstone; on a single server also KEYS[3]
  * registry, KEYS[4] users registry, then the index of ARGV[6] (user) when
  * set, then the index of ARGV[7] (previous user) when set.
- * ARGV: mode ('n' new/replace, 'u' update), ttl ms, #set pairs, #deleted,
+ * ARGV: mode ('n' new/replace, 'f' fresh: an id generated for this request
+ * and never saved, 'u' update), ttl ms, #set pairs, #deleted,
  * session id, user or '', previous user or '', then set pairs, then deleted
  * fields. Returns 1 when written, 0 when the session was destroyed (or
  * expired) meanwhile, so a late save cannot bring it back.
@@ -58,9 +59,11 @@ end
 export const SAVE = LIB + `
 -- A destroy deletes the hash and writes the tombstone at once, so an
 -- existing hash means no tombstone: updates only need the first check.
+-- A fresh id was never stored, so it has neither a hash nor a tombstone
+-- (destroy writes one only for a session that existed).
 if ARGV[1] == 'u' then
   if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-else
+elseif ARGV[1] == 'n' then
   if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
   redis.call('DEL', KEYS[1])
 end

@@ -90,7 +90,7 @@ export class MemoryBackend implements SessionBackend {
     if (this.buried(plan.id)) return false
     let entry = this.live(plan.id)
     if (plan.mode === 'update' && entry === undefined) return false
-    if (plan.mode === 'new' || entry === undefined) entry = { fields: new Map(), expiresAt: 0 }
+    if (plan.mode !== 'update' || entry === undefined) entry = { fields: new Map(), expiresAt: 0 }
     for (let i = 0; i < plan.set.length; i += 2) entry.fields.set(plan.set[i]!, plan.set[i + 1]!)
     for (const name of plan.del) entry.fields.delete(name)
     entry.expiresAt = Date.now() + plan.ttlMs

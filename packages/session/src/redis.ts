@@ -9,6 +9,9 @@ import { COUNT, DESTROY, INDEX, META, PAGE, REGISTER, SAVE, TAKE, TOUCH, USER_LI
 import type { ResolvedStoreOptions } from './options.js'
 
 const CLEAR_BATCH = 100
+const MODES = { new: 'n', fresh: 'f', update: 'u' } as const
+/** Queued session commands sent at once at most; the rest follow in the same flush. */
+const SEND_BATCH = 256
 const INDEX_SCAN_COUNT = 100
 const REPAIR_CHUNK = 100
 
@@ -52,6 +55,23 @@ export class RedisBackend implements SessionBackend {
   private readonly inline: boolean
   private readonly loading = new Map<string, Promise<LoadedRaw>>()
   private hasGetdel = true
+  /**
+   * Commands of the request path (load, save, touch, destroy) wait here until
+   * the event loop has run every callback of its current I/O phase, then
+   * leave together. Requests that arrive together (one readiness wake-up of
+   * many sockets) handle each of their socket reads in a turn of their own,
+   * and each turn used to end in a socket write to Redis of its one command;
+   * now they share a write, and Redis reads and answers them in one go. The
+   * queue keeps issue order, and every other command of this backend sends
+   * what is queued first, so Redis sees the store's commands in the order
+   * they were issued.
+   */
+  private queue: Array<() => void> = []
+  private readonly flushQueue = (): void => {
+    const queue = this.queue
+    this.queue = []
+    for (const send of queue) send()
+  }
 
   constructor (private readonly redkit: Redkit, private readonly options: ResolvedStoreOptions) {
     if (redkit.client === null) throw new Error('RedisBackend needs a Redis client')
@@ -74,6 +94,20 @@ export class RedisBackend implements SessionBackend {
     this.userListScript = redkit.defineScript('redkitSessionUserList', USER_LIST, 1)
     this.takeScript = redkit.defineScript('redkitSessionTake', TAKE, 1)
     this.metaScript = redkit.defineScript('redkitSessionMeta', META, 1)
+  }
+
+  /** Sends `send()` with the commands queued in this turn of the event loop, in order. */
+  private enqueue<T> (send: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.queue.length >= SEND_BATCH) this.flushQueue()
+      if (this.queue.length === 0) setImmediate(this.flushQueue)
+      this.queue.push(() => { send().then(resolve, reject) })
+    })
+  }
+
+  /** Sends what is queued now, before a command that bypasses the queue. */
+  private flush (): void {
+    if (this.queue.length > 0) this.flushQueue()
   }
 
   private sessionPattern (): string {
@@ -107,7 +141,8 @@ export class RedisBackend implements SessionBackend {
   async load (id: string): Promise<LoadedRaw | null> {
     let reply = this.loading.get(id)
     if (reply === undefined) {
-      const sent = this.client.hgetall(this.sessionKey(id))
+      const key = this.sessionKey(id)
+      const sent = this.enqueue(() => this.client.hgetall(key))
       // Registered first, so it runs before anything waiting on a later reply.
       const forget = (): void => { if (this.loading.get(id) === sent) this.loading.delete(id) }
       sent.then(forget, forget)
@@ -123,7 +158,7 @@ export class RedisBackend implements SessionBackend {
     const { id, user, previousUser } = plan
     const moved = previousUser !== undefined && previousUser !== user ? previousUser : undefined
     const keys = [this.sessionKey(id), this.goneKey(id)]
-    const args: Array<string | number> = [plan.mode === 'new' ? 'n' : 'u', plan.ttlMs, plan.set.length / 2, plan.del.length, id]
+    const args: Array<string | number> = [MODES[plan.mode], plan.ttlMs, plan.set.length / 2, plan.del.length, id]
     if (this.inline) {
       keys.push(this.registry, this.usersRegistry)
       if (user !== undefined) keys.push(this.userKey(user))
@@ -132,7 +167,7 @@ export class RedisBackend implements SessionBackend {
     args.push(user ?? '', moved ?? '')
     for (const item of plan.set) args.push(item)
     for (const item of plan.del) args.push(item)
-    const saved = await this.saveScript(keys, args) === 1
+    const saved = await this.enqueue(() => this.saveScript(keys, args)) === 1
     if (saved && !this.inline) await this.registerApart(id, plan.ttlMs, user, moved)
     return saved
   }
@@ -143,6 +178,7 @@ export class RedisBackend implements SessionBackend {
    * leaves entries that expire with their score or that cleanup() drops.
    */
   private async registerApart (id: string, ttl: number, user: string | undefined, moved: string | undefined): Promise<void> {
+    this.flush()
     const args: Array<string | number> = [id, ttl]
     if (moved !== undefined) args.push(moved, await this.indexScript([this.userKey(moved)], [0, id, moved]))
     if (user !== undefined) args.push(user, await this.indexScript([this.userKey(user)], [ttl, id, user]))
@@ -153,9 +189,10 @@ export class RedisBackend implements SessionBackend {
     if (this.inline) {
       const keys = [this.sessionKey(id), this.registry, this.usersRegistry]
       if (user !== undefined) keys.push(this.userKey(user))
-      return await this.touchScript(keys, [ttlMs, id, user ?? '']) === 1
+      return await this.enqueue(() => this.touchScript(keys, [ttlMs, id, user ?? ''])) === 1
     }
-    const touched = await this.touchScript([this.sessionKey(id)], [ttlMs, id, '']) === 1
+    const key = this.sessionKey(id)
+    const touched = await this.enqueue(() => this.touchScript([key], [ttlMs, id, ''])) === 1
     if (touched) await this.registerApart(id, ttlMs, user, undefined)
     return touched
   }
@@ -163,9 +200,10 @@ export class RedisBackend implements SessionBackend {
   async destroy (id: string, tombstone: boolean): Promise<void> {
     const keys = [this.sessionKey(id), this.goneKey(id)]
     if (this.inline) keys.push(this.registry)
-    const meta = await this.destroyScript(keys, [tombstone ? this.options.tombstoneTtlMs : 0, id])
+    const meta = await this.enqueue(() => this.destroyScript(keys, [tombstone ? this.options.tombstoneTtlMs : 0, id]))
     const user = parseMeta(meta)?.u
     if (this.inline) {
+      this.flush()
       if (user !== undefined) await this.indexScript([this.userKey(user), this.usersRegistry], [0, id, user])
       return
     }
@@ -173,6 +211,7 @@ export class RedisBackend implements SessionBackend {
   }
 
   async * ids (): AsyncIterable<string> {
+    this.flush()
     const start = this.sessionPrefix.length + 1
     for await (const key of this.redkit.scan(this.sessionPattern(), { type: 'hash' })) {
       yield key.slice(start, -1)
@@ -180,6 +219,7 @@ export class RedisBackend implements SessionBackend {
   }
 
   async clear (): Promise<void> {
+    this.flush()
     for (const pattern of [this.sessionPattern(), this.userPattern()]) {
       let batch: string[] = []
       for await (const key of this.redkit.scan(pattern)) {
@@ -200,6 +240,7 @@ export class RedisBackend implements SessionBackend {
   }
 
   async listUser (user: string): Promise<IndexEntry[]> {
+    this.flush()
     const index = this.userKey(user)
     const flat = await this.userListScript([index])
     const entries: Array<{ id: string, expires: number }> = []
@@ -217,6 +258,7 @@ export class RedisBackend implements SessionBackend {
   }
 
   async meta (id: string): Promise<StoredMeta | null> {
+    this.flush()
     const found = await this.metaScript([this.sessionKey(id)])
     return found === null ? null : { id, meta: found[0], expiresAt: Number(found[1]) }
   }
@@ -227,6 +269,7 @@ export class RedisBackend implements SessionBackend {
    * sessions, and a cursor of one expiry and one id.
    */
   async page (cursorText: string | undefined, limit: number): Promise<IdPage> {
+    this.flush()
     const cursor = cursorText === undefined ? undefined : decodeCursor(cursorText)
     if (cursor !== undefined && cursor.kind !== 'redis') throw new SessionInvalidCursorError()
     const flat = await this.pageScript([this.registry], [cursor?.score ?? '', cursor?.id ?? '', limit])
@@ -240,6 +283,7 @@ export class RedisBackend implements SessionBackend {
 
   /** Two ZCARD/ZCOUNT pairs in one script: the same work at a thousand sessions or a million. */
   async count (): Promise<SessionCounts> {
+    this.flush()
     const [sessions, users] = await this.countScript([this.registry, this.usersRegistry])
     return { sessions: Number(sessions), users: Number(users) }
   }
@@ -251,6 +295,7 @@ export class RedisBackend implements SessionBackend {
    * registries in line with the sessions that exist.
    */
   async cleanup (): Promise<IndexCleanupReport> {
+    this.flush()
     const report: IndexCleanupReport = { indexes: 0, checked: 0, removed: 0 }
     for await (const index of this.redkit.scan(this.userPattern(), { type: 'zset' })) {
       report.indexes++
@@ -271,10 +316,12 @@ export class RedisBackend implements SessionBackend {
   }
 
   async putToken (key: string, value: string, ttlMs: number): Promise<void> {
+    this.flush()
     await this.client.psetex(this.redkit.key('sess-bridge', key), ttlMs, value)
   }
 
   async takeToken (key: string): Promise<string | null> {
+    this.flush()
     const full = this.redkit.key('sess-bridge', key)
     if (this.hasGetdel) {
       try {

@@ -10,7 +10,7 @@ interface RequestLike {
 let requestSymbol: symbol | undefined
 
 /** The request a @fastify/session Session belongs to (it keeps it under a private symbol). */
-function requestOf (session: object): RequestLike | undefined {
+export function requestOf (session: object): RequestLike | undefined {
   if (requestSymbol === undefined) {
     requestSymbol = Object.getOwnPropertySymbols(session).find((s) => s.description === 'request')
     if (requestSymbol === undefined) return undefined

@@ -40,7 +40,10 @@ class Memo<V> {
  * @fastify/cookie's signer with bounded memo tables. @fastify/session signs
  * the session id and verifies the cookie on every request; for a returning
  * cookie both answers are already known, so the HMACs are skipped. Only
- * valid signatures are memoised, so forged cookies cannot fill the table.
+ * valid signatures are memoised, so forged cookies cannot fill the table,
+ * and a signature enters the table only once its cookie has come back: a new
+ * session is signed once and most never return (crawlers, one-off visits), so
+ * keeping theirs would only churn the table and the old generation of the heap.
  */
 export class CachedSigner {
   private readonly signer: Signer
@@ -52,13 +55,18 @@ export class CachedSigner {
   }
 
   sign (value: string): string {
-    return this.signed.get(value) ?? this.signed.set(value, this.signer.sign(value))
+    return this.signed.get(value) ?? this.signer.sign(value)
   }
 
   unsign (input: string): UnsignResult {
-    const known = this.verified.get(input)
-    if (known !== undefined) return known
-    const result = this.signer.unsign(input)
-    return result.valid ? this.verified.set(input, result) : result
+    let result = this.verified.get(input)
+    if (result === undefined) {
+      result = this.signer.unsign(input)
+      if (!result.valid) return result
+      this.verified.set(input, result)
+    }
+    // A cookie signed with the current secret is exactly what signing its value gives.
+    if (!result.renew && result.value !== null && this.signed.get(result.value) === undefined) this.signed.set(result.value, input)
+    return result
   }
 }

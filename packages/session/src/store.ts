@@ -5,12 +5,12 @@ import {
   type SessionBackend, type SessionCounts
 } from './backend.js'
 import { SessionInvalidOptionError, SessionNotSerializableError, SessionTooLargeError } from './errors.js'
-import { checkId, checkUserId, userKey } from './ids.js'
+import { checkId, checkUserId, newSessionId, userKey } from './ids.js'
 import { checkListOptions, inChunks, toSessionMeta, type SessionListOptions, type SessionListPage, type SessionMeta } from './listing.js'
 import { MemoryBackend } from './memory.js'
 import { checkStoreOptions, type ResolvedStoreOptions, type SessionStoreOptions } from './options.js'
 import { RedisBackend } from './redis.js'
-import { metaFor } from './request-meta.js'
+import { metaFor, requestOf } from './request-meta.js'
 import {
   cookieExpiry, decode, encodeCookie, fieldState, isPrimitive, snapshots, type Decoded, type FieldState, type Snapshot
 } from './snapshot.js'
@@ -29,6 +29,14 @@ export interface UserSession {
   ip?: string
   userAgent?: string
 }
+
+/**
+ * Request property holding the id generateId() issued to the request, until
+ * that session's first save. The plugin declares it with decorateRequest, so
+ * requests keep one shape (a WeakMap would cost the garbage collector an
+ * ephemeron per request).
+ */
+export const FRESH_ID = Symbol('redkit.session.freshId')
 
 const STORE_KEYS = new Set(['ttl', 'maxSize', 'userField', 'tombstoneTtl', 'maxEntries'])
 
@@ -120,6 +128,26 @@ export class RedisSessionStore extends EventEmitter {
     if (loaded === undefined || loaded.snapshot.id !== (session as { sessionId?: unknown }).sessionId) return false
     this.delivering = undefined
     snapshots.set(session, loaded.snapshot)
+    return true
+  }
+
+  /**
+   * A new session id for a request, as @fastify/session's idGenerator (the
+   * plugin passes it unless an idGenerator is given). The first save of a
+   * session under that id writes it without checking for a stored session
+   * or a tombstone: no other request can know the id before that save.
+   */
+  generateId (request?: unknown): string {
+    const id = newSessionId()
+    if (typeof request === 'object' && request !== null) (request as Record<symbol, unknown>)[FRESH_ID] = id
+    return id
+  }
+
+  /** Whether this save is the first of an id generateId() issued to the session's request; consumes the mark. */
+  private takeFresh (id: string, session: object): boolean {
+    const request = requestOf(session) as Record<symbol, unknown> | undefined
+    if (request?.[FRESH_ID] !== id) return false
+    request[FRESH_ID] = null
     return true
   }
 
@@ -327,7 +355,7 @@ export class RedisSessionStore extends EventEmitter {
 
     const plan: SavePlan = {
       id,
-      mode: snapshot === undefined ? 'new' : 'update',
+      mode: snapshot !== undefined ? 'update' : this.takeFresh(id, session) ? 'fresh' : 'new',
       ttlMs,
       set,
       del,

@@ -3,6 +3,7 @@ import { startCluster, uniquePrefix } from '@redkit/testing'
 import { contract, type Factory } from './contract.js'
 import { storeContract } from './store-contract.js'
 import { registryContract } from './registry-contract.js'
+import { freshContract } from './fresh-contract.js'
 import { buildApp, keysWithoutTtl } from './helpers.js'
 
 test('3-master Cluster', async (t) => {
@@ -19,6 +20,7 @@ test('3-master Cluster', async (t) => {
   contract(t, make)
   storeContract(t, make)
   registryContract(t, make)
+  freshContract(t, make)
 
   t.test('zero keys without a TTL under the test prefixes', async (t) => {
     for (const prefix of prefixes) t.same(await keysWithoutTtl(admin, prefix), [], prefix)

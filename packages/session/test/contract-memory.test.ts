@@ -3,6 +3,7 @@ import { uniquePrefix } from '@redkit/testing'
 import { contract, type Factory } from './contract.js'
 import { storeContract } from './store-contract.js'
 import { registryContract } from './registry-contract.js'
+import { freshContract } from './fresh-contract.js'
 import { buildApp } from './helpers.js'
 
 test('memory backend', async (t) => {
@@ -14,6 +15,7 @@ test('memory backend', async (t) => {
   contract(t, make)
   storeContract(t, make)
   registryContract(t, make)
+  freshContract(t, make)
 })
 
 test('memory backend keeps at most maxEntries sessions, least recently used out first', async (t) => {

@@ -3,6 +3,7 @@ import { startRedis, uniquePrefix } from '@redkit/testing'
 import { contract, type Factory } from './contract.js'
 import { storeContract } from './store-contract.js'
 import { registryContract } from './registry-contract.js'
+import { freshContract } from './fresh-contract.js'
 import { buildApp, keysWithoutTtl } from './helpers.js'
 
 test('single Redis', async (t) => {
@@ -19,6 +20,7 @@ test('single Redis', async (t) => {
   contract(t, make)
   storeContract(t, make)
   registryContract(t, make)
+  freshContract(t, make)
 
   t.test('scripts survive SCRIPT FLUSH', async (t) => {
     const prefix = uniquePrefix('sess-flush')

@@ -157,3 +157,19 @@ test('the cookie signer memoises within a bound and answers like @fastify/cookie
   const held = tables.signed.current.size + tables.signed.previous.size
   t.ok(held <= 10_000, `at most two generations are kept (${held})`)
 })
+
+test('the cookie signer keeps a signature only once its cookie has come back', async (t) => {
+  const { CachedSigner } = await import('../src/signer.js')
+  const { Signer } = await import('@fastify/cookie')
+  const cached = new CachedSigner([SECRET, `${SECRET}-old`])
+  const tables = cached as unknown as Record<'signed', { current: Map<string, unknown>, previous: Map<string, unknown> }>
+  const fresh = Array.from({ length: 100 }, (_, i) => cached.sign(`new-session-${i}`))
+  t.equal(tables.signed.current.size, 0, 'signing new ids keeps nothing')
+  t.same(cached.unsign(fresh[3]!), { valid: true, renew: false, value: 'new-session-3' })
+  t.equal(tables.signed.current.get('new-session-3'), fresh[3], 'a returning cookie is its id\'s signature')
+  t.equal(cached.sign('new-session-3'), fresh[3])
+  const old = new Signer(`${SECRET}-old`, 'sha256').sign('rotated-id')
+  cached.unsign(old)
+  t.equal(tables.signed.current.get('rotated-id'), undefined, 'a cookie of an older secret is not the current signature')
+  t.equal(cached.sign('rotated-id'), new Signer(SECRET, 'sha256').sign('rotated-id'))
+})
