@@ -4,22 +4,24 @@ import Fastify from 'fastify'
 const [variant, url] = process.argv.slice(2)
 const app = Fastify({ logger: false })
 
+let client
 if (variant === 'redkit') {
   const { redkit } = await import('../dist/index.js')
   await app.register(redkit, { url, env: {} })
+  client = app.redkit.client
 } else if (variant === 'fastify-redis') {
   const { default: fastifyRedis } = await import('@fastify/redis')
   await app.register(fastifyRedis, { url })
+  client = app.redis
 } else {
   // What a performance-minded user writes by hand: one ioredis client with auto-pipelining.
   const { Redis } = await import('ioredis')
-  const client = new Redis(url, { enableAutoPipelining: true })
-  app.decorate('redis', client)
+  client = new Redis(url, { enableAutoPipelining: true })
   app.addHook('onClose', async () => { client.disconnect() })
 }
 
 app.get('/item', async () => {
-  const value = await app.redkit.client.get('bench:item')
+  const value = await client.get('bench:item')
   return { value }
 })
 
