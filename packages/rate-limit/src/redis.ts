@@ -1,11 +1,11 @@
 import type { Redkit } from '@redkit/core'
-import type { Backend, BackendLimit, Decision } from './backend.js'
+import type { Backend, BackendLimit, Decision, OnRefusal } from './backend.js'
 import { RateLimitDeadlineError } from './errors.js'
 import { FIXED_WINDOW, SLIDING_COUNTER, SLIDING_LOG, TOKEN_BUCKET } from './lua.js'
 import { ALGORITHMS, type Algorithm } from './options.js'
 
-/** Script reply: allowed (1|0), remaining, resetAt, retryAfter, now. */
-export type Reply = [number, number, number, number, number]
+/** Script reply: allowed (1|0), remaining, resetAt, retryAfter, now, refused. */
+export type Reply = [number, number, number, number, number, number]
 export type Done = (err: Error | null, reply?: Reply) => void
 
 /** Identical checks decided by one script call at most; bounds the time one call holds Redis. */
@@ -15,8 +15,10 @@ type Command = (...args: Array<string | number>) => Promise<unknown>
 
 interface ScriptInfo { name: string, lua: string, suffixes: readonly string[] }
 
+const REFUSAL_ARG: Record<OnRefusal, string> = { keep: 'k', restart: 'c', backoff: 'e' }
+
 const SCRIPTS: Record<Algorithm, ScriptInfo> = {
-  fixed: { name: 'redkitRateLimitFixed', lua: FIXED_WINDOW, suffixes: [':f'] },
+  fixed: { name: 'redkitRateLimitFixedWindow', lua: FIXED_WINDOW, suffixes: [':fh'] },
   sliding: { name: 'redkitRateLimitSlidingCounter', lua: SLIDING_COUNTER, suffixes: [':w'] },
   'sliding-log': { name: 'redkitRateLimitSlidingLog', lua: SLIDING_LOG, suffixes: [':s', ':sm'] },
   'token-bucket': { name: 'redkitRateLimitTokenBucket', lua: TOKEN_BUCKET, suffixes: [':t'] }
@@ -33,9 +35,11 @@ interface Pending {
   done: Done
   settled: boolean
   group: Group | undefined
+  /** Deadline in ms, counted from the write; 0 = none. */
+  deadline: number
 }
 
-/** Checks sent together that share one deadline timer. */
+/** Checks written together that share one deadline timer. */
 interface Group {
   items: Pending[]
   open: number
@@ -48,7 +52,10 @@ interface Group {
  *
  * Checks made in one event-loop turn are sent together (one socket write on
  * a single Redis) and share one deadline timer per deadline value, instead of
- * one timer per check. Identical checks of one turn (a burst from one client)
+ * one timer per check. The deadline is Redis's: it starts when the checks
+ * are written, and a check it catches is failed only after the event loop
+ * has read the replies already waiting on the socket, so time the instance
+ * spent busy elsewhere never counts against Redis. Identical checks of one turn (a burst from one client)
  * go in one script call that decides each in turn, as separate calls at the
  * same server time would.
  */
@@ -98,20 +105,22 @@ export class RedisBackend implements Backend {
     // Stored keys never contain braces (see storedKey), so the tag is the key itself.
     const base = this.#keyStart + key + '}'
     const { name, suffixes } = SCRIPTS[spec.algorithm]
+    const refusal = REFUSAL_ARG[spec.onRefusal ?? 'keep']
     const argv = suffixes.length === 1
-      ? [base + suffixes[0]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0]
-      : [base + suffixes[0]!, base + suffixes[1]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0]
-    const item: Pending = { name, argv, key, spec, consume, done, settled: false, group: undefined }
+      ? [base + suffixes[0]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0, refusal]
+      : [base + suffixes[0]!, base + suffixes[1]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0, refusal]
+    const item: Pending = { name, argv, key, spec, consume, done, settled: false, group: undefined, deadline }
     this.#queue.push(item)
-    if (deadline > 0) this.#watch(item, deadline)
     if (!this.#scheduled) {
       this.#scheduled = true
       setImmediate(this.#flushBound)
     }
   }
 
-  /** Adds the check to this turn's group for its deadline, arming the group's one timer. */
-  #watch (item: Pending, deadline: number): void {
+  /** Adds the written check to this turn's group for its deadline, arming the group's one timer. */
+  #watch (item: Pending): void {
+    const deadline = item.deadline
+    if (deadline <= 0 || item.settled) return
     let group = this.#groups.get(deadline)
     if (group === undefined) {
       const created: Group = { items: [], open: 0, timer: undefined }
@@ -132,16 +141,18 @@ export class RedisBackend implements Backend {
   #flush (): void {
     const batch = this.#queue
     this.#queue = []
-    this.#groups.clear()
     this.#scheduled = false
     if (batch.length === 1) {
       this.#single(batch[0]!)
-      return
+    } else {
+      for (const same of sameChecks(batch)) {
+        if (same.length === 1) this.#single(same[0]!)
+        else this.#together(same)
+      }
     }
-    for (const same of sameChecks(batch)) {
-      if (same.length === 1) this.#single(same[0]!)
-      else this.#together(same)
-    }
+    // Armed after the commands are handed to the connection (which writes them in this turn).
+    for (const item of batch) this.#watch(item)
+    this.#groups.clear()
   }
 
   #single (item: Pending): void {
@@ -155,12 +166,12 @@ export class RedisBackend implements Backend {
     const { name, argv } = items[0]!
     this.#commands[name]!(...argv, items.length).then(
       (reply) => {
-        // Four numbers per check, then the server time they share.
+        // Five numbers per check, then the server time they share.
         const flat = reply as number[]
         const now = flat[flat.length - 1]!
         items.forEach((item, i) => {
-          const at = i * 4
-          settle(item, null, [flat[at]!, flat[at + 1]!, flat[at + 2]!, flat[at + 3]!, now])
+          const at = i * 5
+          settle(item, null, [flat[at]!, flat[at + 1]!, flat[at + 2]!, flat[at + 3]!, now, flat[at + 4]!])
         })
       },
       (err: Error) => { for (const item of items) settle(item, err) })
@@ -199,7 +210,8 @@ function sameLimit (a: Pending, b: Pending): boolean {
   const x = a.spec
   const y = b.spec
   return a.consume === b.consume && (x === y ||
-    (x.algorithm === y.algorithm && x.limit === y.limit && x.window === y.window && x.cost === y.cost))
+    (x.algorithm === y.algorithm && x.limit === y.limit && x.window === y.window && x.cost === y.cost &&
+      x.onRefusal === y.onRefusal))
 }
 
 function settle (item: Pending, err: Error | null, reply?: Reply): void {
@@ -210,12 +222,19 @@ function settle (item: Pending, err: Error | null, reply?: Reply): void {
   item.done(err, reply)
 }
 
+/**
+ * The timer fires in the timers phase, before the event loop reads the
+ * sockets: when the instance was busy, replies Redis sent in time may still
+ * be unread. The checks are failed one phase later, after that read.
+ */
 function expire (group: Group, deadline: number): void {
-  for (const item of group.items) {
-    if (!item.settled) settle(item, new RateLimitDeadlineError(deadline))
-  }
+  setImmediate(() => {
+    for (const item of group.items) {
+      if (!item.settled) settle(item, new RateLimitDeadlineError(deadline))
+    }
+  })
 }
 
 export function decisionOf (reply: Reply): Decision {
-  return { allowed: reply[0] === 1, remaining: reply[1], resetAt: reply[2], retryAfter: reply[3], now: reply[4] }
+  return { allowed: reply[0] === 1, remaining: reply[1], resetAt: reply[2], retryAfter: reply[3], now: reply[4], refused: reply[5] }
 }
