@@ -1,13 +1,13 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fastifyRateLimit from '@fastify/rate-limit'
-import { RateLimitConflictError } from './errors.js'
+import { RateLimitConflictError, RateLimitInvalidOptionError } from './errors.js'
 import { clientKeyOf } from './keys.js'
 import { Limiter, type RateLimitDecision, type RateLimitMetrics } from './limiter.js'
 import { MemoryBackend } from './memory.js'
 import { checkOptions, type Algorithm, type LimitOptions, type OnRedisError, type RateLimitPluginOptions } from './options.js'
 import { RedisBackend } from './redis.js'
-import { createStore, type RateLimitStoreClass, type StoreOptions } from './store.js'
+import { createStore, type RateLimitStore, type RateLimitStoreClass, type StoreOptions } from './store.js'
 
 export interface RateLimitApi {
   /** Which backend holds the counters. */
@@ -92,6 +92,32 @@ function pickStoreOptions (settings: Record<string, unknown>): StoreOptions {
   if (settings.deadline !== undefined) out.deadline = settings.deadline as number
   if (settings.nameSpace !== undefined) out.nameSpace = settings.nameSpace as string
   return out
+}
+
+/**
+ * A store class for @fastify/rate-limit registered before @redkit/rate-limit:
+ * it binds to `app.limiter` when first used, which is when routes are set up.
+ */
+export function redkitStore (app: FastifyInstance, opts?: StoreOptions): RateLimitStoreClass {
+  let bound: RateLimitStoreClass | undefined
+  const target = (): RateLimitStoreClass => {
+    if (!app.hasDecorator('limiter')) throw new RateLimitInvalidOptionError('redkitStore(): register @redkit/rate-limit before routes use the store')
+    bound ??= app.limiter.store(opts)
+    return bound
+  }
+  return class LateBoundStore implements RateLimitStore {
+    readonly #settings: object
+    #store: RateLimitStore | undefined
+    constructor (settings: object = {}) { this.#settings = settings }
+    #inner (): RateLimitStore {
+      this.#store ??= new (target())(this.#settings)
+      return this.#store
+    }
+
+    incr (...args: Parameters<RateLimitStore['incr']>): void { this.#inner().incr(...args) }
+    read (...args: Parameters<RateLimitStore['read']>): void { this.#inner().read(...args) }
+    child (routeOptions: object): RateLimitStore { return this.#inner().child(routeOptions) }
+  }
 }
 
 export const redkitRateLimit = fp(plugin, {

@@ -50,6 +50,8 @@ export class Limiter {
   readonly metrics: RateLimitMetrics = { checks: 0, allowed: 0, denied: 0, failedOpen: 0, failedClosed: 0, deadlineMisses: 0 }
   readonly backend: MemoryBackend | RedisBackend
   readonly options: ResolvedPluginOptions
+  /** Root stores created for @fastify/rate-limit registrations, to namespace each apart. */
+  stores = 0
   readonly #log: FastifyBaseLogger
   readonly #status: () => string
   #lastLog = 0

@@ -1,8 +1,3 @@
-import { MAX_WINDOW } from './options.js'
-
-/** Longest window exponential backoff grows a fixed window to. */
-const MAX_BACKOFF = MAX_WINDOW
-
 /*
  * Every script reads the clock with TIME (milliseconds, truncated), so the
  * decision never depends on an app server's clock, and writes every key it
@@ -73,8 +68,8 @@ if used + cost > limit then
       ttl = window
       redis.call('PEXPIRE', key, ttl)
     elseif onRefusal == 'e' then
-      ttl = math.min(window * 2 ^ (refused - 1), ${MAX_BACKOFF})
-      redis.call('PEXPIRE', key, ttl)
+      ttl = math.min(window * 2 ^ (refused - 1), ${Number.MAX_SAFE_INTEGER})
+      redis.call('PEXPIRE', key, string.format('%d', ttl))
     end
   end
   return { 0, limit - used, now + ttl, ttl, refused }

@@ -1,5 +1,5 @@
 import type { Backend, BackendLimit, Decision } from './backend.js'
-import { ALGORITHMS, MAX_WINDOW } from './options.js'
+import { ALGORITHMS } from './options.js'
 
 interface Fixed { kind: 'fixed', used: number, refused: number, endsAt: number }
 interface Counter { kind: 'sliding', start: number, prev: number, curr: number }
@@ -21,7 +21,7 @@ function fixed (prev: Fixed | undefined, spec: BackendLimit, now: number, consum
     if (consume) {
       state.refused++
       if (spec.onRefusal === 'restart') state.endsAt = now + window
-      else if (spec.onRefusal === 'backoff') state.endsAt = now + Math.min(window * 2 ** (state.refused - 1), MAX_WINDOW)
+      else if (spec.onRefusal === 'backoff') state.endsAt = now + Math.min(window * 2 ** (state.refused - 1), Number.MAX_SAFE_INTEGER)
     }
     const ttl = state.endsAt - now
     return [{ allowed: false, remaining: limit - used, resetAt: state.endsAt, retryAfter: ttl, now, refused: state.refused }, state, state.endsAt]

@@ -8,6 +8,13 @@ import { ALGORITHMS, type Algorithm } from './options.js'
 export type Reply = [number, number, number, number, number, number]
 export type Done = (err: Error | null, reply?: Reply) => void
 
+/**
+ * The timer functions as loaded: an app's fake timers (node:test's
+ * mock.timers, sinon) must neither stall the flush nor fire deadlines that
+ * are about real time.
+ */
+const { setImmediate: soon, setTimeout: after, clearTimeout: cancel } = globalThis
+
 /** Identical checks decided by one script call at most; bounds the time one call holds Redis. */
 export const MAX_TOGETHER = 16
 
@@ -44,7 +51,21 @@ interface Group {
   items: Pending[]
   open: number
   timer: NodeJS.Timeout | undefined
+  /** When the group's timer was (re)armed. */
+  armedAt: number
+  /** Times the deadline was extended because Redis was answering. */
+  extended: number
+  progress: Progress
 }
+
+/** When this connection last got a reply to a check. */
+interface Progress { at: number }
+
+/**
+ * Most times a deadline is extended while Redis keeps answering the checks
+ * written before: bounds the wait behind a backlog to (1 + this) deadlines.
+ */
+export const MAX_EXTENSIONS = 9
 
 /**
  * The Redis backend. Keys are `<prefix>rl:{<key>}:<suffix>`; the hash tag
@@ -65,6 +86,7 @@ export class RedisBackend implements Backend {
   readonly #keyStart: string
   #queue: Pending[] = []
   #groups = new Map<number, Group>()
+  readonly #progress: Progress = { at: 0 }
   #scheduled = false
   readonly #flushBound = (): void => { this.#flush() }
 
@@ -113,7 +135,7 @@ export class RedisBackend implements Backend {
     this.#queue.push(item)
     if (!this.#scheduled) {
       this.#scheduled = true
-      setImmediate(this.#flushBound)
+      soon(this.#flushBound)
     }
   }
 
@@ -123,8 +145,8 @@ export class RedisBackend implements Backend {
     if (deadline <= 0 || item.settled) return
     let group = this.#groups.get(deadline)
     if (group === undefined) {
-      const created: Group = { items: [], open: 0, timer: undefined }
-      created.timer = setTimeout(() => { expire(created, deadline) }, deadline)
+      const created: Group = { items: [], open: 0, timer: undefined, armedAt: performance.now(), extended: 0, progress: this.#progress }
+      created.timer = after(() => { expire(created, deadline) }, deadline)
       this.#groups.set(deadline, created)
       group = created
     }
@@ -157,7 +179,10 @@ export class RedisBackend implements Backend {
 
   #single (item: Pending): void {
     this.#commands[item.name]!(...item.argv).then(
-      (reply) => { settle(item, null, reply as Reply) },
+      (reply) => {
+        this.#progress.at = performance.now()
+        settle(item, null, reply as Reply)
+      },
       (err: Error) => { settle(item, err) })
   }
 
@@ -166,6 +191,7 @@ export class RedisBackend implements Backend {
     const { name, argv } = items[0]!
     this.#commands[name]!(...argv, items.length).then(
       (reply) => {
+        this.#progress.at = performance.now()
         // Five numbers per check, then the server time they share.
         const flat = reply as number[]
         const now = flat[flat.length - 1]!
@@ -218,17 +244,28 @@ function settle (item: Pending, err: Error | null, reply?: Reply): void {
   if (item.settled) return
   item.settled = true
   const group = item.group
-  if (group !== undefined && --group.open === 0) clearTimeout(group.timer)
+  if (group !== undefined && --group.open === 0) cancel(group.timer)
   item.done(err, reply)
 }
 
 /**
  * The timer fires in the timers phase, before the event loop reads the
  * sockets: when the instance was busy, replies Redis sent in time may still
- * be unread. The checks are failed one phase later, after that read.
+ * be unread. The checks are judged one phase later, after that read. If Redis
+ * answered other checks since the timer was armed, it is working through
+ * commands written before these (a burst), not stalled: the deadline is
+ * extended, at most MAX_EXTENSIONS times. A paused or stuck Redis answers
+ * nothing, so its checks fail at the first deadline.
  */
 function expire (group: Group, deadline: number): void {
-  setImmediate(() => {
+  soon(() => {
+    if (group.open === 0) return
+    if (group.progress.at > group.armedAt && group.extended < MAX_EXTENSIONS) {
+      group.extended++
+      group.armedAt = performance.now()
+      group.timer = after(() => { expire(group, deadline) }, deadline)
+      return
+    }
     for (const item of group.items) {
       if (!item.settled) settle(item, new RateLimitDeadlineError(deadline))
     }

@@ -41,6 +41,11 @@ const FIXED_ONLY: Record<string, string> = {
   exponentialBackoff: 'it doubles the window at each refused request, and only a fixed window has a window that starts and ends'
 }
 
+function rootNamespace (limiter: Limiter): string {
+  const n = ++limiter.stores
+  return n === 1 ? DEFAULT_NAMESPACE : `${DEFAULT_NAMESPACE}${n}`
+}
+
 function pick (source: Record<string, unknown>): StoreOptions {
   const out: StoreOptions = {}
   if (source.algorithm !== undefined) out.algorithm = source.algorithm as Algorithm
@@ -77,6 +82,8 @@ function onRefusalOf (settings: Record<string, unknown>, algorithm: Algorithm): 
  * of refusals it compares with `ban`. A peek of an empty key reports ttl 0.
  */
 function toResult (decision: RateLimitDecision, max: number, consume: boolean): StoreResult {
+  // Let through unchecked (fail-open): nothing was counted, as with skipOnError on a store error.
+  if (decision.degraded) return { current: 0, ttl: 0 }
   const ttl = Math.max(0, decision.resetAt - decision.now)
   if (!decision.allowed) return { current: max + Math.max(consume ? 1 : 0, decision.refused), ttl: decision.retryAfter }
   return { current: max - decision.remaining, ttl }
@@ -87,20 +94,22 @@ function toResult (decision: RateLimitDecision, max: number, consume: boolean): 
  * limiter. `child` keys each route apart and applies the route's `algorithm`,
  * `onRedisError`, `deadline` and `cost` from `config.rateLimit`, and
  * @fastify/rate-limit's `ban`, `continueExceeding` and `exponentialBackoff`.
+ * Without a `nameSpace`, the n-th registration of @fastify/rate-limit in an
+ * app gets its own (`frl`, `frl2`, …: the same on every instance of the app),
+ * so two registrations count apart, as with its in-memory store.
  */
 export function createStore (limiter: Limiter, options: StoreOptions = {}): RateLimitStoreClass {
   const base = resolveLimit(pick(options as Record<string, unknown>), limiter.options.defaults)
-  const rootNamespace = options.nameSpace ?? DEFAULT_NAMESPACE
 
   class RedkitRateLimitStore implements RateLimitStore {
     readonly #spec: ResolvedLimit
     readonly #namespace: string
     #last: ResolvedLimit
 
-    constructor (settings: object = {}, namespace = rootNamespace, spec = base) {
+    constructor (settings: object = {}, namespace?: string, spec = base) {
       this.#spec = { ...spec, onRefusal: onRefusalOf(settings as Record<string, unknown>, spec.algorithm) }
       this.#last = this.#spec
-      this.#namespace = namespace
+      this.#namespace = namespace ?? options.nameSpace ?? rootNamespace(limiter)
     }
 
     incr (key: string, cb: StoreCallback, timeWindow: number, max: number): void {
