@@ -251,16 +251,21 @@ function settle (item: Pending, err: Error | null, reply?: Reply): void {
 /**
  * The timer fires in the timers phase, before the event loop reads the
  * sockets: when the instance was busy, replies Redis sent in time may still
- * be unread. The checks are judged one phase later, after that read. If Redis
- * answered other checks since the timer was armed, it is working through
- * commands written before these (a burst), not stalled: the deadline is
- * extended, at most MAX_EXTENSIONS times. A paused or stuck Redis answers
- * nothing, so its checks fail at the first deadline.
+ * be unread. The checks are judged one phase later, after that read. The
+ * deadline is extended (at most MAX_EXTENSIONS times) when Redis answered
+ * other checks since the timer was armed (it is working through a backlog,
+ * not stalled) or when the timer itself fired late by more than half the
+ * deadline (the instance, not Redis, was stalled). A paused or stuck Redis
+ * answers nothing and an idle instance fires on time, so its checks fail at
+ * the first deadline.
  */
 function expire (group: Group, deadline: number): void {
+  // A timer that fires late measures the instance's own stall (a busy loop, a descheduled process).
+  const late = performance.now() - group.armedAt - deadline
   soon(() => {
     if (group.open === 0) return
-    if (group.progress.at > group.armedAt && group.extended < MAX_EXTENSIONS) {
+    const stalled = late > deadline / 2
+    if ((stalled || group.progress.at > group.armedAt) && group.extended < MAX_EXTENSIONS) {
       group.extended++
       group.armedAt = performance.now()
       group.timer = after(() => { expire(group, deadline) }, deadline)
