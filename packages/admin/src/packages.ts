@@ -119,7 +119,7 @@ export function detectPackages (app: FastifyInstance): Packages {
   if (has(pubsub, 'stats')) found.pubsub = pubsub as PubsubApi
   const cache = read('cache')
   if (has(cache, 'stats', 'invalidate')) found.cache = cache as CacheApi
-  const rateLimit = read('rateLimit')
+  const rateLimit = read('limiter')
   if (has(rateLimit, 'peek', 'reset')) found.rateLimit = rateLimit as RateLimitApi
   return found
 }

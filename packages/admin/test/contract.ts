@@ -280,8 +280,8 @@ export function runContract (target: Target): void {
     t.equal(await app.cache.get('c'), 3)
     t.equal((await app.inject({ method: 'DELETE', url: '/admin/cache', headers: AUTH })).statusCode, 400, 'tag is required')
 
-    await app.rateLimit.check('10.0.0.1')
-    await app.rateLimit.check('10.0.0.1')
+    await app.limiter.check('10.0.0.1')
+    await app.limiter.check('10.0.0.1')
     const peek = (await app.inject({ url: '/admin/rate-limit/10.0.0.1', headers: AUTH })).json()
     t.match(peek, { key: '10.0.0.1', remaining: peek.limit - 2 })
     const star = (await app.inject({ url: '/admin/rate-limit/*', headers: AUTH })).json()
@@ -330,7 +330,7 @@ export function runContract (target: Target): void {
   test(`${target.name}: Prometheus metrics from core and every package`, async (t) => {
     const { app } = await build(t, target.core())
     await app.cache.get('nothing')
-    await app.rateLimit.check('10.0.0.9')
+    await app.limiter.check('10.0.0.9')
     const res = await app.inject({ url: '/admin/metrics', headers: AUTH })
     t.equal(res.statusCode, 200)
     t.match(res.headers['content-type'], /^text\/plain/)

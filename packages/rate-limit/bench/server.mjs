@@ -6,7 +6,8 @@
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import redkit from '@redkit/core'
-import rateLimit, { fastifyRateLimit } from '../dist/index.js'
+import fastifyRateLimit from '@fastify/rate-limit'
+import rateLimit from '../dist/index.js'
 
 const redisUrl = process.env.BENCH_REDIS_URL
 const LIMIT = { max: 1_000_000_000, timeWindow: 60_000 }

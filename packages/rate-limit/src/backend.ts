@@ -11,13 +11,20 @@ export interface Decision {
   retryAfter: number
   /** The backend's clock at the decision. */
   now: number
+  /** Requests refused in the open fixed window, this one included; 0 for the other algorithms. */
+  refused: number
 }
+
+/** What a refused request does to a fixed window: nothing, restart it, or double it per refusal. */
+export type OnRefusal = 'keep' | 'restart' | 'backoff'
 
 export interface BackendLimit {
   limit: number
   window: number
   algorithm: Algorithm
   cost: number
+  /** Fixed window only; 'keep' when absent. */
+  onRefusal?: OnRefusal
 }
 
 /** One storage of limit state; `key` is already normalised (see storedKey). */

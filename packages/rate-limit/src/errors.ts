@@ -20,3 +20,8 @@ export const RateLimitDeadlineError = createError<[number]>(
 export const RateLimitConflictError = createError<[string]>(
   'FST_REDKIT_RATE_LIMIT_CONFLICT', '%s', 500
 )
+
+/** An @fastify/rate-limit option the chosen algorithm gives no meaning; refused at register or route setup. */
+export const RateLimitUnsupportedOptionError = createError<[string, string, string]>(
+  'FST_REDKIT_RATE_LIMIT_UNSUPPORTED_OPTION', '@fastify/rate-limit option "%s" has no meaning with the %s algorithm: %s', 500, TypeError
+)

@@ -1,34 +1,13 @@
-import { createRequire } from 'node:module'
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyPluginAsync, FastifyPluginCallback, FastifyRequest } from 'fastify'
-import { RateLimitConflictError } from './errors.js'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import fastifyRateLimit from '@fastify/rate-limit'
+import { RateLimitConflictError, RateLimitInvalidOptionError } from './errors.js'
 import { clientKeyOf } from './keys.js'
 import { Limiter, type RateLimitDecision, type RateLimitMetrics } from './limiter.js'
 import { MemoryBackend } from './memory.js'
 import { checkOptions, type Algorithm, type LimitOptions, type OnRedisError, type RateLimitPluginOptions } from './options.js'
 import { RedisBackend } from './redis.js'
-import { createStore, type RateLimitStoreClass, type StoreOptions } from './store.js'
-
-/** @fastify/rate-limit, loaded without its type declarations: they declare `rateLimit` as a method. */
-const require = createRequire(import.meta.url)
-export const fastifyRateLimit = require('@fastify/rate-limit') as FastifyPluginCallback<FastifyRateLimitSettings>
-
-/** Settings of @fastify/rate-limit (the common ones; all others pass through). */
-export interface FastifyRateLimitSettings extends Record<string, unknown> {
-  global?: boolean
-  max?: number | ((req: FastifyRequest, key: string) => number | Promise<number>)
-  timeWindow?: number | string
-  store?: RateLimitStoreClass
-  keyGenerator?: (req: FastifyRequest) => string | number | Promise<string | number>
-  skipOnError?: boolean
-}
-
-/** Per-route settings in `config.rateLimit`: @fastify/rate-limit's, plus the redkit store's. */
-export interface RouteRateLimitOptions extends StoreOptions, Record<string, unknown> {
-  max?: number | ((req: FastifyRequest, key: string) => number | Promise<number>)
-  timeWindow?: number | string
-  groupId?: string
-}
+import { createStore, type RateLimitStore, type RateLimitStoreClass, type StoreOptions } from './store.js'
 
 export interface RateLimitApi {
   /** Which backend holds the counters. */
@@ -48,10 +27,25 @@ export interface RateLimitApi {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    rateLimit: RateLimitApi
+    /** @redkit/rate-limit; `app.rateLimit` stays @fastify/rate-limit's handler factory. */
+    limiter: RateLimitApi
   }
-  interface FastifyContextConfig {
-    rateLimit?: RouteRateLimitOptions | false
+}
+
+/**
+ * The redkit store's per-route settings, added to @fastify/rate-limit's own
+ * options (`config.rateLimit`, `fastify.rateLimit(...)`, `createRateLimit(...)`).
+ */
+declare module '@fastify/rate-limit' {
+  interface RateLimitOptions {
+    /** redkit store: the algorithm of this route's limit. */
+    algorithm?: Algorithm
+    /** redkit store: fail-open or fail-closed when Redis fails or misses the deadline. */
+    onRedisError?: OnRedisError
+    /** redkit store: deadline in ms of one Redis check. */
+    deadline?: number
+    /** redkit store: units each request takes. */
+    cost?: number
   }
 }
 
@@ -74,16 +68,10 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, options) 
     metrics: () => ({ ...limiter.metrics })
   }
 
-  if (app.hasDecorator('rateLimit')) {
-    // @fastify/rate-limit registered first: its rateLimit() keeps working and gains our methods.
-    const existing = (app as unknown as { rateLimit: unknown }).rateLimit
-    if (typeof existing !== 'function' || 'check' in existing) {
-      throw new RateLimitConflictError('app.rateLimit is already decorated; register @redkit/rate-limit once, before other rate-limit plugins')
-    }
-    Object.assign(existing, api)
-  } else {
-    app.decorate('rateLimit', api)
+  if (app.hasDecorator('limiter')) {
+    throw new RateLimitConflictError('app.limiter is already decorated; register @redkit/rate-limit once per app')
   }
+  app.decorate('limiter', api)
   app.addHook('onClose', async () => { backend.close() })
 
   if (resolved.fastifyRateLimit !== undefined) {
@@ -91,7 +79,7 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, options) 
     await app.register(fastifyRateLimit, {
       keyGenerator: api.clientKey,
       ...settings,
-      store: (settings.store as RateLimitStoreClass | undefined) ?? api.store(pickStoreOptions(settings))
+      store: settings.store ?? api.store(pickStoreOptions(settings as Record<string, unknown>))
     })
   }
   app.log.debug({ backend: api.backend, algorithm: resolved.defaults.algorithm }, 'redkit rate-limit: ready')
@@ -106,6 +94,32 @@ function pickStoreOptions (settings: Record<string, unknown>): StoreOptions {
   return out
 }
 
+/**
+ * A store class for @fastify/rate-limit registered before @redkit/rate-limit:
+ * it binds to `app.limiter` when first used, which is when routes are set up.
+ */
+export function redkitStore (app: FastifyInstance, opts?: StoreOptions): RateLimitStoreClass {
+  let bound: RateLimitStoreClass | undefined
+  const target = (): RateLimitStoreClass => {
+    if (!app.hasDecorator('limiter')) throw new RateLimitInvalidOptionError('redkitStore(): register @redkit/rate-limit before routes use the store')
+    bound ??= app.limiter.store(opts)
+    return bound
+  }
+  return class LateBoundStore implements RateLimitStore {
+    readonly #settings: object
+    #store: RateLimitStore | undefined
+    constructor (settings: object = {}) { this.#settings = settings }
+    #inner (): RateLimitStore {
+      this.#store ??= new (target())(this.#settings)
+      return this.#store
+    }
+
+    incr (...args: Parameters<RateLimitStore['incr']>): void { this.#inner().incr(...args) }
+    read (...args: Parameters<RateLimitStore['read']>): void { this.#inner().read(...args) }
+    child (routeOptions: object): RateLimitStore { return this.#inner().child(routeOptions) }
+  }
+}
+
 export const redkitRateLimit = fp(plugin, {
   name: '@redkit/rate-limit',
   fastify: '5.x',
@@ -117,7 +131,7 @@ export { clientKeyOf, storedKey } from './keys.js'
 export { MemoryBackend } from './memory.js'
 export {
   RateLimitInvalidOptionError, RateLimitInvalidKeyError, RateLimitUnavailableError, RateLimitDeadlineError,
-  RateLimitConflictError
+  RateLimitConflictError, RateLimitUnsupportedOptionError
 } from './errors.js'
 export {
   DEFAULT_ALGORITHM, DEFAULT_DEADLINE, DEFAULT_IPV6_SUBNET, DEFAULT_MAX_KEY_LENGTH, DEFAULT_MEMORY_MAX_KEYS,

@@ -3,7 +3,7 @@ import type { Decision } from './backend.js'
 import { RateLimitDeadlineError, RateLimitUnavailableError } from './errors.js'
 import { storedKey } from './keys.js'
 import { MemoryBackend } from './memory.js'
-import type { RedisBackend } from './redis.js'
+import { decisionOf, type RedisBackend } from './redis.js'
 import { resolveLimit, type LimitOptions, type ResolvedLimit, type ResolvedPluginOptions } from './options.js'
 
 export interface RateLimitDecision extends Decision {
@@ -50,6 +50,8 @@ export class Limiter {
   readonly metrics: RateLimitMetrics = { checks: 0, allowed: 0, denied: 0, failedOpen: 0, failedClosed: 0, deadlineMisses: 0 }
   readonly backend: MemoryBackend | RedisBackend
   readonly options: ResolvedPluginOptions
+  /** Root stores created for @fastify/rate-limit registrations, to namespace each apart. */
+  stores = 0
   readonly #log: FastifyBaseLogger
   readonly #status: () => string
   #lastLog = 0
@@ -101,8 +103,7 @@ export class Limiter {
     if (consume) this.metrics.checks++
     const backend = this.backend
     if (backend instanceof MemoryBackend) {
-      const d = backend.decide(key, spec, consume)
-      done(null, this.count(d.allowed, d.remaining, d.resetAt, d.retryAfter, d.now, spec, consume))
+      done(null, this.count(backend.decide(key, spec, consume), spec, consume))
       return
     }
     const status = this.#status()
@@ -112,14 +113,13 @@ export class Limiter {
     }
     backend.send(key, spec, consume, spec.deadline, (err, r) => {
       if (err !== null) this.fail(err, spec, done)
-      else done(null, this.count(r![0] === 1, r![1], r![2], r![3], r![4], spec, consume))
+      else done(null, this.count(decisionOf(r!), spec, consume))
     })
   }
 
-  count (allowed: boolean, remaining: number, resetAt: number, retryAfter: number, now: number,
-    spec: ResolvedLimit, consume: boolean): RateLimitDecision {
-    if (consume) allowed ? this.metrics.allowed++ : this.metrics.denied++
-    return { allowed, remaining, resetAt, retryAfter, now, limit: spec.limit, degraded: false }
+  count (d: Decision, spec: ResolvedLimit, consume: boolean): RateLimitDecision {
+    if (consume) d.allowed ? this.metrics.allowed++ : this.metrics.denied++
+    return { ...d, limit: spec.limit, degraded: false }
   }
 
   fail (err: Error & { code?: string }, spec: ResolvedLimit, done: DecisionCallback): void {
@@ -128,7 +128,7 @@ export class Limiter {
     if (spec.onRedisError === 'open') {
       this.metrics.failedOpen++
       const now = Date.now()
-      done(null, { allowed: true, remaining: spec.limit - spec.cost, resetAt: now + spec.window, retryAfter: 0, now, limit: spec.limit, degraded: true })
+      done(null, { allowed: true, remaining: spec.limit - spec.cost, resetAt: now + spec.window, retryAfter: 0, now, refused: 0, limit: spec.limit, degraded: true })
       return
     }
     this.metrics.failedClosed++

@@ -3,8 +3,11 @@
  * decision never depends on an app server's clock, and writes every key it
  * touches with a TTL in the same call.
  *
- * ARGV: limit, window (ms), cost, consume ('1' takes the cost, '0' only looks).
- * Reply: { allowed (1|0), remaining, resetAt (ms), retryAfter (ms), now (ms) }.
+ * ARGV: limit, window (ms), cost, consume ('1' takes the cost, '0' only looks),
+ * what a refusal does to a fixed window ('k' keeps its end, 'c' restarts it,
+ * 'e' doubles it per refusal; other algorithms ignore it).
+ * Reply: { allowed (1|0), remaining, resetAt (ms), retryAfter (ms), now (ms),
+ * refused (requests refused in the open fixed window, this one included; 0 otherwise) }.
  */
 
 const clock = `
@@ -14,24 +17,28 @@ local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local consume = ARGV[4] == '1'
+local onRefusal = ARGV[5]
 `
 
 /*
- * Every script decides ARGV[5] (default 1) identical requests in a row, as if
+ * Every script decides ARGV[6] (default 1) identical requests in a row, as if
  * each had been sent on its own at the same server time, and replies with
- * their decisions one after the other (four numbers each, then the server
- * time they share). The app sends the requests of one
+ * their decisions one after the other (five numbers each: allowed, remaining,
+ * resetAt, retryAfter, refused; then the server time they share). The app sends the requests of one
  * event-loop turn that share a key and a limit this way: one round trip and
  * one script call where a burst from one client would have cost one each.
  */
 function decider (body: string): string {
   return clock + 'local function decide ()' + body + `end
-local n = tonumber(ARGV[5]) or 1
-if n == 1 then return decide() end
+local n = tonumber(ARGV[6]) or 1
+if n == 1 then
+  local r = decide()
+  return { r[1], r[2], r[3], r[4], now, r[5] }
+end
 local out = {}
 for i = 1, n do
   local r = decide()
-  for j = 1, 4 do out[#out + 1] = r[j] end
+  for j = 1, 5 do out[#out + 1] = r[j] end
 end
 out[#out + 1] = now
 return out
@@ -40,31 +47,48 @@ return out
 
 /**
  * Fixed window: a window opens at the first request after the previous one
- * closed and lasts `window` ms (the key's TTL). Denied requests take nothing.
+ * closed and lasts `window` ms (the key's TTL). The key is a hash: u = cost
+ * accepted in the window, d = requests refused in it. Refused requests take
+ * nothing, but are counted, and may move the window's end (onRefusal).
  */
 export const FIXED_WINDOW = decider(`
 local key = KEYS[1]
 local used = 0
+local refused = 0
 local ttl = redis.call('PTTL', key)
 if ttl > 0 then
-  used = tonumber(redis.call('GET', key)) or 0
+  local state = redis.call('HMGET', key, 'u', 'd')
+  used = tonumber(state[1]) or 0
+  refused = tonumber(state[2]) or 0
+end
+if used + cost > limit then
+  if consume then
+    refused = redis.call('HINCRBY', key, 'd', 1)
+    if onRefusal == 'c' then
+      ttl = window
+      redis.call('PEXPIRE', key, ttl)
+    elseif onRefusal == 'e' then
+      ttl = math.min(window * 2 ^ (refused - 1), ${Number.MAX_SAFE_INTEGER})
+      redis.call('PEXPIRE', key, string.format('%d', ttl))
+    end
+  end
+  return { 0, limit - used, now + ttl, ttl, refused }
+end
+if not consume then
+  -- No open window: nothing to wait for.
+  return { 1, limit - used, ttl > 0 and now + ttl or now, 0, refused }
+end
+used = used + cost
+if ttl > 0 then
+  redis.call('HINCRBY', key, 'u', cost)
 else
   -- Missing, or left without a TTL by something else: a new window starts.
-  ttl = -1
+  if ttl == -1 then redis.call('DEL', key) end
+  redis.call('HSET', key, 'u', used)
+  redis.call('PEXPIRE', key, window)
+  ttl = window
 end
-local resetAt = now + (ttl > 0 and ttl or window)
-if used + cost > limit then
-  return { 0, limit - used, resetAt, resetAt - now, now }
-end
-if consume then
-  used = used + cost
-  if ttl > 0 then
-    redis.call('SET', key, used, 'KEEPTTL')
-  else
-    redis.call('SET', key, used, 'PX', window)
-  end
-end
-return { 1, limit - used, resetAt, 0, now }
+return { 1, limit - used, now + ttl, 0, refused }
 `)
 
 /**
@@ -118,7 +142,7 @@ elseif p > 0 then
   resetAt = s + window
 end
 if allowed then
-  return { 1, remaining, resetAt, 0, now }
+  return { 1, remaining, resetAt, 0, 0 }
 end
 -- The first ms at which the estimate has decayed enough for this cost.
 local room = limit - c - cost
@@ -128,7 +152,7 @@ if room < 0 then
 else
   retryAt = s + math.floor(((p - room) * window + p - 1) / p)
 end
-return { 0, remaining, resetAt, retryAt - now, now }
+return { 0, remaining, resetAt, retryAt - now, 0 }
 `)
 
 /**
@@ -182,7 +206,7 @@ else
   if #newest > 0 then newestAt = tonumber(newest[2]) end
 end
 
-local resetAt = now + window
+local resetAt = now
 if not newestAt then
   used = 0
   if changed then redis.call('DEL', log, meta) end
@@ -196,7 +220,7 @@ else
 end
 
 if allowed then
-  return { 1, limit - used, resetAt, 0, now }
+  return { 1, limit - used, resetAt, 0, 0 }
 end
 -- Walk the oldest entries until enough cost has expired for this request;
 -- every entry costs at least 1, so 'need' entries always suffice.
@@ -211,7 +235,7 @@ for i = 1, #oldest, 2 do
     break
   end
 end
-return { 0, limit - used, resetAt, retryAt - now, now }
+return { 0, limit - used, resetAt, retryAt - now, 0 }
 `)
 
 /**
@@ -229,12 +253,12 @@ local nextTat = tat + cost * interval
 local allowAt = nextTat - window
 if allowAt > now + eps then
   local remaining = math.floor((window - (tat - now)) / interval + eps)
-  return { 0, remaining, math.ceil(tat), math.ceil(allowAt - now), now }
+  return { 0, remaining, math.ceil(tat), math.ceil(allowAt - now), 0 }
 end
 if consume then
   tat = nextTat
   redis.call('SET', key, string.format('%.17g', tat), 'PX', math.max(1, math.ceil(tat - now)))
 end
 local remaining = math.floor((window - (tat - now)) / interval + eps)
-return { 1, remaining, math.ceil(tat), 0, now }
+return { 1, remaining, math.ceil(tat), 0, 0 }
 `)

@@ -1,7 +1,7 @@
 import type { Backend, BackendLimit, Decision } from './backend.js'
 import { ALGORITHMS } from './options.js'
 
-interface Fixed { kind: 'fixed', used: number, endsAt: number }
+interface Fixed { kind: 'fixed', used: number, refused: number, endsAt: number }
 interface Counter { kind: 'sliding', start: number, prev: number, curr: number }
 interface SlidingLog { kind: 'sliding-log', entries: Array<[number, number]>, used: number }
 interface Bucket { kind: 'token-bucket', tat: number }
@@ -11,16 +11,28 @@ interface Entry { state: State, expiresAt: number }
 
 const EPS = 1e-6
 
+/** The fixed window, the same rules as FIXED_WINDOW in lua.ts. */
 function fixed (prev: Fixed | undefined, spec: BackendLimit, now: number, consume: boolean): [Decision, State | undefined, number] {
   const { limit, window, cost } = spec
   const live = prev !== undefined && prev.endsAt > now ? prev : undefined
   const used = live?.used ?? 0
-  const endsAt = live?.endsAt ?? now + window
   if (used + cost > limit) {
-    return [{ allowed: false, remaining: limit - used, resetAt: endsAt, retryAfter: endsAt - now, now }, live, endsAt]
+    const state = live!
+    if (consume) {
+      state.refused++
+      if (spec.onRefusal === 'restart') state.endsAt = now + window
+      else if (spec.onRefusal === 'backoff') state.endsAt = now + Math.min(window * 2 ** (state.refused - 1), Number.MAX_SAFE_INTEGER)
+    }
+    const ttl = state.endsAt - now
+    return [{ allowed: false, remaining: limit - used, resetAt: state.endsAt, retryAfter: ttl, now, refused: state.refused }, state, state.endsAt]
   }
-  const next = consume ? { kind: 'fixed' as const, used: used + cost, endsAt } : live
-  return [{ allowed: true, remaining: limit - (next?.used ?? 0), resetAt: endsAt, retryAfter: 0, now }, next, endsAt]
+  if (!consume) {
+    return [{ allowed: true, remaining: limit - used, resetAt: live?.endsAt ?? now, retryAfter: 0, now, refused: live?.refused ?? 0 }, live, live?.endsAt ?? now]
+  }
+  const next: Fixed = live === undefined
+    ? { kind: 'fixed', used: cost, refused: 0, endsAt: now + window }
+    : { ...live, used: used + cost }
+  return [{ allowed: true, remaining: limit - next.used, resetAt: next.endsAt, retryAfter: 0, now, refused: next.refused }, next, next.endsAt]
 }
 
 /** The sliding window counter, the same arithmetic as SLIDING_COUNTER in lua.ts. */
@@ -49,12 +61,12 @@ function counter (prev: Counter | undefined, spec: BackendLimit, now: number, co
   const expiresAt = next === undefined ? now : next.start + 2 * window
   const remaining = Math.max(0, Math.floor((limit * window - weighted - c * window) / window))
   const resetAt = c > 0 ? start + 2 * window : p > 0 ? start + window : now
-  if (allowed) return [{ allowed, remaining, resetAt, retryAfter: 0, now }, next, expiresAt]
+  if (allowed) return [{ allowed, remaining, resetAt, retryAfter: 0, now, refused: 0 }, next, expiresAt]
   const room = limit - c - cost
   const retryAt = room < 0
     ? start + window + Math.floor(((c + cost - limit) * window + c - 1) / c)
     : start + Math.floor(((p - room) * window + p - 1) / p)
-  return [{ allowed, remaining, resetAt, retryAfter: retryAt - now, now }, next, expiresAt]
+  return [{ allowed, remaining, resetAt, retryAfter: retryAt - now, now, refused: 0 }, next, expiresAt]
 }
 
 function slidingLog (prev: SlidingLog | undefined, spec: BackendLimit, now: number, consume: boolean): [Decision, State | undefined, number] {
@@ -73,9 +85,9 @@ function slidingLog (prev: SlidingLog | undefined, spec: BackendLimit, now: numb
     state.used += cost
   }
   const newest = state.entries.at(-1)
-  const resetAt = newest === undefined ? now + window : newest[0] + window
+  const resetAt = newest === undefined ? now : newest[0] + window
   const kept = state.entries.length > 0 ? state : undefined
-  if (allowed) return [{ allowed, remaining: limit - state.used, resetAt, retryAfter: 0, now }, kept, resetAt]
+  if (allowed) return [{ allowed, remaining: limit - state.used, resetAt, retryAfter: 0, now, refused: 0 }, kept, resetAt]
   const need = state.used + cost - limit
   let freed = 0
   let retryAt = resetAt
@@ -86,7 +98,7 @@ function slidingLog (prev: SlidingLog | undefined, spec: BackendLimit, now: numb
       break
     }
   }
-  return [{ allowed, remaining: limit - state.used, resetAt, retryAfter: retryAt - now, now }, kept, resetAt]
+  return [{ allowed, remaining: limit - state.used, resetAt, retryAfter: retryAt - now, now, refused: 0 }, kept, resetAt]
 }
 
 function bucket (prev: Bucket | undefined, spec: BackendLimit, now: number, consume: boolean): [Decision, State | undefined, number] {
@@ -97,11 +109,11 @@ function bucket (prev: Bucket | undefined, spec: BackendLimit, now: number, cons
   const allowAt = nextTat - window
   const remainingAt = (t: number): number => Math.floor((window - (t - now)) / interval + EPS)
   if (allowAt > now + EPS) {
-    return [{ allowed: false, remaining: remainingAt(tat), resetAt: Math.ceil(tat), retryAfter: Math.ceil(allowAt - now), now }, prev, Math.ceil(tat)]
+    return [{ allowed: false, remaining: remainingAt(tat), resetAt: Math.ceil(tat), retryAfter: Math.ceil(allowAt - now), now, refused: 0 }, prev, Math.ceil(tat)]
   }
   if (consume) tat = nextTat
   const state = tat > now ? { kind: 'token-bucket' as const, tat } : undefined
-  return [{ allowed: true, remaining: remainingAt(tat), resetAt: Math.ceil(tat), retryAfter: 0, now }, state, Math.ceil(tat)]
+  return [{ allowed: true, remaining: remainingAt(tat), resetAt: Math.ceil(tat), retryAfter: 0, now, refused: 0 }, state, Math.ceil(tat)]
 }
 
 /**

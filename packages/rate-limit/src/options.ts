@@ -1,3 +1,5 @@
+import type { RateLimitPluginOptions as FastifyRateLimitSettings } from '@fastify/rate-limit'
+import type { OnRefusal } from './backend.js'
 import { RateLimitInvalidOptionError } from './errors.js'
 
 export type Algorithm = 'fixed' | 'sliding' | 'sliding-log' | 'token-bucket'
@@ -44,7 +46,7 @@ export interface RateLimitPluginOptions extends LimitOptions {
    * Registers @fastify/rate-limit with a redkit store, with these settings.
    * `true` uses its defaults.
    */
-  fastifyRateLimit?: boolean | Record<string, unknown>
+  fastifyRateLimit?: boolean | FastifyRateLimitSettings
 }
 
 export interface ResolvedLimit {
@@ -54,6 +56,8 @@ export interface ResolvedLimit {
   cost: number
   onRedisError: OnRedisError
   deadline: number
+  /** Set by the @fastify/rate-limit store from continueExceeding and exponentialBackoff. */
+  onRefusal: OnRefusal
 }
 
 export interface ResolvedPluginOptions {
@@ -62,7 +66,7 @@ export interface ResolvedPluginOptions {
   maxKeyLength: number
   memoryMaxKeys: number
   unavailableRetryAfter: number
-  fastifyRateLimit: Record<string, unknown> | undefined
+  fastifyRateLimit: FastifyRateLimitSettings | undefined
 }
 
 function fail (message: string): never {
@@ -101,7 +105,8 @@ export function resolveLimit (opts: LimitOptions | undefined, defaults: Resolved
     algorithm: opts.algorithm === undefined ? defaults.algorithm : algorithmOf(opts.algorithm),
     cost,
     onRedisError: opts.onRedisError === undefined ? defaults.onRedisError : onRedisErrorOf(opts.onRedisError),
-    deadline: opts.deadline === undefined ? defaults.deadline : integer(opts.deadline, 'deadline (ms)', 1, 60_000)
+    deadline: opts.deadline === undefined ? defaults.deadline : integer(opts.deadline, 'deadline (ms)', 1, 60_000),
+    onRefusal: defaults.onRefusal
   }
 }
 
@@ -120,7 +125,8 @@ export function checkOptions (opts: RateLimitPluginOptions = {}): ResolvedPlugin
     algorithm: DEFAULT_ALGORITHM,
     cost: 1,
     onRedisError: DEFAULT_ON_REDIS_ERROR,
-    deadline: DEFAULT_DEADLINE
+    deadline: DEFAULT_DEADLINE,
+    onRefusal: 'keep'
   }
   const defaults = resolveLimit({
     limit: opts.limit,

@@ -1,12 +1,19 @@
 import type { Redkit } from '@redkit/core'
-import type { Backend, BackendLimit, Decision } from './backend.js'
+import type { Backend, BackendLimit, Decision, OnRefusal } from './backend.js'
 import { RateLimitDeadlineError } from './errors.js'
 import { FIXED_WINDOW, SLIDING_COUNTER, SLIDING_LOG, TOKEN_BUCKET } from './lua.js'
 import { ALGORITHMS, type Algorithm } from './options.js'
 
-/** Script reply: allowed (1|0), remaining, resetAt, retryAfter, now. */
-export type Reply = [number, number, number, number, number]
+/** Script reply: allowed (1|0), remaining, resetAt, retryAfter, now, refused. */
+export type Reply = [number, number, number, number, number, number]
 export type Done = (err: Error | null, reply?: Reply) => void
+
+/**
+ * The timer functions as loaded: an app's fake timers (node:test's
+ * mock.timers, sinon) must neither stall the flush nor fire deadlines that
+ * are about real time.
+ */
+const { setImmediate: soon, setTimeout: after, clearTimeout: cancel } = globalThis
 
 /** Identical checks decided by one script call at most; bounds the time one call holds Redis. */
 export const MAX_TOGETHER = 16
@@ -15,8 +22,10 @@ type Command = (...args: Array<string | number>) => Promise<unknown>
 
 interface ScriptInfo { name: string, lua: string, suffixes: readonly string[] }
 
+const REFUSAL_ARG: Record<OnRefusal, string> = { keep: 'k', restart: 'c', backoff: 'e' }
+
 const SCRIPTS: Record<Algorithm, ScriptInfo> = {
-  fixed: { name: 'redkitRateLimitFixed', lua: FIXED_WINDOW, suffixes: [':f'] },
+  fixed: { name: 'redkitRateLimitFixedWindow', lua: FIXED_WINDOW, suffixes: [':fh'] },
   sliding: { name: 'redkitRateLimitSlidingCounter', lua: SLIDING_COUNTER, suffixes: [':w'] },
   'sliding-log': { name: 'redkitRateLimitSlidingLog', lua: SLIDING_LOG, suffixes: [':s', ':sm'] },
   'token-bucket': { name: 'redkitRateLimitTokenBucket', lua: TOKEN_BUCKET, suffixes: [':t'] }
@@ -33,14 +42,30 @@ interface Pending {
   done: Done
   settled: boolean
   group: Group | undefined
+  /** Deadline in ms, counted from the write; 0 = none. */
+  deadline: number
 }
 
-/** Checks sent together that share one deadline timer. */
+/** Checks written together that share one deadline timer. */
 interface Group {
   items: Pending[]
   open: number
   timer: NodeJS.Timeout | undefined
+  /** When the group's timer was (re)armed. */
+  armedAt: number
+  /** Times the deadline was extended because Redis was answering. */
+  extended: number
+  progress: Progress
 }
+
+/** When this connection last got a reply to a check. */
+interface Progress { at: number }
+
+/**
+ * Most times a deadline is extended while Redis keeps answering the checks
+ * written before: bounds the wait behind a backlog to (1 + this) deadlines.
+ */
+export const MAX_EXTENSIONS = 9
 
 /**
  * The Redis backend. Keys are `<prefix>rl:{<key>}:<suffix>`; the hash tag
@@ -48,7 +73,10 @@ interface Group {
  *
  * Checks made in one event-loop turn are sent together (one socket write on
  * a single Redis) and share one deadline timer per deadline value, instead of
- * one timer per check. Identical checks of one turn (a burst from one client)
+ * one timer per check. The deadline is Redis's: it starts when the checks
+ * are written, and a check it catches is failed only after the event loop
+ * has read the replies already waiting on the socket, so time the instance
+ * spent busy elsewhere never counts against Redis. Identical checks of one turn (a burst from one client)
  * go in one script call that decides each in turn, as separate calls at the
  * same server time would.
  */
@@ -58,6 +86,7 @@ export class RedisBackend implements Backend {
   readonly #keyStart: string
   #queue: Pending[] = []
   #groups = new Map<number, Group>()
+  readonly #progress: Progress = { at: 0 }
   #scheduled = false
   readonly #flushBound = (): void => { this.#flush() }
 
@@ -98,24 +127,26 @@ export class RedisBackend implements Backend {
     // Stored keys never contain braces (see storedKey), so the tag is the key itself.
     const base = this.#keyStart + key + '}'
     const { name, suffixes } = SCRIPTS[spec.algorithm]
+    const refusal = REFUSAL_ARG[spec.onRefusal ?? 'keep']
     const argv = suffixes.length === 1
-      ? [base + suffixes[0]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0]
-      : [base + suffixes[0]!, base + suffixes[1]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0]
-    const item: Pending = { name, argv, key, spec, consume, done, settled: false, group: undefined }
+      ? [base + suffixes[0]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0, refusal]
+      : [base + suffixes[0]!, base + suffixes[1]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0, refusal]
+    const item: Pending = { name, argv, key, spec, consume, done, settled: false, group: undefined, deadline }
     this.#queue.push(item)
-    if (deadline > 0) this.#watch(item, deadline)
     if (!this.#scheduled) {
       this.#scheduled = true
-      setImmediate(this.#flushBound)
+      soon(this.#flushBound)
     }
   }
 
-  /** Adds the check to this turn's group for its deadline, arming the group's one timer. */
-  #watch (item: Pending, deadline: number): void {
+  /** Adds the written check to this turn's group for its deadline, arming the group's one timer. */
+  #watch (item: Pending): void {
+    const deadline = item.deadline
+    if (deadline <= 0 || item.settled) return
     let group = this.#groups.get(deadline)
     if (group === undefined) {
-      const created: Group = { items: [], open: 0, timer: undefined }
-      created.timer = setTimeout(() => { expire(created, deadline) }, deadline)
+      const created: Group = { items: [], open: 0, timer: undefined, armedAt: performance.now(), extended: 0, progress: this.#progress }
+      created.timer = after(() => { expire(created, deadline) }, deadline)
       this.#groups.set(deadline, created)
       group = created
     }
@@ -132,21 +163,26 @@ export class RedisBackend implements Backend {
   #flush (): void {
     const batch = this.#queue
     this.#queue = []
-    this.#groups.clear()
     this.#scheduled = false
     if (batch.length === 1) {
       this.#single(batch[0]!)
-      return
+    } else {
+      for (const same of sameChecks(batch)) {
+        if (same.length === 1) this.#single(same[0]!)
+        else this.#together(same)
+      }
     }
-    for (const same of sameChecks(batch)) {
-      if (same.length === 1) this.#single(same[0]!)
-      else this.#together(same)
-    }
+    // Armed after the commands are handed to the connection (which writes them in this turn).
+    for (const item of batch) this.#watch(item)
+    this.#groups.clear()
   }
 
   #single (item: Pending): void {
     this.#commands[item.name]!(...item.argv).then(
-      (reply) => { settle(item, null, reply as Reply) },
+      (reply) => {
+        this.#progress.at = performance.now()
+        settle(item, null, reply as Reply)
+      },
       (err: Error) => { settle(item, err) })
   }
 
@@ -155,12 +191,13 @@ export class RedisBackend implements Backend {
     const { name, argv } = items[0]!
     this.#commands[name]!(...argv, items.length).then(
       (reply) => {
-        // Four numbers per check, then the server time they share.
+        this.#progress.at = performance.now()
+        // Five numbers per check, then the server time they share.
         const flat = reply as number[]
         const now = flat[flat.length - 1]!
         items.forEach((item, i) => {
-          const at = i * 4
-          settle(item, null, [flat[at]!, flat[at + 1]!, flat[at + 2]!, flat[at + 3]!, now])
+          const at = i * 5
+          settle(item, null, [flat[at]!, flat[at + 1]!, flat[at + 2]!, flat[at + 3]!, now, flat[at + 4]!])
         })
       },
       (err: Error) => { for (const item of items) settle(item, err) })
@@ -199,23 +236,47 @@ function sameLimit (a: Pending, b: Pending): boolean {
   const x = a.spec
   const y = b.spec
   return a.consume === b.consume && (x === y ||
-    (x.algorithm === y.algorithm && x.limit === y.limit && x.window === y.window && x.cost === y.cost))
+    (x.algorithm === y.algorithm && x.limit === y.limit && x.window === y.window && x.cost === y.cost &&
+      x.onRefusal === y.onRefusal))
 }
 
 function settle (item: Pending, err: Error | null, reply?: Reply): void {
   if (item.settled) return
   item.settled = true
   const group = item.group
-  if (group !== undefined && --group.open === 0) clearTimeout(group.timer)
+  if (group !== undefined && --group.open === 0) cancel(group.timer)
   item.done(err, reply)
 }
 
+/**
+ * The timer fires in the timers phase, before the event loop reads the
+ * sockets: when the instance was busy, replies Redis sent in time may still
+ * be unread. The checks are judged one phase later, after that read. The
+ * deadline is extended (at most MAX_EXTENSIONS times) when Redis answered
+ * other checks since the timer was armed (it is working through a backlog,
+ * not stalled) or when the timer itself fired late by more than half the
+ * deadline (the instance, not Redis, was stalled). A paused or stuck Redis
+ * answers nothing and an idle instance fires on time, so its checks fail at
+ * the first deadline.
+ */
 function expire (group: Group, deadline: number): void {
-  for (const item of group.items) {
-    if (!item.settled) settle(item, new RateLimitDeadlineError(deadline))
-  }
+  // A timer that fires late measures the instance's own stall (a busy loop, a descheduled process).
+  const late = performance.now() - group.armedAt - deadline
+  soon(() => {
+    if (group.open === 0) return
+    const stalled = late > deadline / 2
+    if ((stalled || group.progress.at > group.armedAt) && group.extended < MAX_EXTENSIONS) {
+      group.extended++
+      group.armedAt = performance.now()
+      group.timer = after(() => { expire(group, deadline) }, deadline)
+      return
+    }
+    for (const item of group.items) {
+      if (!item.settled) settle(item, new RateLimitDeadlineError(deadline))
+    }
+  })
 }
 
 export function decisionOf (reply: Reply): Decision {
-  return { allowed: reply[0] === 1, remaining: reply[1], resetAt: reply[2], retryAfter: reply[3], now: reply[4] }
+  return { allowed: reply[0] === 1, remaining: reply[1], resetAt: reply[2], retryAfter: reply[3], now: reply[4], refused: reply[5] }
 }

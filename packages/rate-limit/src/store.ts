@@ -1,3 +1,6 @@
+import type { FastifyRateLimitStore } from '@fastify/rate-limit'
+import type { OnRefusal } from './backend.js'
+import { RateLimitUnsupportedOptionError } from './errors.js'
 import type { Limiter, RateLimitDecision } from './limiter.js'
 import { resolveLimit, type Algorithm, type OnRedisError, type ResolvedLimit } from './options.js'
 
@@ -15,18 +18,33 @@ export interface StoreOptions {
 export interface StoreResult { current: number, ttl: number }
 export type StoreCallback = (err: Error | null, result?: StoreResult) => void
 
-export interface RateLimitStore {
+export interface RateLimitStore extends FastifyRateLimitStore {
   incr: (key: string, cb: StoreCallback, timeWindow: number, max: number) => void
   read: (key: string, cb: StoreCallback, timeWindow: number, max: number) => void
-  child: (routeOptions: Record<string, unknown>) => RateLimitStore
+  child: (routeOptions: object) => RateLimitStore
 }
 
-/** The constructor @fastify/rate-limit calls with its settings. */
-export type RateLimitStoreClass = new (settings?: Record<string, unknown>) => RateLimitStore
+/** The constructor @fastify/rate-limit calls with its settings; assignable to its `FastifyRateLimitStoreCtor`. */
+export type RateLimitStoreClass = new (settings?: object) => RateLimitStore
 
 interface RouteInfo { method?: unknown, url?: unknown }
 
 const DEFAULT_NAMESPACE = 'frl'
+
+/**
+ * @fastify/rate-limit options a store implements, and why each has no
+ * meaning outside a fixed window: they count or move a window of attempts.
+ */
+const FIXED_ONLY: Record<string, string> = {
+  ban: 'it counts the requests refused in a window, and only a fixed window has a count of attempts per window',
+  continueExceeding: 'it restarts the window at each refused request, and only a fixed window has a window that starts and ends',
+  exponentialBackoff: 'it doubles the window at each refused request, and only a fixed window has a window that starts and ends'
+}
+
+function rootNamespace (limiter: Limiter): string {
+  const n = ++limiter.stores
+  return n === 1 ? DEFAULT_NAMESPACE : `${DEFAULT_NAMESPACE}${n}`
+}
 
 function pick (source: Record<string, unknown>): StoreOptions {
   const out: StoreOptions = {}
@@ -37,30 +55,61 @@ function pick (source: Record<string, unknown>): StoreOptions {
   return out
 }
 
-/** Maps a decision to what @fastify/rate-limit expects: current > max means refused. */
-function toResult (decision: RateLimitDecision, max: number): StoreResult {
-  if (!decision.allowed) return { current: max + 1, ttl: decision.retryAfter }
-  return { current: max - decision.remaining, ttl: Math.max(0, decision.resetAt - decision.now) }
+function isSet (settings: Record<string, unknown>, name: string): boolean {
+  const value = settings[name]
+  return name === 'ban' ? typeof value === 'number' && value >= 0 : value === true
+}
+
+/**
+ * The refusal behaviour @fastify/rate-limit's settings ask for; throws
+ * FST_REDKIT_RATE_LIMIT_UNSUPPORTED_OPTION where the algorithm gives them no meaning.
+ */
+function onRefusalOf (settings: Record<string, unknown>, algorithm: Algorithm): OnRefusal {
+  if (algorithm !== 'fixed') {
+    for (const name of Object.keys(FIXED_ONLY)) {
+      if (isSet(settings, name)) throw new RateLimitUnsupportedOptionError(name, algorithm, FIXED_ONLY[name]!)
+    }
+    return 'keep'
+  }
+  // As in @fastify/rate-limit's own stores, continueExceeding wins over exponentialBackoff.
+  if (settings.continueExceeding === true) return 'restart'
+  return settings.exponentialBackoff === true ? 'backoff' : 'keep'
+}
+
+/**
+ * What @fastify/rate-limit expects: `current` is the number of attempts in the
+ * window, so `current > max` means refused and `current - max` is the number
+ * of refusals it compares with `ban`. A peek of an empty key reports ttl 0.
+ */
+function toResult (decision: RateLimitDecision, max: number, consume: boolean): StoreResult {
+  // Let through unchecked (fail-open): nothing was counted, as with skipOnError on a store error.
+  if (decision.degraded) return { current: 0, ttl: 0 }
+  const ttl = Math.max(0, decision.resetAt - decision.now)
+  if (!decision.allowed) return { current: max + Math.max(consume ? 1 : 0, decision.refused), ttl: decision.retryAfter }
+  return { current: max - decision.remaining, ttl }
 }
 
 /**
  * Builds a store class for @fastify/rate-limit's `store` setting, bound to a
  * limiter. `child` keys each route apart and applies the route's `algorithm`,
- * `onRedisError`, `deadline` and `cost` from `config.rateLimit`.
+ * `onRedisError`, `deadline` and `cost` from `config.rateLimit`, and
+ * @fastify/rate-limit's `ban`, `continueExceeding` and `exponentialBackoff`.
+ * Without a `nameSpace`, the n-th registration of @fastify/rate-limit in an
+ * app gets its own (`frl`, `frl2`, …: the same on every instance of the app),
+ * so two registrations count apart, as with its in-memory store.
  */
 export function createStore (limiter: Limiter, options: StoreOptions = {}): RateLimitStoreClass {
   const base = resolveLimit(pick(options as Record<string, unknown>), limiter.options.defaults)
-  const rootNamespace = options.nameSpace ?? DEFAULT_NAMESPACE
 
   class RedkitRateLimitStore implements RateLimitStore {
     readonly #spec: ResolvedLimit
     readonly #namespace: string
     #last: ResolvedLimit
 
-    constructor (settings?: Record<string, unknown>, namespace = rootNamespace, spec = base) {
-      this.#spec = spec
-      this.#last = spec
-      this.#namespace = namespace
+    constructor (settings: object = {}, namespace?: string, spec = base) {
+      this.#spec = { ...spec, onRefusal: onRefusalOf(settings as Record<string, unknown>, spec.algorithm) }
+      this.#last = this.#spec
+      this.#namespace = namespace ?? options.nameSpace ?? rootNamespace(limiter)
     }
 
     incr (key: string, cb: StoreCallback, timeWindow: number, max: number): void {
@@ -71,13 +120,13 @@ export function createStore (limiter: Limiter, options: StoreOptions = {}): Rate
       this.#decide(key, cb, timeWindow, max, false)
     }
 
-    child (routeOptions: Record<string, unknown>): RateLimitStore {
-      const info = (routeOptions.routeInfo ?? {}) as RouteInfo
+    child (routeOptions: object): RateLimitStore {
+      const settings = routeOptions as Record<string, unknown>
+      const info = (settings.routeInfo ?? {}) as RouteInfo
       const namespace = typeof info.method === 'string' && typeof info.url === 'string'
         ? `${this.#namespace}:${info.method}:${info.url}`
         : this.#namespace
-      const spec = resolveLimit(pick(routeOptions), this.#spec)
-      return new RedkitRateLimitStore(undefined, namespace, spec)
+      return new RedkitRateLimitStore(settings, namespace, resolveLimit(pick(settings), this.#spec))
     }
 
     #decide (key: string, cb: StoreCallback, timeWindow: number, max: number, consume: boolean): void {
@@ -94,7 +143,7 @@ export function createStore (limiter: Limiter, options: StoreOptions = {}): Rate
       }
       limiter.decide(stored, this.#specFor(timeWindow, max), consume, (err, decision) => {
         if (err !== null) cb(err)
-        else cb(null, toResult(decision!, max))
+        else cb(null, toResult(decision!, max, consume))
       })
     }
 

@@ -12,7 +12,7 @@ function random (seed: number): () => number {
   }
 }
 
-type Outcome = Omit<RateLimitDecision, 'limit' | 'degraded'>
+type Outcome = Omit<RateLimitDecision, 'limit' | 'degraded' | 'refused'>
 
 /**
  * The sliding window counter by its definition. Sub-windows [s + kW, s + (k+1)W)
@@ -72,7 +72,7 @@ class SlidingLogModel {
     const allowed = usedAt(now) + cost <= limit
     if (allowed && consume) this.log.push([now, cost])
     const newest = this.log.at(-1)
-    const resetAt = newest === undefined ? now + window : newest[0] + window
+    const resetAt = newest === undefined ? now : newest[0] + window
     let retryAfter = 0
     if (!allowed) {
       const candidates = this.log.map(([at]) => at + window).filter((t) => usedAt(t) + cost <= limit)
@@ -108,20 +108,20 @@ export function contract (target: Target): void {
   test(`${target.name}: fixed window by its definition, including the window edge`, async (t) => {
     const app = await buildApp(t, core())
     const spec = { limit: 3, window: 800, algorithm: 'fixed' as const }
-    const first = await app.rateLimit.check('fw', spec)
+    const first = await app.limiter.check('fw', spec)
     t.same([first.allowed, first.remaining, first.retryAfter], [true, 2, 0], 'first request opens a window')
     t.ok(Math.abs(first.resetAt - first.now - 800) <= 1, 'the window lasts `window` ms from the first request')
-    const second = await app.rateLimit.check('fw', { ...spec, cost: 2 })
+    const second = await app.limiter.check('fw', { ...spec, cost: 2 })
     t.same([second.allowed, second.remaining], [true, 0])
     t.ok(Math.abs(second.resetAt - first.resetAt) <= 1, 'the window does not move')
-    const denied = await app.rateLimit.check('fw', spec)
+    const denied = await app.limiter.check('fw', spec)
     t.same([denied.allowed, denied.remaining], [false, 0])
     t.ok(Math.abs(denied.retryAfter - (first.resetAt - denied.now)) <= 1, 'retryAfter is the time to the window end')
 
     await sleep(first.resetAt - Date.now() - 300)
-    t.equal((await app.rateLimit.check('fw', spec)).allowed, false, 'still refused just before the edge')
+    t.equal((await app.limiter.check('fw', spec)).allowed, false, 'still refused just before the edge')
     await sleep(first.resetAt - Date.now() + 40)
-    const next = await app.rateLimit.check('fw', spec)
+    const next = await app.limiter.check('fw', spec)
     t.same([next.allowed, next.remaining], [true, 2], 'a new window after the edge')
     t.ok(next.resetAt >= first.resetAt + 800 - 1 + (next.now - first.resetAt), 'the new window starts at this request')
   })
@@ -129,10 +129,10 @@ export function contract (target: Target): void {
   test(`${target.name}: fixed window: refused requests take nothing, cost is atomic`, async (t) => {
     const app = await buildApp(t, core())
     const spec = { limit: 5, window: 10_000, algorithm: 'fixed' as const }
-    t.equal((await app.rateLimit.check('c', { ...spec, cost: 4 })).remaining, 1)
-    const big = await app.rateLimit.check('c', { ...spec, cost: 2 })
+    t.equal((await app.limiter.check('c', { ...spec, cost: 4 })).remaining, 1)
+    const big = await app.limiter.check('c', { ...spec, cost: 2 })
     t.same([big.allowed, big.remaining], [false, 1], 'cost 2 does not fit and takes nothing')
-    const small = await app.rateLimit.check('c', { ...spec, cost: 1 })
+    const small = await app.limiter.check('c', { ...spec, cost: 1 })
     t.same([small.allowed, small.remaining], [true, 0])
   })
 
@@ -151,8 +151,8 @@ export function contract (target: Target): void {
         const cost = 1 + Math.floor(rand() * 3)
         const consume = rand() > 0.15
         const d = consume
-          ? await app.rateLimit.check('seq', { limit, window, algorithm, cost })
-          : await app.rateLimit.peek('seq', { limit, window, algorithm, cost })
+          ? await app.limiter.check('seq', { limit, window, algorithm, cost })
+          : await app.limiter.peek('seq', { limit, window, algorithm, cost })
         const want = model.step(d.now, limit, window, cost, consume)
         const where = `step ${i} (cost ${cost}, ${consume ? 'check' : 'peek'}, t=${d.now})`
         t.equal(d.allowed, want.allowed, `${where}: allowed`)
@@ -173,10 +173,10 @@ export function contract (target: Target): void {
       const app = await buildApp(t, core())
       const model = new models[algorithm]()
       const spec = { limit: 5, window: 60_000, algorithm }
-      const warm = await app.rateLimit.check('burst', { ...spec, cost: 2 })
+      const warm = await app.limiter.check('burst', { ...spec, cost: 2 })
       model.step(warm.now, spec.limit, spec.window, 2, true)
       const before = app.redkit.stats().commands
-      const burst = await Promise.all(Array.from({ length: 12 }, async () => await app.rateLimit.check('burst', spec)))
+      const burst = await Promise.all(Array.from({ length: 12 }, async () => await app.limiter.check('burst', spec)))
       if (app.redkit.mode === 'redis') t.equal(app.redkit.stats().commands - before, 1, 'one script call for the whole burst')
       t.same(burst.map((d) => d.allowed), [true, true, true, false, false, false, false, false, false, false, false, false],
         'exactly the remaining 3 pass, the first 3 in arrival order')
@@ -187,7 +187,7 @@ export function contract (target: Target): void {
         t.ok(Math.abs(d.resetAt - want.resetAt) <= slack, `request ${i}: resetAt ${d.resetAt} vs ${want.resetAt}`)
         t.ok(Math.abs(d.retryAfter - want.retryAfter) <= slack, `request ${i}: retryAfter ${d.retryAfter} vs ${want.retryAfter}`)
       })
-      t.equal((await app.rateLimit.peek('burst', spec)).remaining, 0, 'the burst took what it was allowed, no more')
+      t.equal((await app.limiter.peek('burst', spec)).remaining, 0, 'the burst took what it was allowed, no more')
     })
   }
 
@@ -195,7 +195,7 @@ export function contract (target: Target): void {
     const prefix = uniquePrefix('rl-edge')
     const app = await buildApp(t, core(prefix))
     const spec = { limit: 4, window: 1000, algorithm: 'sliding' as const }
-    const a = await app.rateLimit.check('ctr', { ...spec, cost: 4 })
+    const a = await app.limiter.check('ctr', { ...spec, cost: 4 })
     t.same([a.allowed, a.remaining, a.resetAt - a.now], [true, 0, 2000],
       'the first request anchors the sub-windows; all of it is gone two windows later')
     const client = admin()
@@ -205,21 +205,21 @@ export function contract (target: Target): void {
       const ttl = await client.pttl(key)
       t.ok(ttl > 1500 && ttl <= 2000, `TTL is two windows from the sub-window start (${ttl} ms)`)
     }
-    const full = await app.rateLimit.check('ctr', spec)
+    const full = await app.limiter.check('ctr', spec)
     t.equal(full.allowed, false)
     t.equal(full.retryAfter, a.now + 1250 - full.now, 'one unit fits once the previous 4 weigh at most 3: a quarter into the next sub-window')
-    const two = await app.rateLimit.peek('ctr', { ...spec, cost: 2 })
+    const two = await app.limiter.peek('ctr', { ...spec, cost: 2 })
     t.equal(two.retryAfter, a.now + 1500 - two.now, 'two units fit halfway into the next sub-window')
 
     await sleep(a.now + 1060 - Date.now())
-    const rolled = await app.rateLimit.check('ctr', spec)
+    const rolled = await app.limiter.check('ctr', spec)
     const into = rolled.now - a.now - 1000
     t.ok(into >= 0 && into < 250, `in the next sub-window, before a quarter of it (${into} ms)`)
     t.equal(rolled.allowed, false, 'refused after the roll-over: the previous sub-window still weighs (a fixed window would allow it)')
     t.equal(rolled.remaining, Math.floor(4 - 4 * (1000 - into) / 1000))
 
     await sleep(a.now + 1290 - Date.now())
-    const after = await app.rateLimit.check('ctr', spec)
+    const after = await app.limiter.check('ctr', spec)
     const later = after.now - a.now - 1000
     t.ok(later >= 250 && later < 1000, `past a quarter of the sub-window (${later} ms)`)
     t.equal(after.allowed, true, 'allowed once the weighted previous count has decayed enough')
@@ -228,45 +228,45 @@ export function contract (target: Target): void {
 
     await sleep(a.now + 3040 - Date.now())
     if (client !== null) t.equal(await client.exists(`${prefix}rl:{ctr}:w`), 0, 'the key expired when both sub-windows were over')
-    const fresh = await app.rateLimit.check('ctr', { ...spec, cost: 4 })
+    const fresh = await app.limiter.check('ctr', { ...spec, cost: 4 })
     t.same([fresh.allowed, fresh.remaining, fresh.resetAt - fresh.now], [true, 0, 2000], 'an idle key starts over, anchored at this request')
   })
 
   test(`${target.name}: sliding log edges: each request leaves the window exactly W after it`, async (t) => {
     const app = await buildApp(t, core())
     const spec = { limit: 3, window: 1000, algorithm: 'sliding-log' as const }
-    const a = await app.rateLimit.check('edge', spec)
+    const a = await app.limiter.check('edge', spec)
     await sleep(400)
-    const b = await app.rateLimit.check('edge', { ...spec, cost: 2 })
+    const b = await app.limiter.check('edge', { ...spec, cost: 2 })
     t.equal(b.remaining, 0)
     t.equal(b.resetAt, b.now + 1000, 'resetAt is when the newest request leaves the window')
-    const full = await app.rateLimit.check('edge', spec)
+    const full = await app.limiter.check('edge', spec)
     t.equal(full.allowed, false)
     t.equal(full.retryAfter, a.now + 1000 - full.now, 'one unit frees up when the oldest request leaves')
-    const two = await app.rateLimit.peek('edge', { ...spec, cost: 2 })
+    const two = await app.limiter.peek('edge', { ...spec, cost: 2 })
     t.equal(two.retryAfter, b.now + 1000 - two.now, 'two units free up when the second request leaves')
 
     await sleep(a.now + 1000 - Date.now() - 150)
-    t.equal((await app.rateLimit.check('edge', spec)).allowed, false, 'refused just before the oldest leaves')
+    t.equal((await app.limiter.check('edge', spec)).allowed, false, 'refused just before the oldest leaves')
     await sleep(a.now + 1000 - Date.now() + 40)
-    const partial = await app.rateLimit.check('edge', { ...spec, cost: 2 })
+    const partial = await app.limiter.check('edge', { ...spec, cost: 2 })
     t.equal(partial.allowed, false, 'only the oldest unit has left: cost 2 is refused (a fixed window would allow it)')
-    const one = await app.rateLimit.check('edge', spec)
+    const one = await app.limiter.check('edge', spec)
     t.same([one.allowed, one.remaining], [true, 0], 'cost 1 fits after the oldest left')
   })
 
   test(`${target.name}: token bucket edges: refill rate and burst`, async (t) => {
     const app = await buildApp(t, core())
     const spec = { limit: 4, window: 800, algorithm: 'token-bucket' as const }
-    const burst = await app.rateLimit.check('tb', { ...spec, cost: 4 })
+    const burst = await app.limiter.check('tb', { ...spec, cost: 4 })
     t.same([burst.allowed, burst.remaining, burst.resetAt - burst.now], [true, 0, 800], 'a new bucket is full; empty after the burst')
-    const empty = await app.rateLimit.check('tb', spec)
+    const empty = await app.limiter.check('tb', spec)
     t.equal(empty.allowed, false)
     t.equal(empty.retryAfter, burst.now + 200 - empty.now, 'one token every window/limit ms')
     await sleep(burst.now + 200 - Date.now() - 100)
-    t.equal((await app.rateLimit.check('tb', spec)).allowed, false, 'refused before the first token')
+    t.equal((await app.limiter.check('tb', spec)).allowed, false, 'refused before the first token')
     await sleep(burst.now + 200 - Date.now() + 30)
-    const refilled = await app.rateLimit.check('tb', spec)
+    const refilled = await app.limiter.check('tb', spec)
     t.equal(refilled.allowed, true, 'allowed once a token has been refilled')
     t.equal(refilled.remaining, Math.floor((refilled.now - burst.now) / 200) - 1)
   })
@@ -275,29 +275,29 @@ export function contract (target: Target): void {
     const app = await buildApp(t, core())
     for (const algorithm of ['fixed', 'sliding', 'sliding-log', 'token-bucket'] as Algorithm[]) {
       const spec = { limit: 2, window: 60_000, algorithm }
-      t.equal((await app.rateLimit.peek('p', spec)).remaining, 2, `${algorithm}: peek on a new key`)
-      await app.rateLimit.check('p', spec)
-      t.equal((await app.rateLimit.peek('p', spec)).remaining, 1, `${algorithm}: peek takes nothing`)
-      t.equal((await app.rateLimit.peek('p', spec)).remaining, 1)
-      await app.rateLimit.check('p', spec)
-      t.equal((await app.rateLimit.check('p', spec)).allowed, false)
-      await app.rateLimit.reset('p')
-      t.equal((await app.rateLimit.check('p', spec)).remaining, 1, `${algorithm}: reset forgets the key`)
+      t.equal((await app.limiter.peek('p', spec)).remaining, 2, `${algorithm}: peek on a new key`)
+      await app.limiter.check('p', spec)
+      t.equal((await app.limiter.peek('p', spec)).remaining, 1, `${algorithm}: peek takes nothing`)
+      t.equal((await app.limiter.peek('p', spec)).remaining, 1)
+      await app.limiter.check('p', spec)
+      t.equal((await app.limiter.check('p', spec)).allowed, false)
+      await app.limiter.reset('p')
+      t.equal((await app.limiter.check('p', spec)).remaining, 1, `${algorithm}: reset forgets the key`)
     }
     const long1 = 'x'.repeat(500) + 'a'
     const long2 = 'x'.repeat(500) + 'b'
     const spec = { limit: 1, window: 60_000 }
-    t.equal((await app.rateLimit.check(long1, spec)).allowed, true)
-    t.equal((await app.rateLimit.check(long2, spec)).allowed, true, 'long keys are hashed without colliding')
-    t.equal((await app.rateLimit.check(long1, spec)).allowed, false, 'the same long key is the same bucket')
-    t.equal((await app.rateLimit.check('a{b}', spec)).allowed, true)
-    t.equal((await app.rateLimit.check('a_b_', spec)).allowed, true, 'braces do not collide with their replacement')
+    t.equal((await app.limiter.check(long1, spec)).allowed, true)
+    t.equal((await app.limiter.check(long2, spec)).allowed, true, 'long keys are hashed without colliding')
+    t.equal((await app.limiter.check(long1, spec)).allowed, false, 'the same long key is the same bucket')
+    t.equal((await app.limiter.check('a{b}', spec)).allowed, true)
+    t.equal((await app.limiter.check('a_b_', spec)).allowed, true, 'braces do not collide with their replacement')
 
-    await t.rejects(app.rateLimit.check('', spec), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_KEY' })
-    await t.rejects(app.rateLimit.check('k', { limit: 2, cost: 3 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
-    await t.rejects(app.rateLimit.check('k', { limit: 0 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
-    await t.rejects(app.rateLimit.check('k', { window: 1.5 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
-    await t.rejects(app.rateLimit.check('k', { algorithm: 'leaky' as Algorithm }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
+    await t.rejects(app.limiter.check('', spec), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_KEY' })
+    await t.rejects(app.limiter.check('k', { limit: 2, cost: 3 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
+    await t.rejects(app.limiter.check('k', { limit: 0 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
+    await t.rejects(app.limiter.check('k', { window: 1.5 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
+    await t.rejects(app.limiter.check('k', { algorithm: 'leaky' as Algorithm }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
   })
 
   test(`${target.name}: store for @fastify/rate-limit, per-route algorithm and counters`, async (t) => {

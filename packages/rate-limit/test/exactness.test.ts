@@ -33,7 +33,7 @@ test('exactness across instances and clocks', async (t) => {
       for (const res of responses) counts.set(res.statusCode, (counts.get(res.statusCode) ?? 0) + 1)
       t.equal(counts.get(200), 100, 'exactly 100 allowed')
       t.equal(counts.get(429), 900, 'the rest refused with 429')
-      t.equal(apps.reduce((sum, app) => sum + app.rateLimit.metrics().failedOpen, 0), 0, 'no check fell back to fail-open')
+      t.equal(apps.reduce((sum, app) => sum + app.limiter.metrics().failedOpen, 0), 0, 'no check fell back to fail-open')
     })
   }
 
@@ -65,7 +65,7 @@ test('exactness across instances and clocks', async (t) => {
       t.equal(statuses.filter((s) => s === 200).length, 100, 'exactly 100 allowed over the three clocks')
       t.equal(statuses.filter((s) => s === 429).length, 20)
       t.ok(resets.every((r) => r >= low && r <= high), `every instance reports the same reset time, taken from Redis (${Math.min(...resets)}–${Math.max(...resets)} s)`)
-      const direct = apps.map((app) => app.rateLimit)
+      const direct = apps.map((app) => app.limiter)
       Date.now = () => realNow() + 30_000
       const shifted = await direct[1]!.check('clock', { limit: 5, window: 1000 })
       Date.now = realNow

@@ -20,7 +20,7 @@ async function timed (app: FastifyInstance, url: string): Promise<{ status: numb
 }
 
 async function recovered (app: FastifyInstance): Promise<void> {
-  await waitFor(async () => !(await app.rateLimit.check('probe', { limit: 1_000_000 })).degraded, 15_000, 'checks to reach Redis again')
+  await waitFor(async () => !(await app.limiter.check('probe', { limit: 1_000_000 })).degraded, 15_000, 'checks to reach Redis again')
 }
 
 test('faults', async (t) => {
@@ -41,7 +41,7 @@ test('faults', async (t) => {
     })()
     await sleep(300)
     await admin.script('FLUSH')
-    const afterFlush = await app.rateLimit.check('flush', { limit: 10 })
+    const afterFlush = await app.limiter.check('flush', { limit: 10 })
     t.equal(afterFlush.degraded, false, 'scripts reload after SCRIPT FLUSH')
     await sleep(300)
     await server.restart()
@@ -50,13 +50,13 @@ test('faults', async (t) => {
     state.running = false
     await traffic
     t.ok(statuses.length > 200, `traffic flowed (${statuses.length} requests)`)
-    t.comment(`checks let through fail-open during the restart: ${app.rateLimit.metrics().failedOpen}`)
+    t.comment(`checks let through fail-open during the restart: ${app.limiter.metrics().failedOpen}`)
     t.same(statuses.filter((s) => s >= 500), [], 'zero 5xx responses')
-    t.equal((await app.rateLimit.check('after', { limit: 10 })).remaining, 9, 'checks work after the restart')
+    t.equal((await app.limiter.check('after', { limit: 10 })).remaining, 9, 'checks work after the restart')
   })
 
   await t.test('Redis paused (SIGSTOP): fail-open adds at most the deadline + 50 ms; fail-closed answers 503', async (t) => {
-    const before = app.rateLimit.metrics()
+    const before = app.limiter.metrics()
     await server.pause()
     try {
       for (let i = 0; i < 5; i++) {
@@ -74,13 +74,13 @@ test('faults', async (t) => {
         t.equal(res.retryAfter, '1', 'with Retry-After')
         t.ok(res.ms <= DEADLINE + 50, `answered in ${res.ms.toFixed(1)} ms`)
       }
-      const direct = await app.rateLimit.check('direct', { limit: 5 })
+      const direct = await app.limiter.check('direct', { limit: 5 })
       t.equal(direct.degraded, true, 'check() reports a degraded decision')
-      await t.rejects(app.rateLimit.check('direct', { limit: 5, onRedisError: 'closed' }), { code: 'FST_REDKIT_RATE_LIMIT_UNAVAILABLE', statusCode: 503 })
+      await t.rejects(app.limiter.check('direct', { limit: 5, onRedisError: 'closed' }), { code: 'FST_REDKIT_RATE_LIMIT_UNAVAILABLE', statusCode: 503 })
     } finally {
       await server.resume()
     }
-    const after = app.rateLimit.metrics()
+    const after = app.limiter.metrics()
     t.ok(after.failedOpen - before.failedOpen >= 26, 'fail-open passes are counted')
     t.ok(after.failedClosed - before.failedClosed >= 4, 'fail-closed refusals are counted')
     // The first checks wait out the deadline; after that core fails fast, so later checks fail open at once.

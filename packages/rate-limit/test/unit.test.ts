@@ -1,7 +1,8 @@
 import { test } from 'tap'
 import Fastify from 'fastify'
 import redkit from '@redkit/core'
-import rateLimit, { clientKeyOf, fastifyRateLimit, MemoryBackend, storedKey } from '../src/index.js'
+import fastifyRateLimit from '@fastify/rate-limit'
+import rateLimit, { clientKeyOf, MemoryBackend, storedKey } from '../src/index.js'
 import { checkOptions } from '../src/options.js'
 import { buildApp } from './helpers.js'
 
@@ -34,7 +35,7 @@ test('options are checked at register time', async (t) => {
   t.throws(() => checkOptions({ ipv6Subnet: 129 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
   t.throws(() => checkOptions({ cost: 2 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION', message: /per check/ })
   t.throws(() => checkOptions({ limt: 2 } as never), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION', message: /unknown option "limt"/ })
-  t.same(checkOptions().defaults, { limit: 100, window: 60_000, algorithm: 'sliding', cost: 1, onRedisError: 'open', deadline: 100 })
+  t.same(checkOptions().defaults, { limit: 100, window: 60_000, algorithm: 'sliding', cost: 1, onRedisError: 'open', deadline: 100, onRefusal: 'keep' })
 
   const app = Fastify()
   t.teardown(async () => await app.close())
@@ -51,7 +52,7 @@ test('a route with an invalid algorithm fails at startup', async (t) => {
   }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
 })
 
-test('@fastify/rate-limit registered before redkit keeps its rateLimit() and gains ours', async (t) => {
+test('@fastify/rate-limit registered before redkit keeps its rateLimit(); redkit adds app.limiter', async (t) => {
   const app = Fastify()
   t.teardown(async () => await app.close())
   await app.register(redkit, { mode: 'memory', env: {} })
@@ -59,7 +60,7 @@ test('@fastify/rate-limit registered before redkit keeps its rateLimit() and gai
   await app.register(rateLimit, {})
   await app.ready()
   t.type(app.rateLimit, 'function', 'its handler factory is still there')
-  t.equal((await app.rateLimit.check('k', { limit: 1 })).allowed, true)
+  t.equal((await app.limiter.check('k', { limit: 1 })).allowed, true)
 })
 
 test('memory backend: bounded map and expiry', async (t) => {
@@ -78,7 +79,7 @@ test('memory backend: bounded map and expiry', async (t) => {
   const bucket = { limit: 2, window: 1000, algorithm: 'token-bucket' as const, cost: 2 }
   backend.decide('tb', bucket, true)
   now += 500
-  t.same(backend.decide('tb', bucket, false), { allowed: false, remaining: 1, resetAt: now + 500, retryAfter: 500, now })
+  t.same(backend.decide('tb', bucket, false), { allowed: false, remaining: 1, resetAt: now + 500, retryAfter: 500, now, refused: 0 })
 })
 
 test('memory backend: sliding counter on a controlled clock', async (t) => {
@@ -88,19 +89,19 @@ test('memory backend: sliding counter on a controlled clock', async (t) => {
   const spec = { limit: 10, window: 1000, algorithm: 'sliding' as const, cost: 1 }
   const anchor = now
   for (let i = 0; i < 10; i++) backend.decide('k', spec, true)
-  t.same(backend.decide('k', spec, true), { allowed: false, remaining: 0, resetAt: anchor + 2000, retryAfter: 1100, now },
+  t.same(backend.decide('k', spec, true), { allowed: false, remaining: 0, resetAt: anchor + 2000, retryAfter: 1100, now, refused: 0 },
     'full: one unit frees up a tenth into the next sub-window')
   now = anchor + 1099
   t.equal(backend.decide('k', spec, true).allowed, false, '10 × 901/1000 + 1 > 10')
   now = anchor + 1100
-  t.same(backend.decide('k', spec, true), { allowed: true, remaining: 0, resetAt: anchor + 3000, retryAfter: 0, now },
+  t.same(backend.decide('k', spec, true), { allowed: true, remaining: 0, resetAt: anchor + 3000, retryAfter: 0, now, refused: 0 },
     '10 × 900/1000 + 1 = 10 fits exactly')
   now = anchor + 1500
-  t.same(backend.decide('k', { ...spec, cost: 3 }, false), { allowed: true, remaining: 4, resetAt: anchor + 3000, retryAfter: 0, now },
+  t.same(backend.decide('k', { ...spec, cost: 3 }, false), { allowed: true, remaining: 4, resetAt: anchor + 3000, retryAfter: 0, now, refused: 0 },
     'peek: estimate 10 × 0.5 + 1 = 6, cost 3 fits, nothing taken')
   now = anchor + 2999
   t.equal(backend.decide('k', spec, false).remaining, 9, 'in the third sub-window the previous one holds the single unit')
   now = anchor + 3000
-  t.same(backend.decide('k', { ...spec, cost: 10 }, true), { allowed: true, remaining: 0, resetAt: now + 2000, retryAfter: 0, now },
+  t.same(backend.decide('k', { ...spec, cost: 10 }, true), { allowed: true, remaining: 0, resetAt: now + 2000, retryAfter: 0, now, refused: 0 },
     'both sub-windows over: the grid is anchored again at this request')
 })

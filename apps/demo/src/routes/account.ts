@@ -27,7 +27,7 @@ export const accountRoutes: FastifyPluginAsync = async (app) => {
         onRedisError: 'closed',
         // After body parsing, so the key can hold the username.
         hook: 'preHandler',
-        keyGenerator: (request: FastifyRequest) => `${app.rateLimit.clientKey(request)}|${(request.body as { username?: string })?.username ?? ''}`
+        keyGenerator: (request: FastifyRequest) => `${app.limiter.clientKey(request)}|${(request.body as { username?: string })?.username ?? ''}`
       }
     }
   }, async (request) => {
