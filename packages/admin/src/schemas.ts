@@ -1,21 +1,12 @@
 import { INFO_SECTIONS } from './redis-info.js'
-import { DEFAULT_PAGE_SIZE, DEFAULT_SLOWLOG_COUNT, MAX_PAGE_SIZE, MAX_SLOWLOG_COUNT } from './options.js'
+import { DEFAULT_SLOWLOG_COUNT, MAX_SLOWLOG_COUNT } from './options.js'
+import { TAGS, errors } from './schemas-common.js'
 
 /* JSON Schemas of every route, so validation, serialisation and @fastify/swagger share one description. */
 
-const TAGS = ['redkit-admin']
-
-export const errorSchema = {
-  type: 'object',
-  properties: {
-    statusCode: { type: 'integer' },
-    code: { type: 'string' },
-    error: { type: 'string' },
-    message: { type: 'string' }
-  }
-} as const
-
-const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 500: errorSchema, 503: errorSchema }
+export { errorSchema } from './schemas-common.js'
+export * from './schemas-sessions.js'
+export * from './schemas-locks.js'
 
 const healthBody = {
   type: 'object',
@@ -139,161 +130,6 @@ export const slowlogSchema = {
             }
           }
         }
-      }
-    },
-    ...errors
-  }
-}
-
-const sessionInfo = {
-  type: 'object',
-  properties: {
-    sessionId: { type: 'string' },
-    userId: { type: 'string' },
-    created: { type: 'integer', description: 'ms since the epoch' },
-    expires: { type: 'integer', description: 'ms since the epoch' },
-    ip: { type: 'string' },
-    userAgent: { type: 'string' }
-  },
-  required: ['sessionId', 'created', 'expires'],
-  additionalProperties: false
-} as const
-
-const sessionIdParams = {
-  type: 'object',
-  properties: { id: { type: 'string', pattern: '^[A-Za-z0-9_-]{8,128}$' } },
-  required: ['id']
-} as const
-
-const userIdParams = {
-  type: 'object',
-  properties: { userId: { type: 'string', minLength: 1, maxLength: 512 } },
-  required: ['userId']
-} as const
-
-export const sessionStatsSchema = {
-  tags: TAGS,
-  summary: 'Session and user-index counts',
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        mode: { type: 'string' },
-        sessions: { type: 'integer' },
-        users: { type: 'integer', description: 'per-user session indexes' }
-      }
-    },
-    ...errors
-  }
-}
-
-export const sessionListSchema = {
-  tags: TAGS,
-  summary: 'A page of sessions (ids and metadata only), in expiry order from the session registry',
-  querystring: {
-    type: 'object',
-    properties: {
-      // No maxLength here: @redkit/session refuses a cursor over its bound (512), answered as FST_REDKIT_ADMIN_INVALID_CURSOR.
-      cursor: { type: 'string', minLength: 1, description: 'nextCursor of the previous page (under 1 KB)' },
-      limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }
-    },
-    additionalProperties: false
-  },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        sessions: { type: 'array', items: sessionInfo },
-        nextCursor: { type: ['string', 'null'] }
-      }
-    },
-    ...errors
-  }
-}
-
-export const sessionGetSchema = {
-  tags: TAGS,
-  summary: 'Metadata of one session',
-  params: sessionIdParams,
-  response: { 200: sessionInfo, ...errors }
-}
-
-export const sessionDeleteSchema = {
-  tags: TAGS,
-  summary: 'Revokes one session on every instance',
-  params: sessionIdParams,
-  response: {
-    200: { type: 'object', properties: { sessionId: { type: 'string' }, revoked: { type: 'boolean' } } },
-    ...errors
-  }
-}
-
-export const userSessionsSchema = {
-  tags: TAGS,
-  summary: 'Live sessions of one user',
-  params: userIdParams,
-  response: {
-    200: { type: 'object', properties: { userId: { type: 'string' }, sessions: { type: 'array', items: sessionInfo } } },
-    ...errors
-  }
-}
-
-export const userSessionsDeleteSchema = {
-  tags: TAGS,
-  summary: 'Revokes every session of one user',
-  params: userIdParams,
-  response: {
-    200: { type: 'object', properties: { userId: { type: 'string' }, revoked: { type: 'integer' } } },
-    ...errors
-  }
-}
-
-export const cleanupSchema = {
-  tags: TAGS,
-  summary: 'Drops user-index entries whose session is gone',
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        indexes: { type: 'integer' },
-        entries: { type: 'integer' },
-        removed: { type: 'integer' }
-      }
-    },
-    ...errors
-  }
-}
-
-export const locksSchema = {
-  tags: TAGS,
-  summary: 'A page of held locks and semaphores, soonest-ending lease first, from the registry of held locks',
-  querystring: {
-    type: 'object',
-    properties: {
-      cursor: { type: 'string', minLength: 1, maxLength: 1024, description: 'nextCursor of the previous page' },
-      limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }
-    },
-    additionalProperties: false
-  },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        locks: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              name: { type: 'string' },
-              kind: { type: 'string' },
-              owner: { type: 'string' },
-              token: { type: 'number' },
-              ttl: { type: 'number' },
-              holders: { type: 'array', items: { type: 'object', additionalProperties: true } }
-            }
-          }
-        },
-        nextCursor: { type: ['string', 'null'] }
       }
     },
     ...errors

@@ -1,6 +1,9 @@
+import type { Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import redkit from '@redkit/core'
+import { uniquePrefix } from '@redkit/testing'
 import pubsub, { type PubsubOptions } from '../src/index.js'
+import type { ContractBackend } from './contract.js'
 
 export type CoreTarget = { url: string } | { clusterNodes: Array<{ host: string, port: number }> } | { mode: 'memory' }
 
@@ -33,4 +36,25 @@ export function deferred (): { promise: Promise<void>, resolve: () => void } {
   let release!: () => void
   const promise = new Promise<void>((resolve) => { release = resolve })
   return { promise, resolve: release }
+}
+
+export interface Pair { a: FastifyInstance, b: FastifyInstance }
+
+export async function pair (t: Test, backend: ContractBackend, opts?: PubsubOptions): Promise<Pair> {
+  const prefix = uniquePrefix('pubsub')
+  const a = await backend.make(prefix, opts)
+  t.teardown(async () => await a.close())
+  if (!backend.shared) return { a, b: a }
+  const b = await backend.make(prefix, opts)
+  t.teardown(async () => await b.close())
+  return { a, b }
+}
+
+export async function errorCode (fn: () => unknown): Promise<string | undefined> {
+  try {
+    await fn()
+  } catch (err) {
+    return (err as { code?: string }).code
+  }
+  return undefined
 }

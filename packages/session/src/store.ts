@@ -1,19 +1,18 @@
 import { EventEmitter } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import {
-  COOKIE_FIELD, DATA_PREFIX, META_FIELD, parseMeta, SESSION_ID, type IndexCleanupReport, type Meta, type SavePlan,
+  COOKIE_FIELD, META_FIELD, parseMeta, SESSION_ID, type IndexCleanupReport, type Meta, type SavePlan,
   type SessionBackend, type SessionCounts
 } from './backend.js'
-import { SessionInvalidOptionError, SessionNotSerializableError, SessionTooLargeError } from './errors.js'
+import { diffFields, type Change } from './diff.js'
+import { SessionInvalidOptionError } from './errors.js'
 import { checkId, checkUserId, newSessionId, userKey } from './ids.js'
 import { checkListOptions, inChunks, toSessionMeta, type SessionListOptions, type SessionListPage, type SessionMeta } from './listing.js'
 import { MemoryBackend } from './memory.js'
 import { checkStoreOptions, type ResolvedStoreOptions, type SessionStoreOptions } from './options.js'
 import { RedisBackend } from './redis.js'
 import { metaFor, requestOf } from './request-meta.js'
-import {
-  cookieExpiry, decode, encodeCookie, fieldState, isPrimitive, snapshots, type Decoded, type FieldState, type Snapshot
-} from './snapshot.js'
+import { cookieExpiry, decode, encodeCookie, snapshots, type Decoded, type Snapshot } from './snapshot.js'
 
 export { checkId, checkUserId } from './ids.js'
 
@@ -40,12 +39,6 @@ export const FRESH_ID = Symbol('redkit.session.freshId')
 
 const STORE_KEYS = new Set(['ttl', 'maxSize', 'userField', 'tombstoneTtl', 'maxEntries'])
 
-/** UTF-8 length, computed only when the cheap bound says it could matter. */
-function byteSize (parts: string[], chars: number, max: number): number {
-  if (chars * 3 <= max) return chars
-  return parts.reduce((sum, part) => sum + Buffer.byteLength(part), 0)
-}
-
 /**
  * Settles a promise into a Node-style callback, or returns it when there is
  * none. An exception thrown by the callback becomes an unhandled rejection,
@@ -55,11 +48,6 @@ function settle<T> (promise: Promise<T>, callback: Callback<T> | undefined): Pro
   if (callback === undefined) return promise
   promise.then((value) => { callback(null, value) }, (err: unknown) => { callback(err) })
   return undefined
-}
-
-interface Change {
-  key: string
-  state: FieldState | undefined
 }
 
 /**
@@ -299,48 +287,10 @@ export class RedisSessionStore extends EventEmitter {
       await this.backend.destroy(id, false)
       return
     }
-    const holder = session as Record<string, unknown>
     let snapshot: Snapshot | undefined = snapshots.get(session)
     if (snapshot?.id !== id) snapshot = undefined
 
-    const set: string[] = []
-    const del: string[] = []
-    const changes: Change[] = []
-    const sizes: string[] = []
-    let chars = 0
-    const seen = snapshot === undefined ? undefined : new Set<string>()
-    for (const key of Object.keys(session)) {
-      if (key === 'cookie' || key === '__proto__') continue
-      const value = holder[key]
-      if (value === undefined || typeof value === 'function') continue
-      const before = snapshot?.fields.get(key)
-      // Unchanged primitives are not serialised again.
-      if (before !== undefined && before.value === value && isPrimitive(value)) {
-        seen!.add(key)
-        chars += before.raw.length
-        sizes.push(before.raw)
-        continue
-      }
-      const raw = serialise(key, value)
-      if (raw === undefined) continue
-      seen?.add(key)
-      chars += raw.length
-      sizes.push(raw)
-      if (before !== undefined && before.raw === raw) continue
-      set.push(DATA_PREFIX + key, raw)
-      if (snapshot !== undefined) changes.push({ key, state: fieldState(raw, value) })
-    }
-    if (snapshot !== undefined) {
-      for (const key of snapshot.fields.keys()) {
-        if (!seen!.has(key)) {
-          del.push(DATA_PREFIX + key)
-          changes.push({ key, state: undefined })
-        }
-      }
-    }
-
-    const size = byteSize(sizes, chars, this.options.maxSize)
-    if (size > this.options.maxSize) throw new SessionTooLargeError(size, this.options.maxSize)
+    const { set, del, changes } = diffFields(session, snapshot, this.options.maxSize)
 
     const cookie = encodeCookie((session as { cookie?: unknown }).cookie)
     if (cookie !== undefined && cookie !== snapshot?.cookie) set.push(COOKIE_FIELD, cookie)
@@ -414,13 +364,5 @@ export class RedisSessionStore extends EventEmitter {
       out.push({ id, ...decode(id, raw).data })
     }
     return out
-  }
-}
-
-function serialise (key: string, value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value)
-  } catch (err) {
-    throw new SessionNotSerializableError(key, (err as Error).message)
   }
 }
