@@ -29,6 +29,8 @@ export interface ClusterCommand {
   redkitSentAt?: number
   /** Set once core's deadline has failed the command: ioredis must not send it again. */
   redkitExpired?: boolean
+  /** Past its deadline at the last sweep: failed at the next one if still unanswered. */
+  redkitOverdue?: boolean
   /** The last error a node answered, kept while ioredis retries. */
   redkitLastError?: Error
   reject: (err: Error) => void
@@ -84,13 +86,21 @@ export class ClusterDeadlines {
 
   private sweep (now: number): void {
     const { queue } = this
-    while (this.head < queue.length) {
-      const { command, fail } = queue[this.head]!
-      if (command.isSettled !== true) {
-        if (command.redkitSentAt !== undefined && now - command.redkitSentAt < this.timeout) break
-        command.redkitExpired = true
-        fail(this.expiryError(command))
+    for (let i = this.head; i < queue.length; i++) {
+      const { command, fail } = queue[i]!
+      if (command.isSettled === true || command.redkitExpired === true) continue
+      if (command.redkitSentAt !== undefined && now - command.redkitSentAt < this.timeout) break
+      // As in deadlines.ts: first marked, failed at the next sweep, after the loop read its sockets.
+      if (command.redkitOverdue !== true) {
+        command.redkitOverdue = true
+        continue
       }
+      command.redkitExpired = true
+      fail(this.expiryError(command))
+    }
+    while (this.head < queue.length) {
+      const { command } = queue[this.head]!
+      if (command.isSettled !== true && command.redkitExpired !== true) break
       queue[this.head++] = undefined as unknown as Tracked
     }
     if (this.head > 1024 && this.head * 2 > queue.length) {

@@ -3,6 +3,7 @@ export interface Expirable {
   isSettled?: boolean
   isResolved?: boolean
   redkitSentAt?: number
+  redkitOverdue?: boolean
   reject: (err: Error) => void
 }
 
@@ -17,7 +18,7 @@ interface Queues {
   once: (event: 'end', listener: () => void) => unknown
 }
 
-/** How often queues are checked, and so how late a deadline may fire. */
+/** How often queues are checked; a deadline fires within two of these after it passed. */
 export const SWEEP_INTERVAL = 25
 
 /** Stamps a command as sent now; watchDeadlines() measures its age from this. */
@@ -32,7 +33,12 @@ function sweep (queue: QueueLike | undefined, now: number, timeout: number): voi
     if (command === undefined || command.isSettled === true || command.isResolved === true) continue
     // Commands wait in send order, so the first one in time ends the sweep.
     if (command.redkitSentAt === undefined || now - command.redkitSentAt < timeout) break
-    command.reject(new Error('Command timed out'))
+    // Timers run before the event loop reads its sockets: after the instance
+    // was busy (sync work, a burst), replies that already arrived are still
+    // unread. An overdue command is rejected at the next sweep, after the loop
+    // has read them, so a busy instance is not taken for a slow Redis.
+    if (command.redkitOverdue === true) command.reject(new Error('Command timed out'))
+    else command.redkitOverdue = true
   }
 }
 
