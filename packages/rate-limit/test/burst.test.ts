@@ -57,3 +57,23 @@ test('busy instances on a healthy Redis count exactly, with default options', as
   t.same(metrics.map((m) => m.deadlineMisses), [0, 0, 0], 'no check missed the deadline')
   t.comment(`checks per instance: ${metrics.map((m) => m.checks).join(', ')}`)
 })
+
+test('checks Redis answered while the instance was busy past the deadline are decided, not failed open', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const app = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix('rl-busy'), env: {} })
+  await app.limiter.check('warm-up')
+  for (let round = 0; round < 5; round++) {
+    const key = `busy-${round}`
+    const decisions = Array.from({ length: 200 }, async () => await app.limiter.check(key, { limit: 100, window: 60_000 }))
+    // The checks leave at the end of this turn; Redis answers within a millisecond,
+    // but the instance reads the replies only after twice the default deadline of work.
+    await new Promise<void>((resolve) => process.nextTick(resolve))
+    const until = performance.now() + 200
+    while (performance.now() < until) { /* the instance is busy */ }
+    const allowed = (await Promise.all(decisions)).filter((d) => d.allowed).length
+    t.equal(allowed, 100, `round ${round + 1}: exactly the limit allowed`)
+  }
+  t.equal(app.limiter.metrics().failedOpen, 0, 'no check failed open')
+  t.equal(app.redkit.stats().timeouts, 0, 'no command timed out in core')
+})
