@@ -1,5 +1,4 @@
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './options.js'
-import { TAGS, errors } from './schemas-common.js'
+import { TAGS, errors, pageQuery } from './schemas-common.js'
 
 /* Schemas of the session routes (list, get, revoke, per-user, index cleanup). */
 
@@ -48,15 +47,8 @@ export const sessionStatsSchema = {
 export const sessionListSchema = {
   tags: TAGS,
   summary: 'A page of sessions (ids and metadata only), in expiry order from the session registry',
-  querystring: {
-    type: 'object',
-    properties: {
-      // No maxLength here: @redkit/session refuses a cursor over its bound (512), answered as FST_REDKIT_ADMIN_INVALID_CURSOR.
-      cursor: { type: 'string', minLength: 1, description: 'nextCursor of the previous page (under 1 KB)' },
-      limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }
-    },
-    additionalProperties: false
-  },
+  // No maxLength here: @redkit/session refuses a cursor over its bound (512), answered as FST_REDKIT_ADMIN_INVALID_CURSOR.
+  querystring: pageQuery({ description: 'nextCursor of the previous page (under 1 KB)' }),
   response: {
     200: {
       type: 'object',
