@@ -7,6 +7,8 @@ export interface OpCount {
   ok: number
   errors: Record<string, number>
   samples: string[]
+  /** The slowest call: its duration, and the phase and target it started with. */
+  slowest: { ms: number, phase: string, what: string }
 }
 
 export class Tally {
@@ -30,6 +32,8 @@ export class Tally {
     phase.set(op, (phase.get(op) ?? 0) + 1)
     this.phases.set(this.phase, phase)
     this.inFlight.set(op, (this.inFlight.get(op) ?? 0) + 1)
+    const startedIn = this.phase
+    const started = performance.now()
     try {
       const result = await fn()
       count.ok++
@@ -45,13 +49,15 @@ export class Tally {
       return undefined
     } finally {
       this.inFlight.set(op, this.inFlight.get(op)! - 1)
+      const ms = Math.round(performance.now() - started)
+      if (ms > count.slowest.ms) count.slowest = { ms, phase: startedIn, what }
     }
   }
 
   count (op: string): OpCount {
     let count = this.ops.get(op)
     if (count === undefined) {
-      count = { calls: 0, ok: 0, errors: {}, samples: [] }
+      count = { calls: 0, ok: 0, errors: {}, samples: [], slowest: { ms: 0, phase: '', what: '' } }
       this.ops.set(op, count)
     }
     return count
@@ -60,7 +66,8 @@ export class Tally {
   lines (): string[] {
     return [...this.ops].map(([op, c]) => {
       const errors = Object.entries(c.errors).map(([code, n]) => `${code}=${n}`).join(' ') || 'none'
-      return `${op.padEnd(18)} calls=${c.calls} ok=${c.ok} failures: ${errors}`
+      const slowest = `slowest ${c.slowest.ms} ms (${c.slowest.what}, started ${c.slowest.phase})`
+      return `${op.padEnd(18)} calls=${c.calls} ok=${c.ok} failures: ${errors}; ${slowest}`
     })
   }
 
