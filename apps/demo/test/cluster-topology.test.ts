@@ -193,7 +193,11 @@ test('two demo apps under a mixed load while the Cluster moves their slots and f
       const last = invariants.published[p]!
       await waitFor(async () => received[s]!.seqs.get(p)?.has(last) === true, 10_000, `app ${s} to receive app ${p}'s last message`)
         .catch(() => {})
-      const got = [...(received[s]!.seqs.get(p) ?? [])].filter((q) => q <= last).length
+      const seqs = received[s]!.seqs.get(p) ?? new Set<number>()
+      const got = [...seqs].filter((q) => q <= last).length
+      for (let q = 1; q < last; q++) {
+        if (!seqs.has(q)) t.comment(`app ${s} did not receive app ${p}'s message ${q}: ${invariants.publishes[p]!.get(q) ?? 'not recorded'}`)
+      }
       const missed = received[s]!.missed.get(p) ?? 0
       t.equal(last - got, missed, `app ${s} from app ${p}: ${last} published, ${got} received, ${missed} reported as gaps`)
     }

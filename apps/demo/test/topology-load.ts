@@ -120,6 +120,8 @@ export class Invariants {
   sessionStale: string[] = []
   // Pub/sub: publish calls per app; each takes the next sequence number.
   published = [0, 0]
+  /** Per app and sequence number: the phase the publish started in and how many connections Redis said received it. */
+  publishes = [new Map<number, string>(), new Map<number, string>()]
 }
 
 interface Ctx { apps: FastifyInstance[], tally: Tally, inv: Invariants, running: () => boolean }
@@ -218,8 +220,10 @@ async function publishStep (ctx: Ctx, w: number, n: number): Promise<void> {
   const a = w % ctx.apps.length
   // One publisher per app, so each app's sequence numbers follow its publishes.
   if (w >= ctx.apps.length) return
-  ctx.inv.published[a]!++
-  await ctx.tally.run('pubsub.publish', CHANNEL, async () => await ctx.apps[a]!.pubsub.publish(CHANNEL, { app: a, n }))
+  const seq = ++ctx.inv.published[a]!
+  const phase = ctx.tally.phase
+  const receivers = await ctx.tally.run('pubsub.publish', CHANNEL, async () => await ctx.apps[a]!.pubsub.publish(CHANNEL, { app: a, n }))
+  ctx.inv.publishes[a]!.set(seq, `published while ${phase}, ${receivers ?? 'failed'} receivers`)
 }
 
 const STEPS = [lockStep, rateStep, cacheStep, sessionStep, publishStep]
