@@ -78,7 +78,7 @@ test('two demo apps under a mixed load while the Cluster moves their slots and f
   for (const [i, id] of SESSIONS.entries()) await apps[0]!.sessions.store.set(id, sessionOf(i, 0))
   for (const name of LOCKS) await apps[0]!.locks.withLock(name, async () => {})
   for (const key of RATE_KEYS) {
-    for (const algorithm of ['fixed', 'sliding'] as const) await apps[0]!.rateLimit.check(key, { limit: RATE_LIMITS.get(key)!, window: RATE_WINDOW, algorithm })
+    for (const algorithm of ['fixed', 'sliding'] as const) await apps[0]!.limiter.check(key, { limit: RATE_LIMITS.get(key)!, window: RATE_WINDOW, algorithm })
   }
   const invariants = new Invariants()
   for (const key of RATE_KEYS) {

@@ -149,7 +149,7 @@ async function lockStep (ctx: Ctx, w: number, n: number): Promise<void> {
 async function rateStep (ctx: Ctx, w: number, n: number): Promise<void> {
   const key = RATE_KEYS[(w + n) % RATE_KEYS.length]!
   const app = ctx.apps[n % ctx.apps.length]!
-  const decision = await ctx.tally.run('rateLimit.check', key, async () => await app.rateLimit.check(key, {
+  const decision = await ctx.tally.run('limiter.check', key, async () => await app.limiter.check(key, {
     limit: RATE_LIMITS.get(key)!, window: RATE_WINDOW, algorithm: n % 2 === 0 ? 'fixed' : 'sliding', onRedisError: 'closed', deadline: 6000
   }))
   // Each algorithm keeps its own state: count them apart.

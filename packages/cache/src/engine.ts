@@ -206,6 +206,9 @@ export class CacheEngine {
       await this.backend.set({ key: full, lock: k.lock(key), ...op })
     } catch (err) {
       this.failed(k.counters, err, 'set', key)
+      // The write would have released the fill lock: without this, callers
+      // waiting on the key wait out lockWait for a value that is not coming.
+      if (op.token !== '') await this.backend.release(full, k.lock(key), op.token).catch(() => {})
     }
   }
 
