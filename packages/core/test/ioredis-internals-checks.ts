@@ -111,8 +111,17 @@ export async function checkInternals (t: T, io: IoredisModule, root: string, red
         return original(command, ...rest)
       })
     })
-    await cluster.connect()
-    await cluster.get('redkit-internals')
+    const clusterCommands: string[] = []
+    interceptSendCommand<IoredisCommand>(cluster, (original) => (command, ...rest) => {
+      clusterCommands.push(command.name)
+      return original(command, ...rest)
+    })
+    // Sent before the Cluster is ready: it waits in the Cluster's own offline queue.
+    const early = cluster.get('redkit-internals')
+    t.equal(offlineQueueLength(cluster), 1)
+    t.equal(queuedCommand(pendingQueues(cluster)[0]!, 0)?.name, 'get')
+    await early
+    t.ok(clusterCommands.includes('get'), 'the Cluster\'s typed method went through its sendCommand')
     t.ok(nodes >= clusterNodes.length, `${nodes} nodes announced`)
     t.ok(nodeCommands.includes('get'), 'the node connection sent the Cluster command')
   })
