@@ -1,5 +1,6 @@
 import type { ClusterOptions, Redis } from 'ioredis'
 import { SWEEP_INTERVAL } from './deadlines.js'
+import { interceptSendCommand, IOREDIS_TIMEOUT_MESSAGE, isSettled, type IoredisCommand } from './ioredis-internals.js'
 import { classifyError, RedkitUnavailableError } from './errors.js'
 
 /** Pause before a command that got TRYAGAIN (keys split by a slot move) is sent again. */
@@ -24,8 +25,7 @@ export function clusterRetryOptions (commandTimeout: number): Partial<ClusterOpt
   }
 }
 
-export interface ClusterCommand {
-  isSettled?: boolean
+export interface ClusterCommand extends IoredisCommand {
   redkitSentAt?: number
   /** Set once core's deadline has failed the command: ioredis must not send it again. */
   redkitExpired?: boolean
@@ -33,8 +33,6 @@ export interface ClusterCommand {
   redkitOverdue?: boolean
   /** The last error a node answered, kept while ioredis retries. */
   redkitLastError?: Error
-  reject: (err: Error) => void
-  promise: Promise<unknown>
 }
 
 interface Tracked {
@@ -73,7 +71,7 @@ export class ClusterDeadlines {
     command.reject = (err: Error) => {
       // A node's own timer fires at the same deadline; while ioredis was
       // redirecting the command, the cause is the slot, not a silent node.
-      if (err.message === 'Command timed out' && this.redirected(command)) {
+      if (err.message === IOREDIS_TIMEOUT_MESSAGE && this.redirected(command)) {
         command.redkitExpired = true
         fail(this.expiryError(command))
         return
@@ -88,7 +86,7 @@ export class ClusterDeadlines {
     const { queue } = this
     for (let i = this.head; i < queue.length; i++) {
       const { command, fail } = queue[i]!
-      if (command.isSettled === true || command.redkitExpired === true) continue
+      if (isSettled(command) || command.redkitExpired === true) continue
       if (command.redkitSentAt !== undefined && now - command.redkitSentAt < this.timeout) break
       // As in deadlines.ts: first marked, failed at the next sweep, after the loop read its sockets.
       if (command.redkitOverdue !== true) {
@@ -100,7 +98,7 @@ export class ClusterDeadlines {
     }
     while (this.head < queue.length) {
       const { command } = queue[this.head]!
-      if (command.isSettled !== true && command.redkitExpired !== true) break
+      if (!isSettled(command) && command.redkitExpired !== true) break
       queue[this.head++] = undefined as unknown as Tracked
     }
     if (this.head > 1024 && this.head * 2 > queue.length) {
@@ -119,18 +117,15 @@ export class ClusterDeadlines {
     if (last !== undefined && this.redirected(command)) {
       return new RedkitUnavailableError(`the Cluster could not serve the command within ${this.timeout} ms (last reply: ${last.message})`, { cause: last })
     }
-    return new Error('Command timed out')
+    return new Error(IOREDIS_TIMEOUT_MESSAGE)
   }
 }
 
 /** Gives a node connection the write coalescing of a single Redis; never resends an expired command. */
 export function patchNode (node: Redis, coalesce: () => void): void {
-  const original = node.sendCommand.bind(node) as (...args: unknown[]) => unknown
-  const patched = (...args: unknown[]): unknown => {
-    const command = args[0] as ClusterCommand
+  interceptSendCommand<ClusterCommand>(node, (original) => (command, ...rest) => {
     if (command.redkitExpired === true) return command.promise
     if (node.status === 'ready') coalesce()
-    return original(...args)
-  }
-  Object.defineProperty(node, 'sendCommand', { value: patched, writable: true, configurable: true })
+    return original(command, ...rest)
+  })
 }

@@ -1,5 +1,4 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
-import type { Writable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import {
   RedkitConnectError, RedkitOfflineQueueFullError, RedkitUnavailableError, toRedkitError
@@ -7,6 +6,7 @@ import {
 import type { SubscriberStats } from './subscriber.js'
 import { ClusterDeadlines, clusterRetryOptions, patchNode, type ClusterCommand } from './cluster.js'
 import { stamp, watchDeadlines, type Expirable } from './deadlines.js'
+import { interceptSendCommand, isMaxRetriesError, offlineQueueLength, onClusterNode, socketStream } from './ioredis-internals.js'
 import { DEFAULT_RECONNECT_BASE, DEFAULT_RECONNECT_CAP, type ResolvedConfig } from './options.js'
 
 export type RedisClient = Redis | Cluster
@@ -80,12 +80,6 @@ export function createClient (config: ResolvedConfig): RedisClient {
   throw new Error(`no client for target ${target.kind}`)
 }
 
-interface QueuedClient {
-  status: string
-  offlineQueue?: { length: number }
-  stream?: Writable
-}
-
 /**
  * Commands written together at most. Redis starts on the first ones while
  * the app still produces the rest, rather than idling until the whole turn
@@ -102,8 +96,8 @@ export const WRITE_BATCH = 16
  * WRITE_BATCH at a time. The socket is uncorked on the next tick, so nothing
  * waits for later I/O.
  */
-function writeCoalescer (client: QueuedClient): () => void {
-  let corked: Writable | undefined
+function writeCoalescer (client: object): () => void {
+  let corked: ReturnType<typeof socketStream>
   let queued = 0
   const uncork = (): void => {
     const stream = corked!
@@ -119,7 +113,7 @@ function writeCoalescer (client: QueuedClient): () => void {
       }
       return
     }
-    const stream = client.stream
+    const stream = socketStream(client)
     if (stream === undefined || !stream.writable) return
     stream.cork()
     corked = stream
@@ -128,11 +122,7 @@ function writeCoalescer (client: QueuedClient): () => void {
   }
 }
 
-interface CommandLike extends Expirable, ClusterCommand {
-  name: string
-  reject: (err: Error) => void
-  promise: Promise<unknown>
-}
+interface CommandLike extends Expirable, ClusterCommand {}
 
 export interface BreakerEvents {
   /** A command timed out: later commands fail at once until a probe is answered. */
@@ -142,11 +132,6 @@ export interface BreakerEvents {
 
 function isCoded (err: Error, code: string): boolean {
   return (err as { code?: string }).code === code
-}
-
-/** ioredis' MaxRetriesPerRequestError: the command outlived maxRetries reconnect attempts. */
-function gaveUp (err: Error): boolean {
-  return err.message.startsWith('Reached the max retries')
 }
 
 /** Clients being closed on purpose; their 'close' is not a lost connection. */
@@ -229,15 +214,13 @@ class Breaker {
  * connection failures into coded errors and counts commands for stats().
  */
 export function instrument (client: RedisClient, config: ResolvedConfig, stats: ConnectionStats, events?: BreakerEvents): void {
-  const original = client.sendCommand.bind(client) as (command: CommandLike, ...rest: unknown[]) => unknown
-  const queued = client as unknown as QueuedClient
   const isCluster = client instanceof Cluster
   const breaker = new Breaker(async () => await client.ping(), events)
   // On Cluster the node connections write the commands, so each coalesces its own.
-  const coalesce = isCluster ? undefined : writeCoalescer(queued)
+  const coalesce = isCluster ? undefined : writeCoalescer(client)
   const clusterDeadlines = isCluster ? new ClusterDeadlines(config.commandTimeout) : undefined
-  if (isCluster) client.on('+node', (node: Redis) => patchNode(node, writeCoalescer(node as unknown as QueuedClient)))
-  watchDeadlines(client as unknown as Parameters<typeof watchDeadlines>[0], config.commandTimeout)
+  if (isCluster) onClusterNode(client, (node: Redis) => patchNode(node, writeCoalescer(node)))
+  watchDeadlines(client, config.commandTimeout)
   client.on('ready', () => breaker.reset())
   client.once('end', () => {
     breaker.stop()
@@ -250,12 +233,12 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
   }
   // Cluster passes a third argument (the target node) for pipelines, so every
   // argument is forwarded as it came.
-  const patched = (command: CommandLike, stream?: unknown, ...rest: unknown[]): unknown => {
+  interceptSendCommand<CommandLike>(client, (original) => (command, stream?: unknown, ...rest: unknown[]): unknown => {
     // ioredis sends a command again from its offline queue after a reconnect:
     // it keeps the deadline and the reject of its first send.
     if (command.redkitSentAt !== undefined) return original(command, stream, ...rest)
     stats.commands++
-    const status = queued.status
+    const status = client.status
     // Handshake commands (AUTH, CLIENT SETINFO on older servers) may fail by
     // design; only the app's own commands count as errors.
     if (status === 'connect' && !isCluster) {
@@ -277,7 +260,7 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
       if (isCoded(coded, 'FST_REDKIT_COMMAND_TIMEOUT')) {
         stats.timeouts++
         if (config.failFast) breaker.trip()
-      } else if (config.failFast && gaveUp(err) && !closing.has(client)) {
+      } else if (config.failFast && isMaxRetriesError(err) && !closing.has(client)) {
         // ioredis ran out of reconnect attempts for this command: Redis is
         // gone, and the next command would wait a whole deadline to learn it.
         breaker.trip()
@@ -285,7 +268,7 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
       reject(coded)
     }
     if (stream === undefined && status !== 'ready' &&
-        (queued.offlineQueue?.length ?? 0) >= config.maxOfflineQueue) {
+        offlineQueueLength(client) >= config.maxOfflineQueue) {
       stats.offlineRejected++
       return fail(command, new RedkitOfflineQueueFullError(config.maxOfflineQueue))
     }
@@ -296,8 +279,7 @@ export function instrument (client: RedisClient, config: ResolvedConfig, stats: 
     const sent = original(command, stream, ...rest)
     clusterDeadlines.add(command, coreReject)
     return sent
-  }
-  Object.defineProperty(client, 'sendCommand', { value: patched, writable: true, configurable: true })
+  })
 }
 
 export interface ConnectionEvents {

@@ -1,20 +1,12 @@
+import { IOREDIS_TIMEOUT_MESSAGE, isSettled, pendingQueues, queuedCommand, type CommandQueue, type IoredisCommand } from './ioredis-internals.js'
+
 /** What the sweep needs of an ioredis command. */
-export interface Expirable {
-  isSettled?: boolean
-  isResolved?: boolean
+export interface Expirable extends IoredisCommand {
   redkitSentAt?: number
   redkitOverdue?: boolean
-  reject: (err: Error) => void
 }
 
-interface QueueLike {
-  length: number
-  peekAt: (index: number) => { command: Expirable } | undefined
-}
-
-interface Queues {
-  commandQueue?: QueueLike
-  offlineQueue?: QueueLike
+interface Client {
   once: (event: 'end', listener: () => void) => unknown
 }
 
@@ -26,18 +18,17 @@ export function stamp (command: Expirable): void {
   command.redkitSentAt = performance.now()
 }
 
-function sweep (queue: QueueLike | undefined, now: number, timeout: number): void {
-  if (queue === undefined) return
+function sweep (queue: CommandQueue<Expirable>, now: number, timeout: number): void {
   for (let i = 0; i < queue.length; i++) {
-    const command = queue.peekAt(i)?.command
-    if (command === undefined || command.isSettled === true || command.isResolved === true) continue
+    const command = queuedCommand(queue, i)
+    if (command === undefined || isSettled(command)) continue
     // Commands wait in send order, so the first one in time ends the sweep.
     if (command.redkitSentAt === undefined || now - command.redkitSentAt < timeout) break
     // Timers run before the event loop reads its sockets: after the instance
     // was busy (sync work, a burst), replies that already arrived are still
     // unread. An overdue command is rejected at the next sweep, after the loop
     // has read them, so a busy instance is not taken for a slow Redis.
-    if (command.redkitOverdue === true) command.reject(new Error('Command timed out'))
+    if (command.redkitOverdue === true) command.reject(new Error(IOREDIS_TIMEOUT_MESSAGE))
     else command.redkitOverdue = true
   }
 }
@@ -48,11 +39,11 @@ function sweep (queue: QueueLike | undefined, now: number, timeout: number): voi
  * interval per connection rejects those older than the deadline. A rejected
  * command stays queued until its reply arrives, as with ioredis' own timeout.
  */
-export function watchDeadlines (client: Queues, timeout: number): void {
+export function watchDeadlines (client: Client, timeout: number): void {
   const timer = setInterval(() => {
     const now = performance.now()
-    sweep(client.offlineQueue, now, timeout)
-    sweep(client.commandQueue, now, timeout)
+    // Read each time: ioredis replaces its queues when a connection closes.
+    for (const queue of pendingQueues(client) as Array<CommandQueue<Expirable>>) sweep(queue, now, timeout)
   }, SWEEP_INTERVAL)
   // Deadlines must not keep the process alive on their own.
   timer.unref()

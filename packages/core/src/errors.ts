@@ -1,4 +1,5 @@
 import { createError } from '@fastify/error'
+import { IOREDIS_TIMEOUT_MESSAGE, IOREDIS_UNAVAILABLE_PREFIXES } from './ioredis-internals.js'
 
 /** Passed last to an error constructor to keep the underlying error. */
 export interface Cause { cause: unknown }
@@ -45,9 +46,7 @@ export const RedkitCrossSlotError = createError<[string, Cause?]>(
 export type RedisErrorKind = 'timeout' | 'unavailable' | 'cross-slot' | 'reply'
 
 const UNAVAILABLE_PREFIXES = [
-  'Reached the max retries', 'Connection is closed.', 'Stream isn\'t writeable', 'None of startup nodes',
-  'Cluster isn\'t ready', 'Cluster is ended.', 'Too many Cluster redirections', 'CLUSTERDOWN', 'TRYAGAIN',
-  'MOVED ', 'ASK ', 'LOADING', 'MASTERDOWN'
+  ...IOREDIS_UNAVAILABLE_PREFIXES, 'CLUSTERDOWN', 'TRYAGAIN', 'MOVED ', 'ASK ', 'LOADING', 'MASTERDOWN'
 ]
 const CROSS_SLOT_MARKS = ['CROSSSLOT', 'non local key', 'do not hash to the same slot']
 
@@ -62,7 +61,7 @@ export function classifyError (err: unknown): RedisErrorKind {
   if (code === 'FST_REDKIT_CROSS_SLOT') return 'cross-slot'
   const message = (err as { message?: unknown } | null)?.message
   if (typeof message !== 'string') return 'reply'
-  if (message === 'Command timed out') return 'timeout'
+  if (message === IOREDIS_TIMEOUT_MESSAGE) return 'timeout'
   // Checked first: "Too many Cluster redirections. Last error: …" may quote a cross-slot reply.
   if (CROSS_SLOT_MARKS.some((mark) => message.includes(mark))) return 'cross-slot'
   if (UNAVAILABLE_PREFIXES.some((prefix) => message.startsWith(prefix))) return 'unavailable'
