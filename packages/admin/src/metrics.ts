@@ -10,7 +10,7 @@ interface Sources {
 }
 
 /** A counter whose value is read from a package's own totals at scrape time. */
-function mirroredCounter (registry: Registry, name: string, help: string, labelNames: string[], read: () => Sample[]): void {
+export function mirroredCounter (registry: Registry, name: string, help: string, labelNames: string[], read: () => Sample[]): void {
   // eslint-disable-next-line no-new
   new Counter({
     name,
@@ -24,7 +24,7 @@ function mirroredCounter (registry: Registry, name: string, help: string, labelN
   })
 }
 
-function mirroredGauge (registry: Registry, name: string, help: string, labelNames: string[], read: () => Sample[] | Promise<Sample[]>): void {
+export function mirroredGauge (registry: Registry, name: string, help: string, labelNames: string[], read: () => Sample[] | Promise<Sample[]>): void {
   // eslint-disable-next-line no-new
   new Gauge({
     name,
