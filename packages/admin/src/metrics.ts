@@ -66,15 +66,6 @@ const PUBSUB_COUNTERS = [
   ['resubscribes', 'redkit_pubsub_resubscribes_total', 'Resubscriptions after a reconnect']
 ] as const
 
-const RATE_LIMIT_COUNTERS = [
-  ['checks', 'redkit_rate_limit_checks_total', 'Rate limit checks'],
-  ['allowed', 'redkit_rate_limit_allowed_total', 'Requests allowed'],
-  ['denied', 'redkit_rate_limit_denied_total', 'Requests denied'],
-  ['failedOpen', 'redkit_rate_limit_failed_open_total', 'Requests let through unchecked because Redis failed'],
-  ['failedClosed', 'redkit_rate_limit_failed_closed_total', 'Requests refused because Redis failed'],
-  ['deadlineMisses', 'redkit_rate_limit_deadline_misses_total', 'Checks abandoned at the deadline']
-] as const
-
 /**
  * Fills a registry with redkit metrics. Values are read from core and from
  * each registered package when Prometheus scrapes, so nothing runs between scrapes.
@@ -148,13 +139,6 @@ export function buildRegistry (registry: Registry, { redkit, packages }: Sources
     const stats = packages().pubsub?.stats()
     return stats === undefined ? [] : [[{}, stats.sseClients]]
   })
-
-  for (const [field, name, help] of RATE_LIMIT_COUNTERS) {
-    mirroredCounter(registry, name, help, [], () => {
-      const metrics = packages().rateLimit?.metrics?.()
-      return metrics === undefined ? [] : [[{}, metrics[field]]]
-    })
-  }
 
   mirroredGauge(registry, 'redkit_locks_waiting', 'Callers of this instance waiting for a lock', [], () => {
     const stats = packages().locks?.stats?.()
