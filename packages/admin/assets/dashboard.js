@@ -233,6 +233,62 @@
     table('slowlog', ['Node', 'At', 'Command', 'Args', 'Duration'], rows, 'The slow log is empty.')
   }
 
+  // Panels of the packages that described themselves (GET packages): values and tables read by path from their stats.
+  function pick (obj, path) {
+    return String(path).split('.').reduce(function (o, k) { return o === null || o === undefined ? undefined : o[k] }, obj)
+  }
+  function show (value, format) {
+    if (value === null || value === undefined) return '–'
+    if (format === 'percent') return pct(Number(value))
+    if (format === 'bytes') return bytes(value)
+    return typeof value === 'object' ? JSON.stringify(value) : String(value)
+  }
+  function describedTable (spec, stats) {
+    const data = pick(stats, spec.path)
+    const keyed = data !== null && typeof data === 'object' && !Array.isArray(data)
+    let entries = []
+    if (Array.isArray(data)) entries = data.map(function (v) { return [null, v] })
+    else if (keyed) entries = Object.keys(data).map(function (k) { return [k, data[k]] })
+    const head = (keyed ? [spec.keyLabel || 'Name'] : []).concat(spec.columns.map(function (c) { return c.label }))
+    const id = 'described-table-' + Math.random().toString(36).slice(2)
+    const box = el('div', { id })
+    const rows = entries.map(function (e) {
+      const row = el('tr')
+      if (keyed) row.appendChild(cell(e[0], 'mono'))
+      spec.columns.forEach(function (c) { row.appendChild(cell(show(pick(e[1], c.path), c.format))) })
+      return row
+    })
+    return { box, fill: function () { table(id, head, rows, spec.empty || 'Nothing yet.') } }
+  }
+  function describedPanel (d, stats) {
+    const panel = d.panel || { title: d.package }
+    const section = el('section', { className: 'panel', 'data-package': d.name }, el('h2', { text: panel.title }))
+    if (panel.values && panel.values.length) {
+      const cards = el('div', { className: 'cards' })
+      panel.values.forEach(function (v) { cards.appendChild(card(v.label, show(pick(stats, v.path), v.format), d.package)) })
+      section.appendChild(cards)
+    }
+    const fills = []
+    ;(panel.tables || []).forEach(function (spec) {
+      const t = describedTable(spec, stats)
+      if (spec.title) section.appendChild(el('h3', { text: spec.title }))
+      section.appendChild(t.box)
+      fills.push(t.fill)
+    })
+    return { section, fills }
+  }
+  function loadDescribed () {
+    return api('packages').then(function (body) {
+      return Promise.all(body.packages.map(function (d) {
+        return api('packages/' + encodeURIComponent(d.name) + '/stats').then(function (stats) { return describedPanel(d, stats) })
+      }))
+    }).then(function (panels) {
+      const box = $('described')
+      box.textContent = ''
+      panels.forEach(function (p) { box.appendChild(p.section); p.fills.forEach(function (f) { f() }) })
+    })
+  }
+
   function refresh () {
     return api('overview').then(function (o) {
       showApp()
@@ -249,6 +305,7 @@
       if (packages.locks) jobs.push(api('locks').then(renderLocks))
       if (packages.pubsub) jobs.push(api('pubsub').then(renderPubsub))
       if (packages.cache) jobs.push(api('cache/stats').then(renderCache))
+      jobs.push(loadDescribed())
       return Promise.all(jobs)
     }).then(function () {
       $('status-line').textContent = 'Updated ' + new Date().toLocaleTimeString()

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { readDescriptions, registerDescribedMetrics } from './described.js'
 import { buildRegistry, newRegistry } from './metrics.js'
 import { checkOptions, type AdminOptions } from './options.js'
 import { detectPackages, PACKAGE_NAMES, type Packages } from './packages.js'
@@ -10,15 +11,17 @@ const plugin: FastifyPluginAsync<AdminOptions> = async (app: FastifyInstance, op
   if (opts.authDisabled) {
     app.log.warn({ prefix: opts.prefix || '/' }, 'redkit admin: authentication is DISABLED; anyone who reaches these routes can revoke sessions')
   }
-  const state: AdminState = { packages: {}, registry: undefined }
+  const state: AdminState = { packages: {}, described: new Map(), registry: undefined }
   if (opts.metrics) {
     state.registry = buildRegistry(opts.registry ?? newRegistry(), { redkit: app.redkit, packages: () => state.packages })
   }
   // Packages may be registered after this one; look for them once everything is loaded.
   app.addHook('onReady', async () => {
     state.packages = detectPackages(app)
+    state.described = readDescriptions(app)
+    if (state.registry !== undefined) registerDescribedMetrics(state.registry, state.described)
     const found = (Object.keys(state.packages) as Array<keyof Packages>).map((name) => PACKAGE_NAMES[name])
-    app.log.debug({ packages: found }, 'redkit admin: ready')
+    app.log.debug({ packages: found, described: [...state.described.keys()] }, 'redkit admin: ready')
   })
 
   await app.register(healthRoutes(opts), { prefix: opts.prefix })

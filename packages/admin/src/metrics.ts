@@ -10,7 +10,7 @@ interface Sources {
 }
 
 /** A counter whose value is read from a package's own totals at scrape time. */
-function mirroredCounter (registry: Registry, name: string, help: string, labelNames: string[], read: () => Sample[]): void {
+export function mirroredCounter (registry: Registry, name: string, help: string, labelNames: string[], read: () => Sample[]): void {
   // eslint-disable-next-line no-new
   new Counter({
     name,
@@ -24,7 +24,7 @@ function mirroredCounter (registry: Registry, name: string, help: string, labelN
   })
 }
 
-function mirroredGauge (registry: Registry, name: string, help: string, labelNames: string[], read: () => Sample[] | Promise<Sample[]>): void {
+export function mirroredGauge (registry: Registry, name: string, help: string, labelNames: string[], read: () => Sample[] | Promise<Sample[]>): void {
   // eslint-disable-next-line no-new
   new Gauge({
     name,
@@ -64,15 +64,6 @@ const PUBSUB_COUNTERS = [
   ['gaps', 'redkit_pubsub_gaps_total', 'Gaps detected in message sequences'],
   ['missed', 'redkit_pubsub_missed_total', 'Messages reported missing by gaps'],
   ['resubscribes', 'redkit_pubsub_resubscribes_total', 'Resubscriptions after a reconnect']
-] as const
-
-const RATE_LIMIT_COUNTERS = [
-  ['checks', 'redkit_rate_limit_checks_total', 'Rate limit checks'],
-  ['allowed', 'redkit_rate_limit_allowed_total', 'Requests allowed'],
-  ['denied', 'redkit_rate_limit_denied_total', 'Requests denied'],
-  ['failedOpen', 'redkit_rate_limit_failed_open_total', 'Requests let through unchecked because Redis failed'],
-  ['failedClosed', 'redkit_rate_limit_failed_closed_total', 'Requests refused because Redis failed'],
-  ['deadlineMisses', 'redkit_rate_limit_deadline_misses_total', 'Checks abandoned at the deadline']
 ] as const
 
 /**
@@ -148,13 +139,6 @@ export function buildRegistry (registry: Registry, { redkit, packages }: Sources
     const stats = packages().pubsub?.stats()
     return stats === undefined ? [] : [[{}, stats.sseClients]]
   })
-
-  for (const [field, name, help] of RATE_LIMIT_COUNTERS) {
-    mirroredCounter(registry, name, help, [], () => {
-      const metrics = packages().rateLimit?.metrics?.()
-      return metrics === undefined ? [] : [[{}, metrics[field]]]
-    })
-  }
 
   mirroredGauge(registry, 'redkit_locks_waiting', 'Callers of this instance waiting for a lock', [], () => {
     const stats = packages().locks?.stats?.()

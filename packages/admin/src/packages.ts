@@ -71,19 +71,9 @@ export interface RateLimitDecisionLike {
   limit: number
 }
 
-export interface RateLimitMetricsLike {
-  checks: number
-  allowed: number
-  denied: number
-  failedOpen: number
-  failedClosed: number
-  deadlineMisses: number
-}
-
 export interface RateLimitApi {
   peek: (key: string) => Promise<RateLimitDecisionLike>
   reset: (key: string) => Promise<void>
-  metrics?: () => RateLimitMetricsLike
 }
 
 export interface Packages {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { authHook, sameOriginHook } from './auth.js'
 import { dashboardPage } from './dashboard.js'
+import { describedRoutes, type Described } from './described.js'
 import { AdminInvalidCursorError, AdminInvalidIdError, AdminNotFoundError, AdminNotRegisteredError } from './errors.js'
 import type { ResolvedAdminOptions } from './options.js'
 import { PACKAGE_NAMES, type Packages } from './packages.js'
@@ -11,6 +12,7 @@ import { SessionReader } from './sessions.js'
 
 export interface AdminState {
   packages: Packages
+  described: Described
   registry: Registry | undefined
 }
 
@@ -162,6 +164,8 @@ export function protectedRoutes (options: ResolvedAdminOptions, state: AdminStat
       request.log.info('redkit admin: rate-limit key reset')
       return { key, reset: true }
     })
+
+    describedRoutes(app, () => state.described)
 
     if (state.registry !== undefined) {
       const registry = state.registry

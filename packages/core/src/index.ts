@@ -5,6 +5,7 @@ import { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis'
 import {
   close, connect, createClient, instrument, watch, type BreakerEvents, type ConnectionStats, type RedisClient
 } from './connection.js'
+import { Descriptions, type RedkitDescription } from './describe.js'
 import { RedkitMemoryModeError } from './errors.js'
 import { escapeGlob, hashTag, joinKey } from './keys.js'
 import { resolveConfig, type RedkitOptions, type ResolvedConfig } from './options.js'
@@ -71,6 +72,10 @@ export interface Redkit {
    */
   subscribe: (names: string | string[], listener: MessageListener, opts?: SubscribeOptions) => RedkitSubscription
   stats: () => RedkitStats
+  /** A package hands its admin surface (stats, metrics, dashboard panel) to whichever admin is registered. */
+  describe: <S>(description: RedkitDescription<S>) => void
+  /** What the packages described, in registration order. */
+  descriptions: () => Array<RedkitDescription<unknown>>
 }
 
 // redkit claims only app.redkit: app.redis belongs to @fastify/redis, and both
@@ -138,6 +143,7 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
   const mode: RedkitMode = client === null ? 'memory' : 'redis'
   const description = config.target.kind === 'memory' ? 'memory' : config.target.description
   const scripts = new Map<string, string>()
+  const described = new Descriptions()
   const redkit: Redkit = {
     mode,
     client,
@@ -202,7 +208,9 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
       hub.current ??= new SubscriberHub(() => redkit.duplicate(), log, stats)
       return hub.current.add(typeof names === 'string' ? [names] : names, listener, opts)
     },
-    stats: () => ({ ...stats, mode, status: client === null ? 'memory' : client.status })
+    stats: () => ({ ...stats, mode, status: client === null ? 'memory' : client.status }),
+    describe: (description) => described.add(description),
+    descriptions: () => described.list()
   }
   return redkit
 }
@@ -246,6 +254,9 @@ export { resolveConfig, redactUrl } from './options.js'
 export type { RedkitOptions, RedkitTlsOptions, HostPort, ResolvedConfig } from './options.js'
 export { backoff, type RedisClient, type ConnectionStats } from './connection.js'
 export { escapeGlob, hashTag } from './keys.js'
+export type {
+  RedkitDescription, RedkitMetricDescription, RedkitPanelDescription, RedkitPanelTable, RedkitPanelValue, RedkitSample
+} from './describe.js'
 export type { ScanOptions } from './scan.js'
 export type { MessageListener, RedkitSubscription, SubscribeOptions, SubscriberStats } from './subscriber.js'
 export {

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import fastifyRateLimit from '@fastify/rate-limit'
 import { RateLimitConflictError, RateLimitInvalidOptionError } from './errors.js'
 import { clientKeyOf } from './keys.js'
+import { describeRateLimit } from './admin.js'
 import { Limiter, type RateLimitDecision, type RateLimitMetrics } from './limiter.js'
 import { MemoryBackend } from './memory.js'
 import { checkOptions, type Algorithm, type LimitOptions, type OnRedisError, type RateLimitPluginOptions } from './options.js'
@@ -72,6 +73,7 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, options) 
     throw new RateLimitConflictError('app.limiter is already decorated; register @redkit/rate-limit once per app')
   }
   app.decorate('limiter', api)
+  app.redkit.describe(describeRateLimit(api.metrics))
   app.addHook('onClose', async () => { backend.close() })
 
   if (resolved.fastifyRateLimit !== undefined) {
