@@ -3,9 +3,8 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import type { BackendEvents } from './backend.js'
 import type { Cache } from './cache.js'
 import { CacheEngine } from './engine.js'
-import { MemoryBackend } from './memory.js'
+import { createBackend } from './factory.js'
 import { checkOptions, type CacheOptions } from './options.js'
-import { RedisBackend } from './redis.js'
 import { installRouteCache } from './route.js'
 
 declare module 'fastify' {
@@ -18,24 +17,15 @@ declare module 'fastify' {
 const plugin: FastifyPluginAsync<CacheOptions> = async (app: FastifyInstance, opts) => {
   const options = checkOptions(opts)
   const redkit = app.redkit
-  let engine: CacheEngine | undefined
+  // Change messages may arrive while the backend starts, before the engine exists.
+  const started: { engine?: CacheEngine } = {}
   const events: BackendEvents = {
-    onChange: (message) => engine?.onChange(message),
-    onReset: () => engine?.onReset()
+    onChange: (message) => started.engine?.onChange(message),
+    onReset: () => started.engine?.onReset()
   }
-  if (redkit.mode === 'redis') {
-    const backend = new RedisBackend(redkit, app.log, events)
-    engine = new CacheEngine(backend, options, redkit.prefix, redkit.instanceId, app.log)
-    await backend.syncClock()
-    if (engine.l1Enabled) {
-      // L1 copies are only trusted while change messages arrive, so listen before serving.
-      await backend.listen().catch(() => {})
-    }
-  } else {
-    engine = new CacheEngine(new MemoryBackend(options.memory.max, options.memory.maxBytes), options, redkit.prefix, redkit.instanceId, app.log)
-    if (options.l1 !== null) app.log.info('redkit cache: l1 is ignored on the in-memory backend, which already lives in process')
-  }
-  const cacheEngine = engine
+  const backend = await createBackend(redkit, { log: app.log, events, memory: options.memory, l1: options.l1 !== null })
+  const cacheEngine = new CacheEngine(backend, options, redkit.prefix, redkit.instanceId, app.log)
+  started.engine = cacheEngine
   app.decorate('cache', cacheEngine.handle(options.namespace))
   installRouteCache(app, cacheEngine, options)
   app.addHook('onClose', async () => { await cacheEngine.close() })

@@ -1,7 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
-import { memoryBackend } from './memory.js'
-import { redisBackend } from './redis.js'
+import { createBackend } from './factory.js'
 import { LockManager, type Locks } from './locks.js'
 import type { Lock } from './lock.js'
 import { checkOptions, type LockPluginOptions } from './options.js'
@@ -25,9 +24,7 @@ declare module 'fastify' {
 const plugin: FastifyPluginAsync<LockPluginOptions> = async (app: FastifyInstance, options) => {
   const opts = checkOptions(options)
   const { redkit } = app
-  const backend = redkit.mode === 'redis'
-    ? redisBackend(redkit, app.log, opts.counterTtl)
-    : memoryBackend(opts.counterTtl)
+  const backend = createBackend(redkit, { log: app.log, counterTtl: opts.counterTtl })
   const manager = new LockManager(backend, opts, app.log, redkit.instanceId)
 
   app.decorate('locks', manager)

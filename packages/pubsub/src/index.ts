@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { createBackend } from './factory.js'
 import { checkOptions, type PubsubOptions } from './options.js'
 import { Pubsub } from './pubsub.js'
 import type { PubsubChannels } from './types.js'
@@ -13,7 +14,8 @@ declare module 'fastify' {
 
 const plugin: FastifyPluginAsync<PubsubOptions> = async (app: FastifyInstance, options) => {
   const resolved = checkOptions(options)
-  const pubsub = new Pubsub<PubsubChannels>(app.redkit, app.log, resolved)
+  const pubsub = new Pubsub<PubsubChannels>(app.redkit, app.log, resolved,
+    (hooks) => createBackend(app.redkit, { sharded: resolved.sharded, ...hooks }))
   app.decorate('pubsub', pubsub)
   // Open SSE responses would keep the HTTP server from closing.
   app.addHook('preClose', async () => { pubsub.closeSse() })

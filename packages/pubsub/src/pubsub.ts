@@ -4,10 +4,9 @@ import { escapeGlob, type Redkit } from '@redkit/core'
 import type { Transport } from './backend.js'
 import { HandlerSlot, type DispatchStats } from './dispatch.js'
 import { checkChannel, decodeMessage, encode } from './envelope.js'
+import type { TransportFactory } from './factory.js'
 import { PubsubClosedError, PubsubInvalidHandlerError, PubsubShardedPatternError } from './errors.js'
-import { MemoryTransport } from './memory.js'
 import { bool, checkStreamOptions, integer, type ResolvedOptions, type StreamOptions } from './options.js'
-import { RedisTransport } from './redis.js'
 import { openSse } from './sse.js'
 import { DurableStream } from './stream.js'
 import type { ResubscribeInfo, SubscriberLostInfo } from './subscriber.js'
@@ -58,28 +57,27 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   private readonly dispatch: DispatchStats = { delivered: 0, handlerErrors: 0, slowHandlers: 0, dropped: 0 }
   private closed = false
 
-  constructor (private readonly redkit: Redkit, private readonly log: FastifyBaseLogger, readonly options: ResolvedOptions) {
+  constructor (private readonly redkit: Redkit, private readonly log: FastifyBaseLogger, readonly options: ResolvedOptions,
+    openTransport: TransportFactory) {
     super()
     this.instanceId = redkit.instanceId
     this.prefix = `${redkit.prefix}ps:`
     const sink = (route: string, channel: string, payload: string, pattern: boolean): void => {
       this.receive((pattern ? this.routes.pattern : this.routes.channel).get(route), channel, payload)
     }
-    this.transport = redkit.mode === 'memory'
-      ? new MemoryTransport(sink)
-      : new RedisTransport(redkit, options.sharded, {
-        log,
-        sink,
-        onLost: (info) => {
-          this.counters.subscriberLost++
-          this.emit('subscriberLost', info)
-        },
-        onResubscribed: (info) => {
-          this.counters.resubscribes++
-          this.emit('resubscribed', info)
-        },
-        onRetry: () => { this.counters.resubscribeFailures++ }
-      })
+    this.transport = openTransport({
+      log,
+      sink,
+      onLost: (info) => {
+        this.counters.subscriberLost++
+        this.emit('subscriberLost', info)
+      },
+      onResubscribed: (info) => {
+        this.counters.resubscribes++
+        this.emit('resubscribed', info)
+      },
+      onRetry: () => { this.counters.resubscribeFailures++ }
+    })
   }
 
   /** The same object, typed with another channel map. */

@@ -27,9 +27,17 @@ export interface BackendLimit {
   onRefusal?: OnRefusal
 }
 
+export type DecideCallback = (err: Error | null, decision?: Decision) => void
+
 /** One storage of limit state; `key` is already normalised (see storedKey). */
 export interface Backend {
   check: (key: string, spec: BackendLimit, consume: boolean) => Promise<Decision>
+  /**
+   * The callback form of check(), for the request path (no promise per check).
+   * `done` is called exactly once: synchronously in memory; on Redis with the
+   * reply, or FST_REDKIT_RATE_LIMIT_DEADLINE once `deadline` ms pass (0 = none).
+   */
+  submit: (key: string, spec: BackendLimit, consume: boolean, deadline: number, done: DecideCallback) => void
   reset: (key: string) => Promise<void>
   close: () => void
 }

@@ -5,9 +5,8 @@ import { RateLimitConflictError, RateLimitInvalidOptionError } from './errors.js
 import { clientKeyOf } from './keys.js'
 import { describeRateLimit } from './admin.js'
 import { Limiter, type RateLimitDecision, type RateLimitMetrics } from './limiter.js'
-import { MemoryBackend } from './memory.js'
+import { createBackend } from './factory.js'
 import { checkOptions, type Algorithm, type LimitOptions, type OnRedisError, type RateLimitPluginOptions } from './options.js'
-import { RedisBackend } from './redis.js'
 import { createStore, type RateLimitStore, type RateLimitStoreClass, type StoreOptions } from './store.js'
 
 export interface RateLimitApi {
@@ -50,13 +49,9 @@ declare module '@fastify/rate-limit' {
   }
 }
 
-function backendFor (app: FastifyInstance, memoryMaxKeys: number): MemoryBackend | RedisBackend {
-  return app.redkit.mode === 'redis' ? new RedisBackend(app.redkit) : new MemoryBackend(memoryMaxKeys)
-}
-
 const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, options) => {
   const resolved = checkOptions(options)
-  const backend = backendFor(app, resolved.memoryMaxKeys)
+  const backend = createBackend(app.redkit, { memoryMaxKeys: resolved.memoryMaxKeys })
   const client = app.redkit.client
   const limiter = new Limiter(backend, resolved, app.log, () => client?.status ?? 'ready')
   const api: RateLimitApi = {

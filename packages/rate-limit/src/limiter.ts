@@ -1,9 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Decision } from './backend.js'
+import type { Backend, Decision } from './backend.js'
 import { RateLimitDeadlineError, RateLimitUnavailableError } from './errors.js'
 import { storedKey } from './keys.js'
-import { MemoryBackend } from './memory.js'
-import { decisionOf, type RedisBackend } from './redis.js'
 import { resolveLimit, type LimitOptions, type ResolvedLimit, type ResolvedPluginOptions } from './options.js'
 
 export interface RateLimitDecision extends Decision {
@@ -48,7 +46,7 @@ async function withDeadline<T> (work: Promise<T>, ms: number): Promise<T> {
 
 export class Limiter {
   readonly metrics: RateLimitMetrics = { checks: 0, allowed: 0, denied: 0, failedOpen: 0, failedClosed: 0, deadlineMisses: 0 }
-  readonly backend: MemoryBackend | RedisBackend
+  readonly backend: Backend
   readonly options: ResolvedPluginOptions
   /** Root stores created for @fastify/rate-limit registrations, to namespace each apart. */
   stores = 0
@@ -57,7 +55,7 @@ export class Limiter {
   #lastLog = 0
   #suppressed = 0
 
-  constructor (backend: MemoryBackend | RedisBackend, options: ResolvedPluginOptions, log: FastifyBaseLogger, status: () => string) {
+  constructor (backend: Backend, options: ResolvedPluginOptions, log: FastifyBaseLogger, status: () => string) {
     this.backend = backend
     this.options = options
     this.#log = log
@@ -101,19 +99,14 @@ export class Limiter {
    */
   decide (key: string, spec: ResolvedLimit, consume: boolean, done: DecisionCallback): void {
     if (consume) this.metrics.checks++
-    const backend = this.backend
-    if (backend instanceof MemoryBackend) {
-      done(null, this.count(backend.decide(key, spec, consume), spec, consume))
-      return
-    }
     const status = this.#status()
     if (DOWN.has(status)) {
       this.fail(new RateLimitUnavailableError(`Redis connection is ${status}`), spec, done)
       return
     }
-    backend.send(key, spec, consume, spec.deadline, (err, r) => {
+    this.backend.submit(key, spec, consume, spec.deadline, (err, d) => {
       if (err !== null) this.fail(err, spec, done)
-      else done(null, this.count(decisionOf(r!), spec, consume))
+      else done(null, this.count(d!, spec, consume))
     })
   }
 

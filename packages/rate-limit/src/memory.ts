@@ -1,4 +1,4 @@
-import type { Backend, BackendLimit, Decision } from './backend.js'
+import type { Backend, BackendLimit, DecideCallback, Decision } from './backend.js'
 import { ALGORITHMS } from './options.js'
 
 interface Fixed { kind: 'fixed', used: number, refused: number, endsAt: number }
@@ -140,6 +140,10 @@ export class MemoryBackend implements Backend {
 
   async check (key: string, spec: BackendLimit, consume: boolean): Promise<Decision> {
     return this.decide(key, spec, consume)
+  }
+
+  submit (key: string, spec: BackendLimit, consume: boolean, _deadline: number, done: DecideCallback): void {
+    done(null, this.decide(key, spec, consume))
   }
 
   /** Synchronous form, so the store can answer without a promise. */

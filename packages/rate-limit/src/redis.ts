@@ -1,5 +1,5 @@
 import type { Redkit } from '@redkit/core'
-import type { Backend, BackendLimit, Decision, OnRefusal } from './backend.js'
+import type { Backend, BackendLimit, DecideCallback, Decision, OnRefusal } from './backend.js'
 import { RateLimitDeadlineError } from './errors.js'
 import { FIXED_WINDOW, SLIDING_COUNTER, SLIDING_LOG, TOKEN_BUCKET } from './lua.js'
 import { ALGORITHMS, type Algorithm } from './options.js'
@@ -116,6 +116,13 @@ export class RedisBackend implements Backend {
         if (err !== null) reject(err)
         else resolve(decisionOf(reply!))
       })
+    })
+  }
+
+  submit (key: string, spec: BackendLimit, consume: boolean, deadline: number, done: DecideCallback): void {
+    this.send(key, spec, consume, deadline, (err, reply) => {
+      if (err !== null) done(err)
+      else done(null, decisionOf(reply!))
     })
   }
 

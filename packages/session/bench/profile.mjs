@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { redkit } from '@redkit/core'
 import { startRedis } from '@redkit/testing'
-import { redkitSession, RedisSessionStore } from '../dist/index.js'
+import { redkitSession, SessionStore } from '../dist/index.js'
 import { createRequire } from 'node:module'
 import { Redis } from 'ioredis'
 
@@ -31,11 +31,11 @@ if (target === 'redkit') {
   await app.register(redkit, { url: redis.url, keyPrefix: 'prof:', env: {} })
   await app.register(redkitSession, { secret: SECRET, cookie: { maxAge: 3_600_000 }, production: false })
 } else {
-  // 'store': @fastify/session with RedisSessionStore; 'connect-redis'; 'memory'.
+  // 'store': @fastify/session with SessionStore; 'connect-redis'; 'memory'.
   let store
   if (target === 'store') {
     await app.register(redkit, { url: redis.url, keyPrefix: 'prof:', env: {} })
-    store = new RedisSessionStore(app)
+    store = new SessionStore(app)
   } else if (target === 'connect-redis') {
     const RedisStore = createRequire(import.meta.url)('connect-redis').default
     const client = new Redis(redis.url)

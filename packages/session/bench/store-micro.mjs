@@ -7,7 +7,7 @@ import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import { redkit } from '@redkit/core'
 import { startRedis } from '@redkit/testing'
-import { RedisSessionStore } from '../dist/index.js'
+import { SessionStore } from '../dist/index.js'
 
 const ConnectRedis = createRequire(import.meta.url)('connect-redis').default
 
@@ -15,7 +15,7 @@ const redis = await startRedis({ local: true })
 const app = Fastify()
 await app.register(redkit, { url: redis.url, keyPrefix: 'micro:', env: {} })
 await app.ready()
-const ours = new RedisSessionStore(app)
+const ours = new SessionStore(app)
 const client = new Redis(redis.url)
 const peer = new ConnectRedis({ client, prefix: 'micro-cr:' })
 const cb = (fn) => new Promise((resolve, reject) => fn((err, v) => err ? reject(err) : resolve(v)))

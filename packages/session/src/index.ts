@@ -8,11 +8,11 @@ import { createBridgeTokens, type BridgeTokens } from './bridge.js'
 import { CachedSigner } from './signer.js'
 import { checkPluginOptions, type SessionPluginOptions } from './options.js'
 import type { IndexCleanupReport, SessionCounts, SessionListOptions, SessionListPage, SessionMeta } from './listing.js'
-import { FRESH_ID, RedisSessionStore, type UserSession } from './store.js'
+import { FRESH_ID, SessionStore, type UserSession } from './store.js'
 
 /** Per-user session administration. */
 export interface SessionAdmin {
-  readonly store: RedisSessionStore
+  readonly store: SessionStore
   /** Live sessions of a user: ids, created and expiry times, IP and user agent. */
   listByUser: (userId: string | number) => Promise<UserSession[]>
   /** Destroys one session on every instance. */
@@ -46,7 +46,7 @@ declare module 'fastify' {
  * such a cookie unless the session changed; pointing the parsed cookie at
  * the new signature makes it re-sign (and with rolling, re-send) instead.
  */
-function adoptSnapshot (store: RedisSessionStore, cookieName: string) {
+function adoptSnapshot (store: SessionStore, cookieName: string) {
   return function adopt (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const session = request.session as object | null
     if (session !== null && store.adopt(session)) {
@@ -60,7 +60,7 @@ function adoptSnapshot (store: RedisSessionStore, cookieName: string) {
 const plugin: FastifyPluginAsync<SessionPluginOptions> = async (app: FastifyInstance, options) => {
   const opts = checkPluginOptions(options)
   const { ttl, maxSize, userField, tombstoneTtl, maxEntries } = options
-  const store = new RedisSessionStore(app, { ttl, maxSize, userField, tombstoneTtl, maxEntries })
+  const store = new SessionStore(app, { ttl, maxSize, userField, tombstoneTtl, maxEntries })
 
   app.decorate<SessionAdmin>('sessions', {
     store,
@@ -97,7 +97,7 @@ export const redkitSession = fp(plugin, {
 })
 export default redkitSession
 
-export { RedisSessionStore, checkId, type SessionData, type UserSession, type Callback } from './store.js'
+export { SessionStore, RedisSessionStore, checkId, type SessionData, type UserSession, type Callback } from './store.js'
 export {
   type SessionMeta, type SessionListOptions, type SessionListPage, type SessionCounts, type IndexCleanupReport
 } from './listing.js'

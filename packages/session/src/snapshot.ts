@@ -2,7 +2,7 @@ import { COOKIE_FIELD, DATA_PREFIX, META_FIELD, parseMeta, type Meta } from './b
 
 /**
  * Snapshots by session object: the object get() returned, a session the
- * plugin linked to its load (RedisSessionStore.adopt), and sessions saved
+ * plugin linked to its load (SessionStore.adopt), and sessions saved
  * earlier in the same request. Kept outside the objects, so a session holds
  * only its own fields: nothing for deep equality, JSON or key walks to see.
  */

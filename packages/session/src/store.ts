@@ -8,9 +8,8 @@ import { diffFields, type Change } from './diff.js'
 import { SessionInvalidOptionError } from './errors.js'
 import { checkId, checkUserId, newSessionId, userKey } from './ids.js'
 import { checkListOptions, inChunks, toSessionMeta, type SessionListOptions, type SessionListPage, type SessionMeta } from './listing.js'
-import { MemoryBackend } from './memory.js'
+import { createBackend } from './factory.js'
 import { checkStoreOptions, type ResolvedStoreOptions, type SessionStoreOptions } from './options.js'
-import { RedisBackend } from './redis.js'
 import { metaFor, requestOf } from './request-meta.js'
 import { cookieExpiry, decode, encodeCookie, snapshots, type Decoded, type Snapshot } from './snapshot.js'
 
@@ -56,7 +55,7 @@ function settle<T> (promise: Promise<T>, callback: Callback<T> | undefined): Pro
  * top-level fields that changed since the session was loaded, so concurrent
  * requests changing different fields do not lose each other's writes.
  */
-export class RedisSessionStore extends EventEmitter {
+export class SessionStore extends EventEmitter {
   readonly options: ResolvedStoreOptions
   private backendInstance: SessionBackend | undefined
   /** What get() is delivering to its callback right now; see adopt(). */
@@ -81,7 +80,7 @@ export class RedisSessionStore extends EventEmitter {
     if (this.backendInstance === undefined) {
       const redkit = this.app.redkit
       if (redkit === undefined) throw new SessionInvalidOptionError('register @redkit/core before using the session store')
-      this.backendInstance = redkit.mode === 'memory' ? new MemoryBackend(this.options) : new RedisBackend(redkit, this.options)
+      this.backendInstance = createBackend(redkit, this.options)
     }
     return this.backendInstance
   }
@@ -366,3 +365,9 @@ export class RedisSessionStore extends EventEmitter {
     return out
   }
 }
+
+/** @deprecated Renamed `SessionStore` (it runs on the memory backend too); this alias goes in a later major. */
+export const RedisSessionStore = SessionStore
+/** @deprecated Renamed `SessionStore`. */
+// eslint-disable-next-line @typescript-eslint/no-redeclare -- the alias is both the class and its instance type
+export type RedisSessionStore = SessionStore

@@ -5,7 +5,7 @@ import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import { redkit } from '@redkit/core'
 import { startRedis, uniquePrefix } from '@redkit/testing'
-import { redkitSession, RedisSessionStore, checkPluginOptions } from '../src/index.js'
+import { redkitSession, SessionStore, checkPluginOptions } from '../src/index.js'
 import { buildApp, login, me, SECRET, sessionCookie } from './helpers.js'
 
 test('invalid options fail at register with a coded error', async (t) => {
@@ -30,7 +30,7 @@ test('invalid options fail at register with a coded error', async (t) => {
     await t.rejects(async () => { await app.ready() }, { code: 'FST_REDKIT_SESSION_INVALID_OPTION' }, name)
     await app.close()
   }
-  t.throws(() => new RedisSessionStore(Fastify(), { nope: 1 } as never), { code: 'FST_REDKIT_SESSION_INVALID_OPTION' })
+  t.throws(() => new SessionStore(Fastify(), { nope: 1 } as never), { code: 'FST_REDKIT_SESSION_INVALID_OPTION' })
 })
 
 test('cookies are secure in production, httpOnly and sameSite lax by default', async (t) => {
@@ -93,7 +93,7 @@ test('users can register @fastify/session themselves with the store', async (t) 
   t.teardown(async () => await app.close())
   await app.register(redkit, { mode: 'memory', env: {} })
   await app.register(fastifyCookie)
-  await app.register(fastifySession, { secret: SECRET, store: new RedisSessionStore(app), cookie: { secure: false } })
+  await app.register(fastifySession, { secret: SECRET, store: new SessionStore(app), cookie: { secure: false } })
   app.get('/inc', async (request) => {
     const n = (request.session.get('n') as number | undefined) ?? 0
     request.session.set('n', n + 1)
@@ -113,7 +113,7 @@ test('with your own @fastify/session registration, store.adopt keeps field-level
     t.teardown(async () => await app.close())
     await app.register(redkit, { url: server.url, keyPrefix: uniquePrefix('sess-own'), env: {} })
     await app.register(fastifyCookie)
-    const store = new RedisSessionStore(app)
+    const store = new SessionStore(app)
     await app.register(fastifySession, { secret: SECRET, store, cookie: { secure: false } })
     let adopted = 0
     if (adopt) app.addHook('onRequest', (request, _reply, done) => { if (store.adopt(request.session)) adopted++; done() })

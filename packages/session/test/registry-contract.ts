@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Signer } from '@fastify/cookie'
 import type { Test } from 'tap'
-import type { RedisSessionStore } from '../src/index.js'
+import type { SessionStore } from '../src/index.js'
 import type { Env, Factory } from './contract.js'
 import { countKeys, login, me, SECRET, sessionCookie } from './helpers.js'
 
@@ -15,7 +15,7 @@ async function tombstones (env: Env): Promise<number> {
 }
 
 /** Sets a field of a stored session the way a request would: load, change, save. */
-async function change (store: RedisSessionStore, id: string, field: string, value: unknown): Promise<void> {
+async function change (store: SessionStore, id: string, field: string, value: unknown): Promise<void> {
   const loaded = await store.get(id)
   if (loaded === null) throw new Error(`no session ${id}`)
   loaded[field] = value

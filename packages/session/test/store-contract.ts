@@ -1,7 +1,7 @@
 import { deepStrictEqual } from 'node:assert/strict'
 import { promisify } from 'node:util'
 import type { Test } from 'tap'
-import type { RedisSessionStore } from '../src/index.js'
+import type { SessionStore } from '../src/index.js'
 import type { Factory } from './contract.js'
 import { sessionCookie } from './helpers.js'
 
@@ -105,7 +105,7 @@ export function storeContract (t: Test, make: Factory): void {
 
   t.test('store contract: lifecycle as connect-redis checks it', async (t) => {
     const { handle, redis, prefix } = await make(t)
-    const store: RedisSessionStore = handle.app.sessions.store
+    const store: SessionStore = handle.app.sessions.store
     await store.clear()
     const sess = { foo: 'bar' }
     await store.set('lifecycle-123', sess)

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import Fastify from 'fastify'
 import { redkit } from '@redkit/core'
 import {
-  redkitSession, RedisSessionStore, type BridgeTokens, type IndexCleanupReport, type SessionAdmin, type SessionCounts,
+  redkitSession, SessionStore, RedisSessionStore, type BridgeTokens, type IndexCleanupReport, type SessionAdmin, type SessionCounts,
   type SessionListPage, type SessionMeta, type UserSession
 } from '../src/index.js'
 import { SECRET } from './helpers.js'
@@ -18,7 +18,10 @@ test('decorator types', async (t) => {
   expectType<Equal<typeof app.bridgeTokens, BridgeTokens>>(true)
   expectType<Equal<ReturnType<SessionAdmin['listByUser']>, Promise<UserSession[]>>>(true)
   expectType<Equal<ReturnType<SessionAdmin['revokeAll']>, Promise<number>>>(true)
-  expectType<Equal<typeof app.sessions.store, RedisSessionStore>>(true)
+  expectType<Equal<typeof app.sessions.store, SessionStore>>(true)
+  // The deprecated name stays an alias of both the class and its instance type.
+  expectType<Equal<RedisSessionStore, SessionStore>>(true)
+  expectType<Equal<typeof RedisSessionStore, typeof SessionStore>>(true)
   expectType<Equal<ReturnType<SessionAdmin['meta']>, Promise<SessionMeta | null>>>(true)
   expectType<Equal<ReturnType<SessionAdmin['list']>, Promise<SessionListPage>>>(true)
   expectType<Equal<SessionListPage['cursor'], string | null>>(true)
@@ -40,7 +43,8 @@ test('decorator types', async (t) => {
   }
   t.type(compileOnly, 'function')
   await app.ready()
-  t.type(app.sessions.store, RedisSessionStore)
+  t.type(app.sessions.store, SessionStore)
+  t.equal(RedisSessionStore, SessionStore, 'RedisSessionStore is the same class')
   t.same(await app.sessions.list(), { sessions: [], cursor: null })
   await app.close()
 })
