@@ -16,11 +16,14 @@ test('optionChecker: integer bounds, fallback and the package\'s own code', asyn
   t.throws(() => check.integer('3', 'ttl', 1, 10, 5), { code: 'FST_REDKIT_TEST_INVALID_OPTION' })
 })
 
-test('optionChecker: unknown names, objects and onRedisError', async (t) => {
+test('optionChecker: unknown names, booleans, objects and onRedisError', async (t) => {
   t.doesNotThrow(() => check.known({ a: 1 }, ['a', 'b']))
   t.throws(() => check.known({ c: 1 }, new Set(['a', 'b']), 'memory'), { code: 'FST_REDKIT_TEST_INVALID_OPTION', message: /unknown option "memory.c"; expected one of a, b/ })
   t.same(check.object(undefined, 'l1'), {})
   t.throws(() => check.object([], 'l1'), { message: /l1 must be an object/ })
+  t.equal(check.boolean(undefined, 'rolling', true), true)
+  t.equal(check.boolean(false, 'rolling', true), false)
+  t.throws(() => check.boolean('yes', 'rolling', true), { code: 'FST_REDKIT_TEST_INVALID_OPTION', message: /rolling must be true or false, got "yes"/ })
   t.equal(check.onRedisError(undefined, 'closed'), 'closed')
   t.equal(check.onRedisError('open', 'closed'), 'open')
   t.throws(() => check.onRedisError(true, 'closed'), { code: 'FST_REDKIT_TEST_INVALID_OPTION', message: /onRedisError must be 'open' or 'closed', got true/ })

@@ -16,6 +16,8 @@ export interface OptionChecker {
   integer: (value: unknown, name: string, min: number, max: number, fallback?: number) => number
   /** Refuses keys of `value` not in `names`; `what` prefixes them, e.g. 'memory'. */
   known: (value: object, names: Iterable<string>, what?: string) => void
+  /** true or false; `undefined` gives the fallback. */
+  boolean: (value: unknown, name: string, fallback: boolean) => boolean
   /** A plain object; `undefined` gives `{}`. */
   object: (value: unknown, name: string) => Record<string, unknown>
   /** 'open' or 'closed'; `undefined` gives the fallback. */
@@ -42,6 +44,11 @@ export function optionChecker (ErrorClass: OptionErrorClass): OptionChecker {
           fail(`unknown option "${what === undefined ? key : `${what}.${key}`}"; expected one of ${list.join(', ')}`)
         }
       }
+    },
+    boolean (value, name, fallback) {
+      if (value === undefined) return fallback
+      if (typeof value !== 'boolean') fail(`${name} must be true or false, got ${JSON.stringify(value)}`)
+      return value
     },
     object (value, name) {
       if (value === undefined) return {}
