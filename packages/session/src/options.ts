@@ -60,9 +60,10 @@ export interface SessionPluginOptions extends SessionStoreOptions {
   production?: boolean
 }
 
-const { integer, known } = optionChecker(SessionInvalidOptionError)
+const check = optionChecker(SessionInvalidOptionError)
+const { integer, known, boolean } = check
 // Annotated, so that TypeScript narrows after a call to it.
-const fail: (message: string) => never = optionChecker(SessionInvalidOptionError).fail
+const fail: (message: string) => never = check.fail
 
 /**
  * A duration in ms of at least a second. Both were seconds before the first
@@ -131,12 +132,6 @@ export interface ResolvedPluginOptions {
   idGenerator?: (request?: unknown) => string
 }
 
-function optionalBoolean (value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') fail(`${name} must be a boolean`)
-  return value
-}
-
 export function checkPluginOptions (opts: SessionPluginOptions): ResolvedPluginOptions {
   if (typeof opts !== 'object' || opts === null) fail('options must be an object with at least a secret')
   known(opts, PLUGIN_KEYS)
@@ -146,7 +141,7 @@ export function checkPluginOptions (opts: SessionPluginOptions): ResolvedPluginO
     fail(`cookieName must be a valid cookie name, got ${JSON.stringify(cookieName)}`)
   }
   if (opts.idGenerator !== undefined && typeof opts.idGenerator !== 'function') fail('idGenerator must be a function')
-  const production = optionalBoolean(opts.production, 'production', process.env.NODE_ENV === 'production')
+  const production = boolean(opts.production, 'production', process.env.NODE_ENV === 'production')
   const cookie = checkCookie(opts.cookie)
   return {
     store: checkStoreOptions(opts),
@@ -159,8 +154,8 @@ export function checkPluginOptions (opts: SessionPluginOptions): ResolvedPluginO
       secure: production ? true : 'auto',
       ...cookie
     },
-    rolling: optionalBoolean(opts.rolling, 'rolling', true),
-    saveUninitialized: optionalBoolean(opts.saveUninitialized, 'saveUninitialized', false),
+    rolling: boolean(opts.rolling, 'rolling', true),
+    saveUninitialized: boolean(opts.saveUninitialized, 'saveUninitialized', false),
     ...(opts.idGenerator !== undefined ? { idGenerator: opts.idGenerator } : {})
   }
 }
