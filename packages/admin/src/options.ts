@@ -1,3 +1,4 @@
+import { optionChecker } from '@redkit/core/kit'
 import type { FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { AdminInvalidOptionError } from './errors.js'
@@ -56,9 +57,9 @@ export interface ResolvedAdminOptions {
 const KNOWN = new Set(['prefix', 'token', 'auth', 'dangerouslyDisableAuth', 'healthPrefix', 'readyTimeout', 'dashboard',
   'metrics', 'registry', 'allowSameSite'])
 
-function fail (message: string): never {
-  throw new AdminInvalidOptionError(message)
-}
+const check = optionChecker(AdminInvalidOptionError)
+// Annotated, so that TypeScript narrows after a call to it.
+const fail: (message: string) => never = check.fail
 
 function checkPrefix (value: unknown, name: string, allowEmpty: boolean): string {
   if (typeof value !== 'string') fail(`${name} must be a string like '/admin'`)
@@ -70,18 +71,10 @@ function checkPrefix (value: unknown, name: string, allowEmpty: boolean): string
   return trimmed
 }
 
-function checkBoolean (value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') fail(`${name} must be true or false`)
-  return value
-}
-
 export function checkOptions (options: AdminOptions | undefined): ResolvedAdminOptions {
   const opts = options ?? {}
   if (typeof opts !== 'object') fail('options must be an object')
-  for (const name of Object.keys(opts)) {
-    if (!KNOWN.has(name)) fail(`unknown option "${name}"`)
-  }
+  check.known(opts, KNOWN)
   const { token, auth } = opts
   if (token !== undefined) {
     // The token itself is never echoed.
@@ -89,7 +82,7 @@ export function checkOptions (options: AdminOptions | undefined): ResolvedAdminO
     if (token.length < MIN_TOKEN_LENGTH) fail(`token must be at least ${MIN_TOKEN_LENGTH} characters; generate one with \`openssl rand -hex 32\``)
   }
   if (auth !== undefined && typeof auth !== 'function') fail('auth must be a function (request) => boolean | Promise<boolean>')
-  const authDisabled = checkBoolean(opts.dangerouslyDisableAuth, 'dangerouslyDisableAuth', false)
+  const authDisabled = check.boolean(opts.dangerouslyDisableAuth, 'dangerouslyDisableAuth', false)
   if (authDisabled && (token !== undefined || auth !== undefined)) {
     fail('dangerouslyDisableAuth cannot be combined with token or auth; remove one')
   }
@@ -97,10 +90,7 @@ export function checkOptions (options: AdminOptions | undefined): ResolvedAdminO
     fail('admin routes need authentication: set `token` (Bearer token) or `auth` (a function of the request), ' +
       'or `dangerouslyDisableAuth: true` for a trusted network')
   }
-  const readyTimeout = opts.readyTimeout ?? DEFAULT_READY_TIMEOUT
-  if (typeof readyTimeout !== 'number' || !Number.isInteger(readyTimeout) || readyTimeout < 1 || readyTimeout > 60_000) {
-    fail(`readyTimeout must be an integer from 1 to 60000 ms, got ${JSON.stringify(readyTimeout)}`)
-  }
+  const readyTimeout = check.integer(opts.readyTimeout, 'readyTimeout (ms)', 1, 60_000, DEFAULT_READY_TIMEOUT)
   const registry = opts.registry
   if (registry !== undefined && (typeof registry !== 'object' || registry === null ||
       typeof (registry as { metrics?: unknown }).metrics !== 'function')) {
@@ -116,9 +106,9 @@ export function checkOptions (options: AdminOptions | undefined): ResolvedAdminO
     authDisabled,
     healthPrefix,
     readyTimeout,
-    dashboard: checkBoolean(opts.dashboard, 'dashboard', true),
-    metrics: checkBoolean(opts.metrics, 'metrics', true),
+    dashboard: check.boolean(opts.dashboard, 'dashboard', true),
+    metrics: check.boolean(opts.metrics, 'metrics', true),
     registry,
-    allowSameSite: checkBoolean(opts.allowSameSite, 'allowSameSite', false)
+    allowSameSite: check.boolean(opts.allowSameSite, 'allowSameSite', false)
   }
 }

@@ -85,7 +85,7 @@ export class CacheEngine {
   /** Counts a storage error; rethrows unless failing open. */
   failed (c: Counters, err: unknown, op: string, key: string): void {
     c.errors++
-    if (!this.options.failOpen) throw err
+    if (this.options.onRedisError === 'closed') throw err
     const now = Date.now()
     if (now - this.lastWarn >= WARN_EVERY) {
       this.lastWarn = now

@@ -1,3 +1,5 @@
+import { SERVER_NOW_MS } from '@redkit/core/kit'
+
 // Every key a script touches is declared in KEYS, and all of them share the
 // namespace's hash tag, so each script runs on one Cluster slot. Scripts on
 // the read and invalidation paths take one key each: a Cluster slot being
@@ -5,8 +7,7 @@
 // (TRYAGAIN) as it does multi-key calls whose keys are not all on one side.
 // Time comes from the server so that instances with skewed clocks agree.
 
-const NOW = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
+const NOW = SERVER_NOW_MS
 
 /**
  * Writes an entry as "<freshUntil>:<stamp>\n<payload>" with a PX of ttl +

@@ -1,3 +1,4 @@
+import { optionChecker, type OnRedisError } from '@redkit/core/kit'
 import { CacheInvalidOptionError } from './errors.js'
 import { jsonSerializer, type Serializer } from './serializer.js'
 
@@ -45,8 +46,8 @@ export interface CacheOptions {
   routeNamespace?: string
   /** How values become strings and back. Defaults to JSON that keeps Dates. */
   serializer?: Serializer
-  /** When Redis fails, act as a miss and run the loader (true) or throw (false). */
-  failOpen?: boolean
+  /** When Redis fails: 'open' (default) acts as a miss and runs the loader, 'closed' throws. */
+  onRedisError?: OnRedisError
   /** Lifetime in ms of the lock taken while one instance runs a loader. */
   lockTtl?: number
   /** Longest time in ms a caller waits for another instance's loader before running its own. */
@@ -66,7 +67,7 @@ export interface ResolvedOptions {
   namespace: string
   routeNamespace: string
   serializer: Serializer
-  failOpen: boolean
+  onRedisError: OnRedisError
   lockTtl: number
   lockWait: number
   pollInterval: number
@@ -74,19 +75,16 @@ export interface ResolvedOptions {
   memory: { max: number, maxBytes: number }
 }
 
-const KNOWN = new Set(['ttl', 'staleTtl', 'maxSize', 'namespace', 'routeNamespace', 'serializer', 'failOpen',
+const KNOWN = new Set(['ttl', 'staleTtl', 'maxSize', 'namespace', 'routeNamespace', 'serializer', 'onRedisError',
   'lockTtl', 'lockWait', 'pollInterval', 'l1', 'memory'])
 
-function fail (message: string): never {
-  throw new CacheInvalidOptionError(message)
-}
+const check = optionChecker(CacheInvalidOptionError)
+const { object, onRedisError } = check
+// Annotated, so that TypeScript narrows after a call to it.
+const fail: (message: string) => never = check.fail
 
 function integer (value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
-  }
-  return value
+  return check.integer(value, name, min, max, fallback)
 }
 
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/
@@ -102,23 +100,11 @@ function namespace (value: unknown, name: string, fallback: string): string {
   return value
 }
 
-function object (value: unknown, name: string): Record<string, unknown> {
-  if (value === undefined) return {}
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${name} must be an object`)
-  return value as Record<string, unknown>
-}
-
-function checkKnown (value: Record<string, unknown>, name: string, known: string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) fail(`unknown option "${name}.${key}"; expected one of ${known.join(', ')}`)
-  }
-}
-
 function l1Options (value: unknown): ResolvedOptions['l1'] {
   if (value === undefined || value === false) return null
   if (value === true) return { max: DEFAULT_L1_MAX, ttl: DEFAULT_L1_TTL }
   const o = object(value, 'l1')
-  checkKnown(o, 'l1', ['max', 'ttl'])
+  check.known(o, ['max', 'ttl'], 'l1')
   return {
     max: integer(o.max, 'l1.max', DEFAULT_L1_MAX, 1, 10_000_000),
     ttl: integer(o.ttl, 'l1.ttl', DEFAULT_L1_TTL, 1, MAX_TTL)
@@ -137,12 +123,11 @@ function serializer (value: unknown): Serializer {
 /** Validates options at register time; every error says what to fix. */
 export function checkOptions (opts: CacheOptions = {}): ResolvedOptions {
   const o = object(opts, 'options')
-  for (const name of Object.keys(o)) {
-    if (!KNOWN.has(name)) fail(`unknown option "${name}"; expected one of ${[...KNOWN].join(', ')}`)
-  }
-  if (o.failOpen !== undefined && typeof o.failOpen !== 'boolean') fail('failOpen must be true or false')
+  // Renamed before the first release to the name and values of the other packages.
+  if (o.failOpen !== undefined) fail("failOpen was replaced by onRedisError: 'open' (failOpen: true) or 'closed' (failOpen: false)")
+  check.known(o, KNOWN)
   const memory = object(o.memory, 'memory')
-  checkKnown(memory, 'memory', ['max', 'maxBytes'])
+  check.known(memory, ['max', 'maxBytes'], 'memory')
   const resolved: ResolvedOptions = {
     ttl: integer(o.ttl, 'ttl (ms)', DEFAULT_TTL, 1, MAX_TTL),
     staleTtl: integer(o.staleTtl, 'staleTtl (ms)', DEFAULT_STALE_TTL, 0, MAX_TTL),
@@ -150,7 +135,7 @@ export function checkOptions (opts: CacheOptions = {}): ResolvedOptions {
     namespace: namespace(o.namespace, 'namespace', DEFAULT_NAMESPACE),
     routeNamespace: namespace(o.routeNamespace, 'routeNamespace', DEFAULT_ROUTE_NAMESPACE),
     serializer: serializer(o.serializer),
-    failOpen: (o.failOpen as boolean | undefined) ?? true,
+    onRedisError: onRedisError(o.onRedisError, 'open'),
     lockTtl: integer(o.lockTtl, 'lockTtl (ms)', DEFAULT_LOCK_TTL, 10, MAX_TTL),
     lockWait: integer(o.lockWait, 'lockWait (ms)', DEFAULT_LOCK_WAIT, 0, MAX_TTL),
     pollInterval: integer(o.pollInterval, 'pollInterval (ms)', DEFAULT_POLL_INTERVAL, 5, 60_000),

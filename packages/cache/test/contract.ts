@@ -217,7 +217,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('invalid plugin options fail at register', async (t) => {
-    for (const bad of [{ ttl: 0 }, { staleTtl: -5 }, { l1: { max: 0 } }, { serializer: { serialize: 1 } }, { nope: true }, { namespace: 'a b' }]) {
+    for (const bad of [{ ttl: 0 }, { staleTtl: -5 }, { l1: { max: 0 } }, { serializer: { serialize: 1 } }, { nope: true }, { namespace: 'a b' }, { onRedisError: 'half' }]) {
       await t.rejects(app(t, { cache: bad as never }), { code: 'FST_REDKIT_CACHE_INVALID_OPTION' })
     }
   })

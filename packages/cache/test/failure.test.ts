@@ -8,7 +8,7 @@ const target = { kind: 'redis' as const, url: server.url }
 
 t.test('a paused Redis never fails a request: reads miss and wrap runs the loader', async (t) => {
   const app = await makeApp(t, target, { core: { commandTimeout: 200, maxRetries: 0 } })
-  const strict = await makeApp(t, target, { core: { commandTimeout: 200, maxRetries: 0 }, cache: { failOpen: false } })
+  const strict = await makeApp(t, target, { core: { commandTimeout: 200, maxRetries: 0 }, cache: { onRedisError: 'closed' } })
   await app.cache.set('k', 'cached')
   await server.pause()
   t.teardown(async () => { await server.resume().catch(() => {}) })

@@ -1,3 +1,4 @@
+import { MS_OF } from '@redkit/core/kit'
 import { REGISTER } from './registry.js'
 
 /*
@@ -36,13 +37,8 @@ import { REGISTER } from './registry.js'
  * waiters are pruned by the scripts that touch them.
  */
 
-// Server time in ms (truncated) from a TIME reply, for every script that compares lease ends;
-// a script that uses JOIN_QUEUE or HAND_OFF starts with it.
-export const MS_OF = `
-local function msOf (t)
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-`
+// Every script that compares lease ends, or uses JOIN_QUEUE or HAND_OFF, starts with msOf
+// (a TIME reply in ms, truncated).
 
 const CLOCK = MS_OF + `
 local t = redis.call('TIME')

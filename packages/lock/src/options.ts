@@ -1,3 +1,4 @@
+import { optionChecker, type OnRedisError } from '@redkit/core/kit'
 import { LockInvalidCursorError, LockInvalidNameError, LockInvalidOptionError } from './errors.js'
 
 export const DEFAULT_TTL = 10_000
@@ -10,7 +11,7 @@ export const MAX_NAME_LENGTH = 512
 export const MAX_TTL = 24 * 3600 * 1000
 export const MAX_LIMIT = 100_000
 
-export type OnRedisError = 'closed' | 'open'
+export type { OnRedisError }
 
 export interface LockPluginOptions {
   /** Default lease of a lock in ms. */
@@ -36,29 +37,16 @@ export interface ResolvedLockOptions {
   statusCode: 409 | 423
 }
 
-function fail (message: string): never {
-  throw new LockInvalidOptionError(message)
-}
-
-export function checkInteger (value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
+const { fail, integer: checkInteger, known, onRedisError: onRedisErrorOf } = optionChecker(LockInvalidOptionError)
+export { checkInteger }
 
 const KNOWN = new Set(['ttl', 'timeout', 'pollInterval', 'counterTtl', 'onRedisError', 'statusCode'])
 
 /** Validates plugin options at register time; throws FST_REDKIT_LOCK_INVALID_OPTION. */
 export function checkOptions (opts: LockPluginOptions = {}): ResolvedLockOptions {
   if (typeof opts !== 'object' || opts === null) fail('options must be an object')
-  for (const name of Object.keys(opts)) {
-    if (!KNOWN.has(name)) fail(`unknown option "${name}"; known options are ${[...KNOWN].join(', ')}`)
-  }
-  const onRedisError = opts.onRedisError ?? 'closed'
-  if (onRedisError !== 'closed' && onRedisError !== 'open') {
-    fail(`onRedisError must be 'closed' or 'open', got ${JSON.stringify(onRedisError)}`)
-  }
+  known(opts, KNOWN)
+  const onRedisError = onRedisErrorOf(opts.onRedisError, 'closed')
   const statusCode = opts.statusCode ?? DEFAULT_STATUS_CODE
   if (statusCode !== 409 && statusCode !== 423) fail(`statusCode must be 409 or 423, got ${JSON.stringify(statusCode)}`)
   return {

@@ -1,3 +1,4 @@
+import { optionChecker } from '@redkit/core/kit'
 import { PubsubInvalidOptionError } from './errors.js'
 
 export const DEFAULT_MAX_SIZE = 512 * 1024
@@ -89,36 +90,23 @@ export interface ResolvedStreamOptions {
   notify: boolean
 }
 
-function fail (message: string): never {
-  throw new PubsubInvalidOptionError(message)
-}
+const check = optionChecker(PubsubInvalidOptionError)
+// Annotated, so that TypeScript narrows after a call to it.
+const fail: (message: string) => never = check.fail
+const { known } = check
 
 export function integer (value: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
-  }
-  return value
+  return check.integer(value, name, min, max, fallback)
 }
 
-export function bool (value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') fail(`${name} must be true or false, got ${JSON.stringify(value)}`)
-  return value
-}
-
-function known (opts: object, names: string[], what: string): void {
-  for (const name of Object.keys(opts)) {
-    if (!names.includes(name)) fail(`unknown ${what} option "${name}"; known options are ${names.join(', ')}`)
-  }
-}
+export const bool = check.boolean
 
 const OPTION_NAMES = ['maxSize', 'maxChannelLength', 'concurrency', 'maxPending', 'slowHandlerMs', 'skipSelf',
   'sharded', 'heartbeatMs', 'gapTracking', 'worker']
 
 export function checkOptions (opts: PubsubOptions = {}): ResolvedOptions {
   if (typeof opts !== 'object' || opts === null) fail('options must be an object')
-  known(opts, OPTION_NAMES, 'plugin')
+  known(opts, OPTION_NAMES)
   return {
     maxSize: integer(opts.maxSize, 'maxSize', DEFAULT_MAX_SIZE, 64, 512 * 1024 * 1024),
     maxChannelLength: integer(opts.maxChannelLength, 'maxChannelLength', DEFAULT_MAX_CHANNEL_LENGTH, 1, 65_536),

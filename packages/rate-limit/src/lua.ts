@@ -1,3 +1,5 @@
+import { SERVER_NOW_MS } from '@redkit/core/kit'
+
 /*
  * Every script reads the clock with TIME (milliseconds, truncated), so the
  * decision never depends on an app server's clock, and writes every key it
@@ -11,8 +13,7 @@
  */
 
 const clock = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+${SERVER_NOW_MS}
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])

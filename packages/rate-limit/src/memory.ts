@@ -1,3 +1,4 @@
+import { ExpiringMap } from '@redkit/core/kit'
 import type { Backend, BackendLimit, DecideCallback, Decision } from './backend.js'
 import { ALGORITHMS } from './options.js'
 
@@ -6,8 +7,6 @@ interface Counter { kind: 'sliding', start: number, prev: number, curr: number }
 interface SlidingLog { kind: 'sliding-log', entries: Array<[number, number]>, used: number }
 interface Bucket { kind: 'token-bucket', tat: number }
 type State = Fixed | Counter | SlidingLog | Bucket
-
-interface Entry { state: State, expiresAt: number }
 
 const EPS = 1e-6
 
@@ -122,13 +121,12 @@ function bucket (prev: Bucket | undefined, spec: BackendLimit, now: number, cons
  * first) whose entries expire like the Redis keys do.
  */
 export class MemoryBackend implements Backend {
-  readonly #map = new Map<string, Entry>()
-  readonly #maxKeys: number
+  readonly #map: ExpiringMap<string, State>
   readonly #now: () => number
   readonly #sweeper: NodeJS.Timeout
 
   constructor (maxKeys: number, now: () => number = Date.now, sweepEvery = 10_000) {
-    this.#maxKeys = maxKeys
+    this.#map = new ExpiringMap(maxKeys, now)
     this.#now = now
     this.#sweeper = setInterval(() => this.sweep(), sweepEvery)
     this.#sweeper.unref()
@@ -150,14 +148,9 @@ export class MemoryBackend implements Backend {
   decide (key: string, spec: BackendLimit, consume: boolean): Decision {
     const now = Math.floor(this.#now())
     const mapKey = `${spec.algorithm}:${key}`
-    const entry = this.#map.get(mapKey)
-    const prev = entry !== undefined && entry.expiresAt > now ? entry.state : undefined
-    const [decision, next, expiresAt] = this.#run(prev, spec, now, consume)
-    this.#map.delete(mapKey)
-    if (next !== undefined) {
-      this.#map.set(mapKey, { state: next, expiresAt })
-      if (this.#map.size > this.#maxKeys) this.#map.delete(this.#map.keys().next().value!)
-    }
+    const [decision, next, expiresAt] = this.#run(this.#map.get(mapKey), spec, now, consume)
+    if (next === undefined) this.#map.delete(mapKey)
+    else this.#map.set(mapKey, next, expiresAt)
     return decision
   }
 
@@ -175,10 +168,7 @@ export class MemoryBackend implements Backend {
   }
 
   sweep (): void {
-    const now = this.#now()
-    for (const [key, entry] of this.#map) {
-      if (entry.expiresAt <= now) this.#map.delete(key)
-    }
+    this.#map.sweep()
   }
 
   close (): void {

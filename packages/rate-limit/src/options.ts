@@ -1,9 +1,10 @@
 import type { RateLimitPluginOptions as FastifyRateLimitSettings } from '@fastify/rate-limit'
 import type { OnRefusal } from './backend.js'
+import { optionChecker, type OnRedisError } from '@redkit/core/kit'
 import { RateLimitInvalidOptionError } from './errors.js'
 
 export type Algorithm = 'fixed' | 'sliding' | 'sliding-log' | 'token-bucket'
-export type OnRedisError = 'open' | 'closed'
+export type { OnRedisError }
 
 export const ALGORITHMS: readonly Algorithm[] = ['fixed', 'sliding', 'sliding-log', 'token-bucket']
 export const DEFAULT_ALGORITHM: Algorithm = 'sliding'
@@ -69,27 +70,13 @@ export interface ResolvedPluginOptions {
   fastifyRateLimit: FastifyRateLimitSettings | undefined
 }
 
-function fail (message: string): never {
-  throw new RateLimitInvalidOptionError(message)
-}
-
-function integer (value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
-  }
-  return value
-}
+const { fail, integer, known, onRedisError: onRedisErrorOf } = optionChecker(RateLimitInvalidOptionError)
 
 function algorithmOf (value: unknown): Algorithm {
   if (!ALGORITHMS.includes(value as Algorithm)) {
     fail(`algorithm must be one of ${ALGORITHMS.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`)
   }
   return value as Algorithm
-}
-
-function onRedisErrorOf (value: unknown): OnRedisError {
-  if (value !== 'open' && value !== 'closed') fail(`onRedisError must be 'open' or 'closed', got ${JSON.stringify(value)}`)
-  return value
 }
 
 /** Merges per-call options over defaults and validates them; throws FST_REDKIT_RATE_LIMIT_INVALID_OPTION. */
@@ -104,7 +91,7 @@ export function resolveLimit (opts: LimitOptions | undefined, defaults: Resolved
     window: opts.window === undefined ? defaults.window : integer(opts.window, 'window (ms)', 1, MAX_WINDOW),
     algorithm: opts.algorithm === undefined ? defaults.algorithm : algorithmOf(opts.algorithm),
     cost,
-    onRedisError: opts.onRedisError === undefined ? defaults.onRedisError : onRedisErrorOf(opts.onRedisError),
+    onRedisError: onRedisErrorOf(opts.onRedisError, defaults.onRedisError),
     deadline: opts.deadline === undefined ? defaults.deadline : integer(opts.deadline, 'deadline (ms)', 1, 60_000),
     onRefusal: defaults.onRefusal
   }
@@ -116,9 +103,7 @@ const KNOWN = new Set(['limit', 'window', 'algorithm', 'cost', 'onRedisError', '
 /** Validates plugin options at register time. */
 export function checkOptions (opts: RateLimitPluginOptions = {}): ResolvedPluginOptions {
   if (typeof opts !== 'object' || opts === null) fail('options must be an object')
-  for (const name of Object.keys(opts)) {
-    if (!KNOWN.has(name)) fail(`unknown option "${name}"`)
-  }
+  known(opts, KNOWN)
   const base: ResolvedLimit = {
     limit: DEFAULT_LIMIT,
     window: DEFAULT_WINDOW,

@@ -1,24 +1,25 @@
+import { optionChecker } from '@redkit/core/kit'
 import { SessionInvalidOptionError } from './errors.js'
 
-export const DEFAULT_TTL = 86_400
+export const DEFAULT_TTL = 86_400_000
 export const DEFAULT_MAX_SIZE = 64 * 1024
 export const DEFAULT_USER_FIELD = 'userId'
-export const DEFAULT_TOMBSTONE_TTL = 300
+export const DEFAULT_TOMBSTONE_TTL = 300_000
 export const DEFAULT_MAX_ENTRIES = 10_000
 export const DEFAULT_BRIDGE_TTL = 60
 export const MAX_BRIDGE_TTL = 86_400
 export const DEFAULT_COOKIE_NAME = 'sessionId'
 export const MIN_SECRET_LENGTH = 32
-const MAX_TTL = 2_000_000
+const MAX_TTL = 2_000_000_000
 
 export interface SessionStoreOptions {
-  /** Lifetime in seconds of a session whose cookie has no expiry. Default 86400. */
+  /** Lifetime in ms of a session whose cookie has no expiry. Default 86400000 (24 h). */
   ttl?: number
   /** Largest session or bridge payload in bytes of JSON. Default 65536. */
   maxSize?: number
   /** Session field that holds the user id for the per-user index; false turns the index off. Default 'userId'. */
   userField?: string | false
-  /** Seconds a destroyed session id stays blocked against late writes. Default 300. */
+  /** Time in ms a destroyed session id stays blocked against late writes. Default 300000 (5 min). */
   tombstoneTtl?: number
   /** Most sessions (and, separately, bridge tokens) the in-memory backend keeps. Default 10000. */
   maxEntries?: number
@@ -59,15 +60,20 @@ export interface SessionPluginOptions extends SessionStoreOptions {
   production?: boolean
 }
 
-function fail (message: string): never {
-  throw new SessionInvalidOptionError(message)
-}
+const check = optionChecker(SessionInvalidOptionError)
+const { integer, known, boolean } = check
+// Annotated, so that TypeScript narrows after a call to it.
+const fail: (message: string) => never = check.fail
 
-function integer (value: unknown, name: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
+/**
+ * A duration in ms of at least a second. Both were seconds before the first
+ * release, so a value below 1000 is most likely one still in seconds.
+ */
+function duration (value: unknown, name: string): number {
+  if (typeof value === 'number' && value < 1000) {
+    fail(`${name} is in milliseconds and must be at least 1000 (1 s), got ${value}; multiply a value in seconds by 1000`)
   }
-  return value
+  return integer(value, `${name} (ms)`, 1000, MAX_TTL)
 }
 
 const STORE_KEYS = ['ttl', 'maxSize', 'userField', 'tombstoneTtl', 'maxEntries']
@@ -82,10 +88,10 @@ export function checkStoreOptions (opts: SessionStoreOptions = {}): ResolvedStor
     fail(`userField must be a non-empty field name other than "cookie", or false, got ${JSON.stringify(userField)}`)
   }
   return {
-    ttlMs: integer(opts.ttl ?? DEFAULT_TTL, 'ttl (seconds)', 1, MAX_TTL) * 1000,
+    ttlMs: duration(opts.ttl ?? DEFAULT_TTL, 'ttl'),
     maxSize: integer(opts.maxSize ?? DEFAULT_MAX_SIZE, 'maxSize (bytes)', 64, 512 * 1024 * 1024),
     userField,
-    tombstoneTtlMs: integer(opts.tombstoneTtl ?? DEFAULT_TOMBSTONE_TTL, 'tombstoneTtl (seconds)', 1, MAX_TTL) * 1000,
+    tombstoneTtlMs: duration(opts.tombstoneTtl ?? DEFAULT_TOMBSTONE_TTL, 'tombstoneTtl'),
     maxEntries: integer(opts.maxEntries ?? DEFAULT_MAX_ENTRIES, 'maxEntries', 1, 100_000_000)
   }
 }
@@ -105,11 +111,9 @@ function checkSecret (secret: unknown): string | string[] {
 function checkCookie (cookie: unknown): SessionCookieOptions {
   if (cookie === undefined) return {}
   if (typeof cookie !== 'object' || cookie === null) fail('cookie must be an object')
-  for (const name of Object.keys(cookie)) {
-    if (!COOKIE_KEYS.has(name)) fail(`unknown cookie option "${name}"`)
-  }
+  known(cookie, COOKIE_KEYS, 'cookie')
   const c = cookie as SessionCookieOptions
-  if (c.maxAge !== undefined) integer(c.maxAge, 'cookie.maxAge (ms)', 1000, MAX_TTL * 1000)
+  if (c.maxAge !== undefined) integer(c.maxAge, 'cookie.maxAge (ms)', 1000, MAX_TTL)
   if (c.secure !== undefined && typeof c.secure !== 'boolean' && c.secure !== 'auto') fail("cookie.secure must be true, false or 'auto'")
   if (c.sameSite !== undefined && typeof c.sameSite !== 'boolean' && !['lax', 'strict', 'none'].includes(c.sameSite)) {
     fail("cookie.sameSite must be 'lax', 'strict', 'none' or a boolean")
@@ -128,24 +132,16 @@ export interface ResolvedPluginOptions {
   idGenerator?: (request?: unknown) => string
 }
 
-function optionalBoolean (value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') fail(`${name} must be a boolean`)
-  return value
-}
-
 export function checkPluginOptions (opts: SessionPluginOptions): ResolvedPluginOptions {
   if (typeof opts !== 'object' || opts === null) fail('options must be an object with at least a secret')
-  for (const name of Object.keys(opts)) {
-    if (!PLUGIN_KEYS.has(name)) fail(`unknown option "${name}"`)
-  }
+  known(opts, PLUGIN_KEYS)
   const secret = checkSecret(opts.secret)
   const cookieName = opts.cookieName ?? DEFAULT_COOKIE_NAME
   if (typeof cookieName !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
     fail(`cookieName must be a valid cookie name, got ${JSON.stringify(cookieName)}`)
   }
   if (opts.idGenerator !== undefined && typeof opts.idGenerator !== 'function') fail('idGenerator must be a function')
-  const production = optionalBoolean(opts.production, 'production', process.env.NODE_ENV === 'production')
+  const production = boolean(opts.production, 'production', process.env.NODE_ENV === 'production')
   const cookie = checkCookie(opts.cookie)
   return {
     store: checkStoreOptions(opts),
@@ -158,8 +154,8 @@ export function checkPluginOptions (opts: SessionPluginOptions): ResolvedPluginO
       secure: production ? true : 'auto',
       ...cookie
     },
-    rolling: optionalBoolean(opts.rolling, 'rolling', true),
-    saveUninitialized: optionalBoolean(opts.saveUninitialized, 'saveUninitialized', false),
+    rolling: boolean(opts.rolling, 'rolling', true),
+    saveUninitialized: boolean(opts.saveUninitialized, 'saveUninitialized', false),
     ...(opts.idGenerator !== undefined ? { idGenerator: opts.idGenerator } : {})
   }
 }

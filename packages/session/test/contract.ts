@@ -49,7 +49,7 @@ export function contract (t: Test, make: Factory): void {
   })
 
   t.test('store: TTL from the cookie expiry, else from ttl; expired sessions vanish', async (t) => {
-    const { handle, redis, prefix } = await make(t, { ttl: 1 })
+    const { handle, redis, prefix } = await make(t, { ttl: 1000 })
     const store = handle.app.sessions.store
     await store.set(ID, { cookie: { originalMaxAge: null, expires: null }, a: 1 })
     const other = 'zyxwvutsrqponmlkjihgfedcba543210'

@@ -119,7 +119,7 @@ export function metadataContract (t: Test, make: Factory): void {
   })
 
   t.test('metadata: cleanup drops index entries of ended sessions', async (t) => {
-    const { handle, redis, prefix } = await make(t, { ttl: 1 })
+    const { handle, redis, prefix } = await make(t, { ttl: 1000 })
     const store = handle.app.sessions.store
     await store.set('keep-session-0001', { cookie: cookie(), userId: 'carol' })
     await store.set('lost-session-0001', { cookie: { originalMaxAge: null, expires: null }, userId: 'carol' })

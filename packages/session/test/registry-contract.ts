@@ -64,7 +64,7 @@ export function registryContract (t: Test, make: Factory): void {
   })
 
   t.test('counts follow saves, destroys, user changes and expiry, with one bounded call', async (t) => {
-    const { handle } = await make(t, { ttl: 1 })
+    const { handle } = await make(t, { ttl: 1000 })
     const { app } = handle
     const store = app.sessions.store
     const memory = app.redkit.mode === 'memory'

@@ -1,0 +1,8 @@
+/**
+ * Building blocks shared by redkit's own packages (@redkit/core/kit). Not
+ * meant for applications: it follows the packages' needs, not semver promises
+ * beyond the fixed release group.
+ */
+export { optionChecker, ON_REDIS_ERROR, type OnRedisError, type OptionChecker, type OptionErrorClass } from './kit/options.js'
+export { ExpiringMap } from './kit/map.js'
+export { SERVER_NOW_MS, MS_OF } from './kit/lua.js'

@@ -1,0 +1,13 @@
+/**
+ * Lua that sets `now` to the server's clock in ms (truncated), so that
+ * instances with skewed clocks agree; scripts start with it.
+ */
+export const SERVER_NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`
+
+/** Lua function msOf(t): a TIME reply in ms (truncated), for scripts that also need µs. */
+export const MS_OF = `
+local function msOf (t)
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`
