@@ -47,12 +47,10 @@ test('two demo apps under a mixed load while the Cluster moves their slots and f
   const prefix = uniquePrefix('topo')
   const config = loadConfig({ SESSION_SECRET: 'topology-secret-topology-secret-0123456', ADMIN_TOKEN: 'topology-admin-token' })
   const apps: FastifyInstance[] = []
-  // The command deadline (3 s) outlasts the 1.5 s the slow slot stays half-moved, so multi-key scripts on it
-  // wait out their TRYAGAIN. With core's default (1 s) the cache's write script gives up first: the cache
-  // fails open (the write is skipped, so a later get still reads the value it replaced) and the fill lock the
-  // write would have released stays held, so other callers of wrap() wait lockWait (5 s) for it.
+  // Core's defaults: the slow slot stays half-moved for longer than the 1 s command deadline, so a multi-key
+  // script on it cannot wait the move out; the cache writes its entries one key at a time meanwhile.
   for (let i = 0; i < 2; i++) {
-    const app = await buildApp(config, { redis: { clusterNodes: cluster.nodeList, keyPrefix: prefix, commandTimeout: 3000, env: {} }, logger: false })
+    const app = await buildApp(config, { redis: { clusterNodes: cluster.nodeList, keyPrefix: prefix, env: {} }, logger: false })
     apps.push(app)
   }
   t.teardown(async () => { for (const app of apps) await app.close() })

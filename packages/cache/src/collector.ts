@@ -1,6 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redkit, RedisClient } from '@redkit/core'
+import { failWhileMigrating } from '@redkit/core/kit'
 import { COLLECT, DETACH } from './lua.js'
+
+// The rename needs both names on one side of a migrating slot: rather than
+// wait out the move (the caller of invalidate() waits for the count), it fails
+// at once and the members are left to expire.
+failWhileMigrating(DETACH)
 
 const BATCH = 100
 const MAX_QUEUED = 1_000

@@ -1,10 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
+import { isSlotMigrating, type Redkit, type RedkitScript, type RedisClient } from '@redkit/core'
 import type { AcquireResult, Backend, BackendEvents, ChangeMessage, WriteOp } from './backend.js'
 import { Collector } from './collector.js'
 import { VERSION_FLOOR, type TagRef } from './keys.js'
 import { DEL, INVALIDATE, RELEASE, SET } from './lua.js'
 import { ChangeListener } from './listener.js'
+import { defineSplitScripts, splitWrite, type SplitScripts } from './split-write.js'
 
 const CLOCK_REFRESH = 60_000
 const UNLINK_BATCH = 200
@@ -29,17 +30,20 @@ export class RedisBackend implements Backend {
     invalidate: RedkitScript<number>
   }
 
+  private readonly split: SplitScripts
+
   constructor (private readonly redkit: Redkit, private readonly log: FastifyBaseLogger, events: BackendEvents) {
     if (redkit.client === null) throw new Error('RedisBackend needs a Redis client')
     this.client = redkit.client
     this.channel = redkit.key('cache', 'changes')
     this.listener = new ChangeListener(redkit, this.channel, log, events)
     this.scripts = {
-      set: redkit.defineScript<number>('redkitCacheSet', SET),
+      set: redkit.defineScript<number>('redkitCacheSet', SET, undefined, { failWhileMigrating: true }),
       release: redkit.defineScript<number>('redkitCacheRelease', RELEASE, 1),
       del: redkit.defineScript<number>('redkitCacheDel', DEL, 1),
       invalidate: redkit.defineScript<number>('redkitCacheInvalidate', INVALIDATE, 1)
     }
+    this.split = defineSplitScripts(redkit)
     this.collector = new Collector(redkit, log)
   }
 
@@ -82,8 +86,17 @@ export class RedisBackend implements Backend {
     for (const tag of op.tags) keys.push(tag.set, tag.version)
     if (op.token !== '') keys.push(op.lock)
     const expected = op.tags.map((_, i) => op.expected === null ? '' : String(op.expected[i]))
-    return await this.scripts.set(keys, [op.payload, op.ttl, op.staleTtl, op.token, this.channel,
-      this.message({ k: [op.key] }), op.tags.length, ...op.tags.map((tag) => tag.name), ...expected]) === 1
+    const message = this.message({ k: [op.key] })
+    try {
+      return await this.scripts.set(keys, [op.payload, op.ttl, op.staleTtl, op.token, this.channel,
+        message, op.tags.length, ...op.tags.map((tag) => tag.name), ...expected]) === 1
+    } catch (err) {
+      if (!isSlotMigrating(err)) throw err
+      const stored = await splitWrite(this.split, op)
+      if (op.token !== '') await this.scripts.release([op.lock], [op.token, this.channel, message])
+      else await this.client.publish(this.channel, message)
+      return stored
+    }
   }
 
   // Sent in order on one connection: the lock is tried before the entry is read.

@@ -84,3 +84,33 @@ for (const first of ['the tag version', 'the entry'] as const) {
     t.equal(await cache.get('k'), 'new')
   })
 }
+
+for (const moved of ['no key', 'the tag version'] as const) {
+  t.test(`tagged writes and fills while the namespace's slot migrates (${moved} moved): stored on the first try, invalidated after`, async (t) => {
+    // A 5 s deadline: a write that waited for the move to end would take all of it and fail with 'closed'.
+    const app = await makeApp(t, target, { cache: { onRedisError: 'closed' }, core: { commandTimeout: 5000 } })
+    const ns = moved === 'no key' ? 'split-none' : 'split-tag'
+    const cache = app.cache.ns(ns)
+    await cache.set('seed', 1, { tags: ['t'] })
+    const base = `${app.redkit.prefix}cache:{${ns}}:`
+    const { move, finish } = await migrate(ns, app.redkit.prefix)
+    try {
+      if (moved === 'the tag version') await move(base + 'v:t', base + 't:t')
+      await cache.set('k', 'during', { tags: ['t', 'fresh-tag'] })
+      t.equal(await cache.get('k'), 'during', 'the tagged write is readable')
+      let runs = 0
+      t.equal(await cache.wrap('w', async () => { runs++; return 'filled' }, { tags: ['t'] }), 'filled')
+      t.equal(await cache.wrap('w', async () => { runs++; return 'again' }, { tags: ['t'] }), 'filled', 'the fill was stored')
+      t.equal(runs, 1)
+      await cache.invalidate({ tags: ['t'] })
+      t.equal(await cache.get('k'), undefined, 'an invalidation still reaches an entry written during the move')
+      t.equal(await cache.get('w'), undefined)
+      t.equal(cache.stats().namespaces[ns]!.errors, 0, 'no command failed')
+    } finally {
+      await finish()
+    }
+    t.equal(await cache.get('k'), undefined, 'nor after it')
+    await cache.set('k', 'after', { tags: ['t'] })
+    t.equal(await cache.get('k'), 'after')
+  })
+}

@@ -1,6 +1,7 @@
 import type { ClusterOptions, Redis } from 'ioredis'
 import { SWEEP_INTERVAL } from './deadlines.js'
 import { interceptSendCommand, IOREDIS_TIMEOUT_MESSAGE, isSettled, type IoredisCommand } from './ioredis-internals.js'
+import { createHash } from 'node:crypto'
 import { classifyError, RedkitUnavailableError } from './errors.js'
 
 /** Pause before a command that got TRYAGAIN (keys split by a slot move) is sent again. */
@@ -25,7 +26,26 @@ export function clusterRetryOptions (commandTimeout: number): Partial<ClusterOpt
   }
 }
 
+/*
+ * Scripts whose caller has a single-key way to do the same work: while their
+ * slot is split by a migration, a TRYAGAIN fails them at once rather than
+ * after a deadline of retries. Known by their text and SHA1, as ioredis sends
+ * them with EVALSHA, or EVAL after a NOSCRIPT.
+ */
+const failOnTryAgain = new Set<string>()
+
+export function markFailOnTryAgain (lua: string): void {
+  failOnTryAgain.add(lua)
+  failOnTryAgain.add(createHash('sha1').update(lua).digest('hex'))
+}
+
+function failsOnTryAgain (command: ClusterCommand): boolean {
+  const first = command.args?.[0]
+  return (command.name === 'evalsha' || command.name === 'eval') && typeof first === 'string' && failOnTryAgain.has(first)
+}
+
 export interface ClusterCommand extends IoredisCommand {
+  args?: unknown[]
   redkitSentAt?: number
   /** Set once core's deadline has failed the command: ioredis must not send it again. */
   redkitExpired?: boolean
@@ -74,6 +94,11 @@ export class ClusterDeadlines {
       if (err.message === IOREDIS_TIMEOUT_MESSAGE && this.redirected(command)) {
         command.redkitExpired = true
         fail(this.expiryError(command))
+        return
+      }
+      if (err.message.startsWith('TRYAGAIN') && failsOnTryAgain(command)) {
+        command.redkitExpired = true
+        fail(new RedkitUnavailableError(`the Cluster slot of the script's keys is being migrated (${err.message})`, { cause: err }))
         return
       }
       command.redkitLastError = err

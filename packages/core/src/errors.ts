@@ -80,6 +80,20 @@ export function toRedkitError (err: Error, command = 'command', timeout = 0): Er
 }
 
 /**
+ * True when the call failed because its Cluster slot was being migrated with
+ * its keys split between two nodes (TRYAGAIN): the same work done one key at a
+ * time would be redirected and served.
+ */
+export function isSlotMigrating (err: unknown): boolean {
+  let e = err as { message?: unknown, cause?: unknown } | undefined
+  for (let depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    if (typeof e.message === 'string' && e.message.startsWith('TRYAGAIN')) return true
+    e = e.cause as typeof e
+  }
+  return false
+}
+
+/**
  * True for errors that mean "Redis could not serve this in time" (deadline,
  * connection, Cluster slot unavailable), coded or raw, as opposed to a reply error.
  */

@@ -5,6 +5,7 @@ import { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis'
 import {
   close, connect, createClient, instrument, watch, type BreakerEvents, type ConnectionStats, type RedisClient
 } from './connection.js'
+import { markFailOnTryAgain } from './cluster.js'
 import { Descriptions, type RedkitDescription } from './describe.js'
 import { RedkitMemoryModeError } from './errors.js'
 import { escapeGlob, hashTag, joinKey } from './keys.js'
@@ -28,6 +29,16 @@ export interface RedkitStats extends ConnectionStats {
 
 /** A Lua script bound to the connection; it reloads itself after NOSCRIPT. */
 export type RedkitScript<T = unknown> = (keys: string[], args?: Array<string | number | Buffer>) => Promise<T>
+
+export interface ScriptOptions {
+  /**
+   * On Cluster, fail at once with FST_REDKIT_UNAVAILABLE (see isSlotMigrating)
+   * when the script's keys are split by a slot migration (TRYAGAIN), instead
+   * of retrying until the deadline: for callers that can do the same work one
+   * key at a time, which a migrating slot still serves.
+   */
+  failWhileMigrating?: boolean
+}
 
 export interface DuplicateOptions {
   /** Per-command deadline of the copy in ms, e.g. longer for blocking reads. */
@@ -64,7 +75,7 @@ export interface Redkit {
    * Registers a Lua script (EVALSHA with EVAL fallback after NOSCRIPT). Without
    * numberOfKeys, each call may pass any number of keys.
    */
-  defineScript: <T = unknown>(name: string, lua: string, numberOfKeys?: number) => RedkitScript<T>
+  defineScript: <T = unknown>(name: string, lua: string, numberOfKeys?: number, opts?: ScriptOptions) => RedkitScript<T>
   /**
    * Listens to channels (or patterns) on one subscriber connection shared by
    * the app: subscribes with retries and backoff, again after every
@@ -191,8 +202,9 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
       return copy
     },
     scan: (match, opts) => client === null ? memoryOnly('scan()') : scanKeys(client, match, opts),
-    defineScript: <T>(name: string, lua: string, numberOfKeys?: number): RedkitScript<T> => {
+    defineScript: <T>(name: string, lua: string, numberOfKeys?: number, opts?: ScriptOptions): RedkitScript<T> => {
       if (client === null) return memoryOnly(`script ${name}`)
+      if (opts?.failWhileMigrating === true) markFailOnTryAgain(lua)
       if (scripts.get(name) !== lua) {
         client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys })
         scripts.set(name, lua)
@@ -261,6 +273,6 @@ export type { ScanOptions } from './scan.js'
 export type { MessageListener, RedkitSubscription, SubscribeOptions, SubscriberStats } from './subscriber.js'
 export {
   RedkitInvalidOptionError, RedkitConnectError, RedkitCommandTimeoutError, RedkitUnavailableError,
-  RedkitOfflineQueueFullError, RedkitMemoryModeError, RedkitCrossSlotError, isUnavailableError, classifyError,
+  RedkitOfflineQueueFullError, RedkitMemoryModeError, RedkitCrossSlotError, isUnavailableError, isSlotMigrating, classifyError,
   toRedkitError, type RedisErrorKind
 } from './errors.js'
