@@ -76,6 +76,19 @@ async function throughput (pair) {
   return PAIRS / ((performance.now() - started) / 1000)
 }
 
+/** The hand-written fenced lock: a script takes the lock and the next fencing token, a second deletes it if still ours. */
+function fencedRaw (fenced, label) {
+  fenced.defineCommand('fencedAcquire', { numberOfKeys: 2, lua: FENCED_ACQUIRE })
+  fenced.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
+  const pair = async (slot, i) => {
+    const key = `bench:${label}:{k${slot}}`
+    const value = `v${i}`
+    if (!(await fenced.fencedAcquire(key, `${key}:fence`, value, TTL) > 0)) throw new Error('raw fenced lock held')
+    await fenced.compareAndDelete(key, value)
+  }
+  return { pair, close: async () => fenced.disconnect() }
+}
+
 const RAW = 'raw SET NX PX + CAD'
 const RAW_CORE = 'raw SET NX PX + CAD, redkit connection'
 const FENCED = 'raw fenced: SET NX PX + INCR script, CAD'
@@ -119,30 +132,8 @@ const contenders = {
     }
     return { pair, close: async () => await a.close() }
   },
-  [FENCED]: async (server) => {
-    const fenced = client(server)
-    fenced.defineCommand('fencedAcquire', { numberOfKeys: 2, lua: FENCED_ACQUIRE })
-    fenced.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
-    const pair = async (slot, i) => {
-      const key = `bench:fenced:{k${slot}}`
-      const value = `v${i}`
-      if (!(await fenced.fencedAcquire(key, `${key}:fence`, value, TTL) > 0)) throw new Error('raw fenced lock held')
-      await fenced.compareAndDelete(key, value)
-    }
-    return { pair, close: async () => fenced.disconnect() }
-  },
-  [FENCED_AP]: async (server) => {
-    const fenced = client(server, { enableAutoPipelining: true })
-    fenced.defineCommand('fencedAcquire', { numberOfKeys: 2, lua: FENCED_ACQUIRE })
-    fenced.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
-    const pair = async (slot, i) => {
-      const key = `bench:fencedap:{k${slot}}`
-      const value = `v${i}`
-      if (!(await fenced.fencedAcquire(key, `${key}:fence`, value, TTL) > 0)) throw new Error('raw fenced lock held')
-      await fenced.compareAndDelete(key, value)
-    }
-    return { pair, close: async () => fenced.disconnect() }
-  },
+  [FENCED]: async (server) => fencedRaw(client(server), 'fenced'),
+  [FENCED_AP]: async (server) => fencedRaw(client(server, { enableAutoPipelining: true }), 'fencedap'),
   [REDLOCK]: async (server) => {
     const c = client(server)
     const redlock = new Redlock([c], { retryCount: 0 })
