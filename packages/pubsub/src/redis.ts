@@ -1,7 +1,7 @@
 import type { Redkit, RedisClient, RedkitScript } from '@redkit/core'
 import type { Cluster, Redis } from 'ioredis'
 import type { ClaimResult, StreamEntry, StreamReader, Transport } from './backend.js'
-import { CONSUMER_MARK, CONSUMER_UNMARK, STREAM_ADD, STREAM_GROUP } from './lua.js'
+import { SCRIPTS } from './lua.js'
 import { clusterSubscriber, shardedSubscriber, standaloneSubscriber, type Subscriber, type SubscriberHooks } from './subscriber.js'
 
 /**
@@ -62,10 +62,11 @@ export class RedisTransport implements Transport {
     this.client = redkit.client!
     this.kind = redkit.isCluster ? 'cluster' : 'redis'
     this.sharded = redkit.isCluster && sharded
-    this.addScript = redkit.defineScript<string>('redkitPubsubStreamAdd', STREAM_ADD, 1)
-    this.groupScript = redkit.defineScript<number>('redkitPubsubStreamGroup', STREAM_GROUP, 1)
-    this.markScript = redkit.defineScript<string | null>('redkitPubsubConsumerMark', CONSUMER_MARK, 1)
-    this.unmarkScript = redkit.defineScript<number>('redkitPubsubConsumerUnmark', CONSUMER_UNMARK, 1)
+    const { streamAdd, streamGroup, consumerMark, consumerUnmark } = SCRIPTS
+    this.addScript = redkit.defineScript<string>(streamAdd.name, streamAdd.lua, streamAdd.keys)
+    this.groupScript = redkit.defineScript<number>(streamGroup.name, streamGroup.lua, streamGroup.keys)
+    this.markScript = redkit.defineScript<string | null>(consumerMark.name, consumerMark.lua, consumerMark.keys)
+    this.unmarkScript = redkit.defineScript<number>(consumerUnmark.name, consumerUnmark.lua, consumerUnmark.keys)
   }
 
   private connection (): RedisClient {

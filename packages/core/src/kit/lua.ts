@@ -11,3 +11,15 @@ local function msOf (t)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 `
+
+/**
+ * A script as a package registers it: the command name, the Lua text, and how
+ * many of its arguments are keys (undefined: the count varies and is passed
+ * with each call). Each package lists its scripts in one table of these, next
+ * to the script texts, so the count sits beside the KEYS the script documents.
+ */
+export interface LuaScript {
+  readonly name: string
+  readonly keys: number | undefined
+  readonly lua: string
+}
