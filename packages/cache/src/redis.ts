@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
+import type { LuaScript } from '@redkit/core/kit'
 import type { AcquireResult, Backend, BackendEvents, ChangeMessage, WriteOp } from './backend.js'
 import { Collector } from './collector.js'
 import { VERSION_FLOOR, type TagRef } from './keys.js'
-import { DEL, INVALIDATE, RELEASE, SET } from './lua.js'
+import { SCRIPTS } from './lua.js'
 import { ChangeListener } from './listener.js'
 
 const CLOCK_REFRESH = 60_000
@@ -34,11 +35,12 @@ export class RedisBackend implements Backend {
     this.client = redkit.client
     this.channel = redkit.key('cache', 'changes')
     this.listener = new ChangeListener(redkit, this.channel, log, events)
+    const define = (script: LuaScript): RedkitScript<number> => redkit.defineScript<number>(script.name, script.lua, script.keys)
     this.scripts = {
-      set: redkit.defineScript<number>('redkitCacheSet', SET),
-      release: redkit.defineScript<number>('redkitCacheRelease', RELEASE, 1),
-      del: redkit.defineScript<number>('redkitCacheDel', DEL, 1),
-      invalidate: redkit.defineScript<number>('redkitCacheInvalidate', INVALIDATE, 1)
+      set: define(SCRIPTS.set),
+      release: define(SCRIPTS.release),
+      del: define(SCRIPTS.del),
+      invalidate: define(SCRIPTS.invalidate)
     }
     this.collector = new Collector(redkit, log)
   }
