@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
-import type { LuaScript } from '@redkit/core/kit'
+import { defineLua } from '@redkit/core/kit'
 import type { AcquireResult, Backend, BackendEvents, ChangeMessage, WriteOp } from './backend.js'
 import { Collector } from './collector.js'
 import { VERSION_FLOOR, type TagRef } from './keys.js'
@@ -35,12 +35,11 @@ export class RedisBackend implements Backend {
     this.client = redkit.client
     this.channel = redkit.key('cache', 'changes')
     this.listener = new ChangeListener(redkit, this.channel, log, events)
-    const define = (script: LuaScript): RedkitScript<number> => redkit.defineScript<number>(script.name, script.lua, script.keys)
     this.scripts = {
-      set: define(SCRIPTS.set),
-      release: define(SCRIPTS.release),
-      del: define(SCRIPTS.del),
-      invalidate: define(SCRIPTS.invalidate)
+      set: defineLua<number>(redkit, SCRIPTS.set),
+      release: defineLua<number>(redkit, SCRIPTS.release),
+      del: defineLua<number>(redkit, SCRIPTS.del),
+      invalidate: defineLua<number>(redkit, SCRIPTS.invalidate)
     }
     this.collector = new Collector(redkit, log)
   }

@@ -5,4 +5,4 @@
  */
 export { optionChecker, ON_REDIS_ERROR, type OnRedisError, type OptionChecker, type OptionErrorClass } from './kit/options.js'
 export { ExpiringMap } from './kit/map.js'
-export { SERVER_NOW_MS, MS_OF, type LuaScript } from './kit/lua.js'
+export { SERVER_NOW_MS, MS_OF, US_OF, defineLua, type LuaScript } from './kit/lua.js'

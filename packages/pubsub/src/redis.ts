@@ -1,4 +1,5 @@
 import type { Redkit, RedisClient, RedkitScript } from '@redkit/core'
+import { defineLua } from '@redkit/core/kit'
 import type { Cluster, Redis } from 'ioredis'
 import type { ClaimResult, StreamEntry, StreamReader, Transport } from './backend.js'
 import { SCRIPTS } from './lua.js'
@@ -62,11 +63,10 @@ export class RedisTransport implements Transport {
     this.client = redkit.client!
     this.kind = redkit.isCluster ? 'cluster' : 'redis'
     this.sharded = redkit.isCluster && sharded
-    const { streamAdd, streamGroup, consumerMark, consumerUnmark } = SCRIPTS
-    this.addScript = redkit.defineScript<string>(streamAdd.name, streamAdd.lua, streamAdd.keys)
-    this.groupScript = redkit.defineScript<number>(streamGroup.name, streamGroup.lua, streamGroup.keys)
-    this.markScript = redkit.defineScript<string | null>(consumerMark.name, consumerMark.lua, consumerMark.keys)
-    this.unmarkScript = redkit.defineScript<number>(consumerUnmark.name, consumerUnmark.lua, consumerUnmark.keys)
+    this.addScript = defineLua(redkit, SCRIPTS.streamAdd)
+    this.groupScript = defineLua(redkit, SCRIPTS.streamGroup)
+    this.markScript = defineLua(redkit, SCRIPTS.consumerMark)
+    this.unmarkScript = defineLua(redkit, SCRIPTS.consumerUnmark)
   }
 
   private connection (): RedisClient {

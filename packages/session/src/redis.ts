@@ -1,5 +1,5 @@
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
-import type { LuaScript } from '@redkit/core/kit'
+import { defineLua } from '@redkit/core/kit'
 import {
   META_FIELD, parseMeta, SESSION_ID, type IdPage, type IndexCleanupReport, type IndexEntry, type LoadedRaw, type SavePlan,
   type SessionBackend, type SessionCounts, type StoredMeta
@@ -84,17 +84,16 @@ export class RedisBackend implements SessionBackend {
     this.registry = redkit.key('sess-reg', tag)
     this.usersRegistry = redkit.key('sess-reg-users', tag)
     this.inline = !redkit.isCluster
-    const define = <T>(script: LuaScript): RedkitScript<T> => redkit.defineScript<T>(script.name, script.lua, script.keys)
-    this.saveScript = define(SCRIPTS.save)
-    this.touchScript = define(SCRIPTS.touch)
-    this.indexScript = define(SCRIPTS.index)
-    this.registerScript = define(SCRIPTS.register)
-    this.destroyScript = define(SCRIPTS.destroy)
-    this.countScript = define(SCRIPTS.count)
-    this.pageScript = define(SCRIPTS.page)
-    this.userListScript = define(SCRIPTS.userList)
-    this.takeScript = define(SCRIPTS.take)
-    this.metaScript = define(SCRIPTS.meta)
+    this.saveScript = defineLua(redkit, SCRIPTS.save)
+    this.touchScript = defineLua(redkit, SCRIPTS.touch)
+    this.indexScript = defineLua(redkit, SCRIPTS.index)
+    this.registerScript = defineLua(redkit, SCRIPTS.register)
+    this.destroyScript = defineLua(redkit, SCRIPTS.destroy)
+    this.countScript = defineLua(redkit, SCRIPTS.count)
+    this.pageScript = defineLua(redkit, SCRIPTS.page)
+    this.userListScript = defineLua(redkit, SCRIPTS.userList)
+    this.takeScript = defineLua(redkit, SCRIPTS.take)
+    this.metaScript = defineLua(redkit, SCRIPTS.meta)
   }
 
   /** Sends `send()` with the commands queued in this turn of the event loop, in order. */
