@@ -1,12 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redkit, RedisClient } from '@redkit/core'
 import { failWhileMigrating } from '@redkit/core/kit'
-import { COLLECT, DETACH } from './lua.js'
+import { SCRIPTS } from './lua.js'
 
 // The rename needs both names on one side of a migrating slot: rather than
 // wait out the move (the caller of invalidate() waits for the count), it fails
 // at once and the members are left to expire.
-failWhileMigrating(DETACH)
+failWhileMigrating(SCRIPTS.detach.lua)
 
 const BATCH = 100
 const MAX_QUEUED = 1_000
@@ -17,7 +17,8 @@ interface Job {
   version: number
 }
 
-type Script = (numberOfKeys: number, ...args: Array<string | number>) => Promise<number>
+/** A script on this connection: keys then arguments, after the key count when it varies. */
+type Script = (...args: Array<string | number>) => Promise<number>
 
 /**
  * Deletes the entries of invalidated tags in the background, one batch of
@@ -44,14 +45,15 @@ export class Collector {
   private client (): RedisClient {
     if (this.connection === null) {
       const client = this.redkit.duplicate()
-      client.defineCommand('redkitCacheDetach', { lua: DETACH })
-      client.defineCommand('redkitCacheCollect', { lua: COLLECT })
+      for (const { name, lua, keys } of [SCRIPTS.detach, SCRIPTS.collect]) {
+        client.defineCommand(name, keys === undefined ? { lua } : { lua, numberOfKeys: keys })
+      }
       this.connection = client
     }
     return this.connection
   }
 
-  private script (name: 'redkitCacheDetach' | 'redkitCacheCollect'): Script {
+  private script (name: typeof SCRIPTS.detach.name | typeof SCRIPTS.collect.name): Script {
     const client = this.client() as unknown as Record<string, Script>
     return client[name]!.bind(client)
   }
@@ -59,7 +61,7 @@ export class Collector {
   /** Renames the tag's member set away so later writes file into a fresh one; how many members had not expired. */
   async detach (set: string, detached: string): Promise<number> {
     if (this.closed) return 0
-    return await this.script('redkitCacheDetach')(2, set, detached)
+    return await this.script(SCRIPTS.detach.name)(set, detached)
   }
 
   add (set: string, tag: string, version: number): void {
@@ -83,7 +85,7 @@ export class Collector {
   }
 
   private async run (job: Job): Promise<void> {
-    const collect = this.script('redkitCacheCollect')
+    const collect = this.script(SCRIPTS.collect.name)
     while (!this.closed) {
       const members = await this.client().zrange(job.set, '0', String(BATCH - 1))
       if (members.length === 0) return

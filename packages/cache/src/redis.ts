@@ -1,9 +1,10 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { isSlotMigrating, type Redkit, type RedkitScript, type RedisClient } from '@redkit/core'
+import { defineLua } from '@redkit/core/kit'
 import type { AcquireResult, Backend, BackendEvents, ChangeMessage, WriteOp } from './backend.js'
 import { Collector } from './collector.js'
 import { VERSION_FLOOR, type TagRef } from './keys.js'
-import { DEL, INVALIDATE, RELEASE, SET } from './lua.js'
+import { SCRIPTS } from './lua.js'
 import { ChangeListener } from './listener.js'
 import { defineSplitScripts, splitWrite, type SplitScripts } from './split-write.js'
 
@@ -38,10 +39,10 @@ export class RedisBackend implements Backend {
     this.channel = redkit.key('cache', 'changes')
     this.listener = new ChangeListener(redkit, this.channel, log, events)
     this.scripts = {
-      set: redkit.defineScript<number>('redkitCacheSet', SET, undefined, { failWhileMigrating: true }),
-      release: redkit.defineScript<number>('redkitCacheRelease', RELEASE, 1),
-      del: redkit.defineScript<number>('redkitCacheDel', DEL, 1),
-      invalidate: redkit.defineScript<number>('redkitCacheInvalidate', INVALIDATE, 1)
+      set: defineLua<number>(redkit, SCRIPTS.set, { failWhileMigrating: true }),
+      release: defineLua<number>(redkit, SCRIPTS.release),
+      del: defineLua<number>(redkit, SCRIPTS.del),
+      invalidate: defineLua<number>(redkit, SCRIPTS.invalidate)
     }
     this.split = defineSplitScripts(redkit)
     this.collector = new Collector(redkit, log)

@@ -1,6 +1,7 @@
 import type { Redkit, RedkitScript } from '@redkit/core'
-import { SERVER_NOW_MS } from '@redkit/core/kit'
+import { defineLua } from '@redkit/core/kit'
 import type { WriteOp } from './backend.js'
+import { SCRIPTS } from './lua.js'
 
 /*
  * The write of an entry, one key per command, for when the namespace's Cluster
@@ -13,43 +14,6 @@ import type { WriteOp } from './backend.js'
  * invalidation that lands between the steps makes the entry a miss.
  */
 
-/**
- * Makes a tag version live at least the entry's life (creating it at 0) and
- * returns it. KEYS[1] = tag version. ARGV[1] = entry life (ms). Returns the version.
- */
-export const KEEP_VERSION = `local life = tonumber(ARGV[1])
-local v = redis.call('GET', KEYS[1])
-if not v then
-  redis.call('SET', KEYS[1], '0', 'PX', life)
-  return 0
-end
-if redis.call('PTTL', KEYS[1]) < life then redis.call('PEXPIRE', KEYS[1], life) end
-return tonumber(v)`
-
-/**
- * Files an entry under a tag, scored by its expiry, and prunes a few expired
- * members. KEYS[1] = tag set. ARGV[1] = entry key (a member, not accessed),
- * ARGV[2] = entry life (ms). Returns 1.
- */
-export const FILE_MEMBER = `${SERVER_NOW_MS}
-local life = tonumber(ARGV[2])
-redis.call('ZADD', KEYS[1], now + life, ARGV[1])
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 64)
-if #expired > 0 then redis.call('ZREM', KEYS[1], unpack(expired)) end
-if redis.call('PTTL', KEYS[1]) < life then redis.call('PEXPIRE', KEYS[1], life) end
-return 1`
-
-/**
- * Writes an entry as "<freshUntil>:<stamp>\\n<payload>", fresh until server
- * time + ttl, kept ttl + staleTtl. KEYS[1] = entry. ARGV[1] = payload,
- * ARGV[2] = ttl (ms), ARGV[3] = staleTtl (ms), ARGV[4] = stamp (JSON of tag
- * versions, or ''). Returns 1.
- */
-export const WRITE_ENTRY = `${SERVER_NOW_MS}
-local ttl = tonumber(ARGV[2])
-redis.call('SET', KEYS[1], string.format('%d', now + ttl) .. ':' .. ARGV[4] .. '\\n' .. ARGV[1], 'PX', ttl + tonumber(ARGV[3]))
-return 1`
-
 export interface SplitScripts {
   keepVersion: RedkitScript<number>
   fileMember: RedkitScript<number>
@@ -58,9 +22,9 @@ export interface SplitScripts {
 
 export function defineSplitScripts (redkit: Redkit): SplitScripts {
   return {
-    keepVersion: redkit.defineScript<number>('redkitCacheKeepVersion', KEEP_VERSION, 1),
-    fileMember: redkit.defineScript<number>('redkitCacheFileMember', FILE_MEMBER, 1),
-    writeEntry: redkit.defineScript<number>('redkitCacheWriteEntry', WRITE_ENTRY, 1)
+    keepVersion: defineLua<number>(redkit, SCRIPTS.keepVersion),
+    fileMember: defineLua<number>(redkit, SCRIPTS.fileMember),
+    writeEntry: defineLua<number>(redkit, SCRIPTS.writeEntry)
   }
 }
 

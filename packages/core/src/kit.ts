@@ -5,6 +5,6 @@
  */
 export { optionChecker, ON_REDIS_ERROR, type OnRedisError, type OptionChecker, type OptionErrorClass } from './kit/options.js'
 export { ExpiringMap } from './kit/map.js'
-export { SERVER_NOW_MS, MS_OF } from './kit/lua.js'
+export { SERVER_NOW_MS, MS_OF, US_OF, defineLua, type LuaScript } from './kit/lua.js'
 /** For scripts run on a client of core's but not defined through defineScript (e.g. on a duplicate): see ScriptOptions.failWhileMigrating. */
 export { markFailOnTryAgain as failWhileMigrating } from './cluster.js'

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import createError from '@fastify/error'
 import { Redis } from 'ioredis'
 import { startRedis } from '@redkit/testing'
-import { ExpiringMap, MS_OF, SERVER_NOW_MS, optionChecker } from '../src/kit.js'
+import { ExpiringMap, MS_OF, SERVER_NOW_MS, US_OF, optionChecker } from '../src/kit.js'
 
 const TestOptionError = createError('FST_REDKIT_TEST_INVALID_OPTION', 'Invalid option: %s', 500)
 const check = optionChecker(TestOptionError)
@@ -47,7 +47,7 @@ test('ExpiringMap: expiry, size bound (oldest write evicted) and sweep', async (
   t.equal(map.size, 0)
 })
 
-test('SERVER_NOW_MS and MS_OF read the Redis server clock in ms', async (t) => {
+test('SERVER_NOW_MS, MS_OF and US_OF read the Redis server clock in ms and µs', async (t) => {
   const server = await startRedis()
   t.teardown(server.stop)
   const client = new Redis(server.url, { lazyConnect: true })
@@ -57,4 +57,6 @@ test('SERVER_NOW_MS and MS_OF read the Redis server clock in ms', async (t) => {
   const viaMsOf = Number(await client.eval(`${MS_OF}\nreturn msOf(redis.call('TIME'))`, 0))
   t.ok(now >= Number(seconds) * 1000 && now < (Number(seconds) + 3600) * 1000, 'ms since the epoch, from the server')
   t.ok(viaMsOf >= now)
+  const viaUsOf = Number(await client.eval(`${US_OF}\nreturn string.format('%d', usOf(redis.call('TIME')))`, 0))
+  t.ok(viaUsOf >= viaMsOf * 1000 && viaUsOf < (viaMsOf + 3_600_000) * 1000, 'µs, from the same clock')
 })

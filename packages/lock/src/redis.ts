@@ -1,14 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redkit } from '@redkit/core'
+import { defineLua } from '@redkit/core/kit'
 import type { AcquireReply, Backend, HeldEntry, HolderInfo, LockKind, LockRef } from './backend.js'
 import { parseMember } from './backend.js'
+import { SCRIPTS } from './lua.js'
 import {
-  LOCK_ACQUIRE, LOCK_EXTEND, LOCK_INSPECT, LOCK_LEAVE, LOCK_RELEASE,
-  SEM_ACQUIRE, SEM_EXTEND, SEM_INSPECT, SEM_LEAVE, SEM_RELEASE
-} from './lua.js'
-import {
-  CLUSTER_SHARDS, decodeCursor, encodeCursor, lockEntry, parseEntry, type Entry, REGISTRY_COUNT, REGISTRY_PAGE,
-  semaphoreEntry, shardOf, START, type Position
+  CLUSTER_SHARDS, decodeCursor, encodeCursor, lockEntry, parseEntry, type Entry, semaphoreEntry, shardOf, START, type Position
 } from './registry.js'
 import { wakeUps, type WakeUps } from './subscriber.js'
 
@@ -18,18 +15,18 @@ import { wakeUps, type WakeUps } from './subscriber.js'
  * string key; semaphores a sorted set (see lua.ts for the layouts).
  */
 export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl: number): Backend {
-  const lockAcquire = redkit.defineScript<AcquireReply>('redkitLockAcquire', LOCK_ACQUIRE, 5)
-  const lockRelease = redkit.defineScript<number>('redkitLockRelease', LOCK_RELEASE, 4)
-  const lockExtend = redkit.defineScript<number>('redkitLockExtend', LOCK_EXTEND, 2)
-  const lockLeave = redkit.defineScript<number>('redkitLockLeave', LOCK_LEAVE, 3)
-  const lockInspect = redkit.defineScript<[string | null, number]>('redkitLockInspect', LOCK_INSPECT, 1)
-  const semAcquire = redkit.defineScript<[number, number, number]>('redkitSemaphoreAcquire', SEM_ACQUIRE, 5)
-  const semRelease = redkit.defineScript<number>('redkitSemaphoreRelease', SEM_RELEASE, 4)
-  const semExtend = redkit.defineScript<number>('redkitSemaphoreExtend', SEM_EXTEND, 2)
-  const semLeave = redkit.defineScript<number>('redkitSemaphoreLeave', SEM_LEAVE, 3)
-  const semInspect = redkit.defineScript<Array<string | number>>('redkitSemaphoreInspect', SEM_INSPECT, 1)
-  const registryPage = redkit.defineScript<string[]>('redkitLockRegistryPage', REGISTRY_PAGE, 1)
-  const registryCount = redkit.defineScript<number>('redkitLockRegistryCount', REGISTRY_COUNT, 1)
+  const lockAcquire = defineLua<AcquireReply>(redkit, SCRIPTS.lockAcquire)
+  const lockRelease = defineLua<number>(redkit, SCRIPTS.lockRelease)
+  const lockExtend = defineLua<number>(redkit, SCRIPTS.lockExtend)
+  const lockLeave = defineLua<number>(redkit, SCRIPTS.lockLeave)
+  const lockInspect = defineLua<[string | null, number]>(redkit, SCRIPTS.lockInspect)
+  const semAcquire = defineLua<[number, number, number]>(redkit, SCRIPTS.semAcquire)
+  const semRelease = defineLua<number>(redkit, SCRIPTS.semRelease)
+  const semExtend = defineLua<number>(redkit, SCRIPTS.semExtend)
+  const semLeave = defineLua<number>(redkit, SCRIPTS.semLeave)
+  const semInspect = defineLua<Array<string | number>>(redkit, SCRIPTS.semInspect)
+  const registryPage = defineLua<string[]>(redkit, SCRIPTS.registryPage)
+  const registryCount = defineLua<number>(redkit, SCRIPTS.registryCount)
   const channel = redkit.key('lock', 'wake')
   const heads: Record<LockKind, string> = { lock: redkit.key('lock', ''), semaphore: redkit.key('sem', '') }
   const counterTtlText = String(counterTtl)

@@ -7,67 +7,6 @@ import { LockInvalidCursorError } from './errors.js'
  * count() counts, instead of a SCAN of the keyspace and a round trip per lock.
  */
 
-/*
- * Adds or moves an entry of the registry. Scores (µs) are unique within a
- * registry, so a page resumes right after the last score it listed. The
- * registry keeps a member "~" scored +inf, never listed nor counted, so that
- * releasing the last lock does not delete the key only for the next grant to
- * create it again; its TTL is set to twice the longest lease it has to cover,
- * so most grants need not set it.
- */
-export const REGISTER = `
-local function register (reg, entry, untilUs, nowUs, fresh)
-  -- Leases that ended without a release are dropped by reads and by about one grant in eight
-  -- (by the clock's last digits), so the registry stays bounded even when nobody lists it.
-  if nowUs % 8 == 0 then redis.call('ZREMRANGEBYSCORE', reg, '-inf', string.format('%d', nowUs)) end
-  local own = false
-  if not fresh then own = redis.call('ZSCORE', reg, entry) end
-  local score = string.format('%d', untilUs)
-  while own ~= score and redis.call('ZCOUNT', reg, score, score) > 0 do
-    untilUs = untilUs + 1
-    score = string.format('%d', untilUs)
-  end
-  redis.call('ZADD', reg, score, entry)
-  local left = math.ceil((untilUs - nowUs) / 1000)
-  local ttl = redis.call('PTTL', reg)
-  if ttl < left then
-    if ttl == -1 then redis.call('ZADD', reg, '+inf', '~') end
-    redis.call('PEXPIRE', reg, left * 2)
-  end
-end
--- A semaphore's entry ends with its last live holder.
-local function registerTop (holders, reg, entry, nowMs, nowUs)
-  local top = redis.call('ZRANGE', holders, -1, -1, 'WITHSCORES')
-  if top[2] and tonumber(top[2]) > nowMs then
-    register(reg, entry, tonumber(top[2]) * 1000, nowUs)
-  else
-    redis.call('ZREM', reg, entry)
-  end
-end
-`
-
-// Entries whose lease ended are dropped first: each was added once, so pruning costs O(1) per grant over time.
-const PRUNE_REGISTRY = `
-local t = redis.call('TIME')
-local now = string.format('%d', tonumber(t[1]) * 1000000 + tonumber(t[2]))
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-`
-
-/**
- * KEYS: registry. ARGV: where to start ('-inf', or '(' and the last lease end listed), page size.
- * Returns {now, entry, lease end, entry, lease end, …} (server µs), soonest-ending first.
- */
-export const REGISTRY_PAGE = PRUNE_REGISTRY + `
-local out = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '(+inf', 'WITHSCORES', 'LIMIT', 0, ARGV[2])
-table.insert(out, 1, now)
-return out
-`
-
-/** KEYS: registry. Returns how many locks and semaphores it holds. */
-export const REGISTRY_COUNT = PRUNE_REGISTRY + `
-return redis.call('ZCOUNT', KEYS[1], '-inf', '(+inf')
-`
-
 /** Shards of the registry on Cluster: each is one slot, so locks spread over this many slots. */
 export const CLUSTER_SHARDS = 16
 

@@ -1,7 +1,8 @@
 import type { Redkit, RedisClient, RedkitScript } from '@redkit/core'
+import { defineLua } from '@redkit/core/kit'
 import type { Cluster, Redis } from 'ioredis'
 import type { ClaimResult, StreamEntry, StreamReader, Transport } from './backend.js'
-import { CONSUMER_MARK, CONSUMER_UNMARK, STREAM_ADD, STREAM_GROUP } from './lua.js'
+import { SCRIPTS } from './lua.js'
 import { clusterSubscriber, shardedSubscriber, standaloneSubscriber, type Subscriber, type SubscriberHooks } from './subscriber.js'
 
 /**
@@ -62,10 +63,10 @@ export class RedisTransport implements Transport {
     this.client = redkit.client!
     this.kind = redkit.isCluster ? 'cluster' : 'redis'
     this.sharded = redkit.isCluster && sharded
-    this.addScript = redkit.defineScript<string>('redkitPubsubStreamAdd', STREAM_ADD, 1)
-    this.groupScript = redkit.defineScript<number>('redkitPubsubStreamGroup', STREAM_GROUP, 1)
-    this.markScript = redkit.defineScript<string | null>('redkitPubsubConsumerMark', CONSUMER_MARK, 1)
-    this.unmarkScript = redkit.defineScript<number>('redkitPubsubConsumerUnmark', CONSUMER_UNMARK, 1)
+    this.addScript = defineLua(redkit, SCRIPTS.streamAdd)
+    this.groupScript = defineLua(redkit, SCRIPTS.streamGroup)
+    this.markScript = defineLua(redkit, SCRIPTS.consumerMark)
+    this.unmarkScript = defineLua(redkit, SCRIPTS.consumerUnmark)
   }
 
   private connection (): RedisClient {

@@ -1,3 +1,5 @@
+import { MS_OF, type LuaScript } from '@redkit/core/kit'
+
 // Keys of one session share the hash tag of its id: {id}. The per-user index
 // has its own tag, and the two registries (live sessions, users with a live
 // session) share one tag of their own, so on Cluster each group is updated by
@@ -8,11 +10,10 @@
  * is never counted (ZCOUNT skips it), and each write drops a bounded number
  * of them, so no call does work in proportion to the keyspace.
  */
-const LIB = `
+const LIB = MS_OF + `
 local PRUNE = 100
 local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return msOf(redis.call('TIME'))
 end
 local function trim(key, now)
   local old = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, PRUNE)
@@ -47,14 +48,25 @@ end
 `
 
 /**
- * KEYS[1] session hash, KEYS[2] tombstone; on a single server also KEYS[3]
- * registry, KEYS[4] users registry, then the index of ARGV[6] (user) when
- * set, then the index of ARGV[7] (previous user) when set.
- * ARGV: mode ('n' new/replace, 'f' fresh: an id generated for this request
- * and never saved, 'u' update), ttl ms, #set pairs, #deleted,
- * session id, user or '', previous user or '', then set pairs, then deleted
- * fields. Returns 1 when written, 0 when the session was destroyed (or
- * expired) meanwhile, so a late save cannot bring it back.
+ * Writes the changed fields of a session and its expiry; on a single server
+ * also its registry entries and user indexes. The key count varies: KEYS[3..]
+ * only on a single server, an index only for a user that is set.
+ *
+ * KEYS[1] = session hash
+ * KEYS[2] = tombstone
+ * KEYS[3] = registry (single server)
+ * KEYS[4] = users registry (single server)
+ * KEYS[5..] = index of ARGV[6] when set, then index of ARGV[7] when set (single server)
+ * ARGV[1] = mode: 'n' new/replace, 'f' fresh (an id generated for this request and never saved), 'u' update
+ * ARGV[2] = ttl (ms)
+ * ARGV[3] = number of field/value pairs to set
+ * ARGV[4] = number of fields to delete
+ * ARGV[5] = session id
+ * ARGV[6] = user, or ''
+ * ARGV[7] = previous user, or ''
+ * ARGV[8..] = the field/value pairs, then the fields to delete
+ * returns = 1 when written, 0 when the session was destroyed (or expired)
+ *   meanwhile, so a late save cannot bring it back
  */
 export const SAVE = LIB + `
 -- A destroy deletes the hash and writes the tombstone at once, so an
@@ -98,9 +110,17 @@ return 1
 `
 
 /**
- * KEYS[1] session hash; on a single server also KEYS[2] registry, KEYS[3]
- * users registry, optional KEYS[4] index of ARGV[3]. ARGV: ttl ms, session
- * id, user or ''. Never rewrites data.
+ * Extends a session's expiry; on a single server also its registry entries.
+ * Never rewrites data. The key count varies: 1 on Cluster, 3 or 4 on a single server.
+ *
+ * KEYS[1] = session hash
+ * KEYS[2] = registry (single server)
+ * KEYS[3] = users registry (single server)
+ * KEYS[4] = index of ARGV[3] (single server, when a user is set)
+ * ARGV[1] = ttl (ms)
+ * ARGV[2] = session id
+ * ARGV[3] = user, or ''
+ * returns = 1 when the session exists, else 0
  */
 export const TOUCH = LIB + `
 if redis.call('PEXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -114,9 +134,15 @@ return 1
 `
 
 /**
- * KEYS[1] user index, optional KEYS[2] users registry (single server).
- * ARGV: ttl ms (0 removes the entry), session id, user. Returns the latest
- * expiry of the user's live sessions, 0 when none.
+ * Adds, moves or removes a session in its user's index. The key count
+ * varies: 1 on Cluster, 2 on a single server.
+ *
+ * KEYS[1] = user index
+ * KEYS[2] = users registry (single server)
+ * ARGV[1] = ttl (ms); 0 removes the entry
+ * ARGV[2] = session id
+ * ARGV[3] = user
+ * returns = the latest expiry (ms, server clock) of the user's live sessions, 0 when none
  */
 export const INDEX = LIB + `
 local now = now_ms()
@@ -127,10 +153,14 @@ return index(KEYS[1], KEYS[2], ARGV[2], ARGV[3], score, now)
 `
 
 /**
- * Cluster only: the registry side of a save, touch or destroy. KEYS[1]
- * registry, KEYS[2] users registry. ARGV: session id, ttl ms ('-' leaves
- * the session's entry alone, 0 removes it), then pairs of user and the
- * latest expiry of their sessions (0: none left).
+ * Cluster only (and cleanup): the registry side of a save, touch or destroy.
+ *
+ * KEYS[1] = registry
+ * KEYS[2] = users registry
+ * ARGV[1] = session id
+ * ARGV[2] = ttl (ms); '-' leaves the session's entry alone, 0 removes it
+ * ARGV[3..] = pairs of user and the latest expiry (ms, server clock) of their sessions (0: none left)
+ * returns = 1
  */
 export const REGISTER = LIB + `
 local now = now_ms()
@@ -146,12 +176,17 @@ return 1
 `
 
 /**
- * KEYS[1] session hash, KEYS[2] tombstone, optional KEYS[3] registry
- * (single server). ARGV: tombstone ttl ms (0: none), session id. The
- * tombstone is written only when a session was there to destroy: an id
- * never stored has no save in flight that could bring it back (a new id is
- * known to no other request before its first save completes). Returns the
- * meta field, so the caller can drop the user index entry.
+ * Deletes a session. The tombstone is written only when a session was there
+ * to destroy: an id never stored has no save in flight that could bring it
+ * back (a new id is known to no other request before its first save
+ * completes). The key count varies: 2 on Cluster, 3 on a single server.
+ *
+ * KEYS[1] = session hash
+ * KEYS[2] = tombstone
+ * KEYS[3] = registry (single server)
+ * ARGV[1] = tombstone ttl (ms); 0: none
+ * ARGV[2] = session id
+ * returns = the session's meta field (nil when none), so the caller can drop the user index entry
  */
 export const DESTROY = LIB + `
 local meta = redis.call('HGET', KEYS[1], '#meta')
@@ -161,7 +196,13 @@ if KEYS[3] then place(KEYS[3], ARGV[2], nil, now_ms()) end
 return meta
 `
 
-/** KEYS[1] registry, KEYS[2] users registry. Returns {live sessions, users with a live session}. */
+/**
+ * Counts live entries, after dropping a bounded number of expired ones.
+ *
+ * KEYS[1] = registry
+ * KEYS[2] = users registry
+ * returns = {live sessions, users with a live session}
+ */
 export const COUNT = LIB + `
 local now = now_ms()
 trim(KEYS[1], now)
@@ -170,12 +211,16 @@ return {live(KEYS[1], now), live(KEYS[2], now)}
 `
 
 /**
- * KEYS[1] registry. ARGV: expiry and id of the last entry of the previous
- * page ('' and '' for the first page), limit. Members sort by (score, id);
- * the position after the cursor is found by ranking a probe member that
- * sorts right after the cursor's id (it holds a NUL byte, which no session
- * id has, and is removed at once), so a page costs O(log n + limit) however
- * many entries share a score. Returns {id, expiry, ...}.
+ * A page of live sessions. Members sort by (score, id); the position after
+ * the cursor is found by ranking a probe member that sorts right after the
+ * cursor's id (it holds a NUL byte, which no session id has, and is removed
+ * at once), so a page costs O(log n + limit) however many entries share a score.
+ *
+ * KEYS[1] = registry
+ * ARGV[1] = expiry (ms) of the last entry of the previous page, '' for the first page
+ * ARGV[2] = id of that entry, '' for the first page
+ * ARGV[3] = most entries returned
+ * returns = {id, expiry (ms), ...}
  */
 export const PAGE = LIB + `
 local now = now_ms()
@@ -191,14 +236,24 @@ end
 return redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[3]) - 1, 'WITHSCORES')
 `
 
-/** KEYS[1] user index. Drops expired entries, returns {member, expiry ms, ...}. */
+/**
+ * A user's sessions, after dropping the expired ones.
+ *
+ * KEYS[1] = user index
+ * returns = {session id, expiry (ms), ...}
+ */
 export const USER_LIST = LIB + `
 local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 `
 
-/** KEYS[1] bridge token. GETDEL for servers older than 6.2. */
+/**
+ * GETDEL for servers older than 6.2.
+ *
+ * KEYS[1] = bridge token
+ * returns = its value, or nil
+ */
 export const TAKE = `
 local value = redis.call('GET', KEYS[1])
 if value then redis.call('DEL', KEYS[1]) end
@@ -206,14 +261,30 @@ return value
 `
 
 /**
- * KEYS[1] session hash. Returns {meta, expiry ms by the server clock}, or nil
- * when the session does not exist. Reads only the meta field, never contents.
+ * Reads only the meta field of a session, never its contents.
+ *
+ * KEYS[1] = session hash
+ * returns = {meta, expiry (ms, server clock; 0 without a TTL)}, or nil when
+ *   the session does not exist
  */
-export const META = `
+export const META = MS_OF + `
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl == -2 then return false end
 local meta = redis.call('HGET', KEYS[1], '#meta') or '{}'
 if pttl < 0 then return {meta, 0} end
-local t = redis.call('TIME')
-return {meta, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + pttl}
+return {meta, msOf(redis.call('TIME')) + pttl}
 `
+
+/** Every script with its command name and key count (undefined: it varies with the server kind and the user, and is passed per call). */
+export const SCRIPTS = {
+  save: { name: 'redkitSessionSave', keys: undefined, lua: SAVE },
+  touch: { name: 'redkitSessionTouch', keys: undefined, lua: TOUCH },
+  index: { name: 'redkitSessionIndex', keys: undefined, lua: INDEX },
+  register: { name: 'redkitSessionRegister', keys: 2, lua: REGISTER },
+  destroy: { name: 'redkitSessionDestroy', keys: undefined, lua: DESTROY },
+  count: { name: 'redkitSessionCount', keys: 2, lua: COUNT },
+  page: { name: 'redkitSessionPage', keys: 1, lua: PAGE },
+  userList: { name: 'redkitSessionUserList', keys: 1, lua: USER_LIST },
+  take: { name: 'redkitSessionTake', keys: 1, lua: TAKE },
+  meta: { name: 'redkitSessionMeta', keys: 1, lua: META }
+} as const satisfies Record<string, LuaScript>

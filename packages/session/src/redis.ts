@@ -1,11 +1,12 @@
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
+import { defineLua } from '@redkit/core/kit'
 import {
   META_FIELD, parseMeta, SESSION_ID, type IdPage, type IndexCleanupReport, type IndexEntry, type LoadedRaw, type SavePlan,
   type SessionBackend, type SessionCounts, type StoredMeta
 } from './backend.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { SessionInvalidCursorError } from './errors.js'
-import { COUNT, DESTROY, INDEX, META, PAGE, REGISTER, SAVE, TAKE, TOUCH, USER_LIST } from './lua.js'
+import { SCRIPTS } from './lua.js'
 import type { ResolvedStoreOptions } from './options.js'
 
 const CLEAR_BATCH = 100
@@ -83,17 +84,16 @@ export class RedisBackend implements SessionBackend {
     this.registry = redkit.key('sess-reg', tag)
     this.usersRegistry = redkit.key('sess-reg-users', tag)
     this.inline = !redkit.isCluster
-    // Key counts vary with the user and the server kind, so they are passed per call.
-    this.saveScript = redkit.defineScript('redkitSessionSave', SAVE)
-    this.touchScript = redkit.defineScript('redkitSessionTouch', TOUCH)
-    this.indexScript = redkit.defineScript('redkitSessionIndex', INDEX)
-    this.registerScript = redkit.defineScript('redkitSessionRegister', REGISTER, 2)
-    this.destroyScript = redkit.defineScript('redkitSessionDestroy', DESTROY)
-    this.countScript = redkit.defineScript('redkitSessionCount', COUNT, 2)
-    this.pageScript = redkit.defineScript('redkitSessionPage', PAGE, 1)
-    this.userListScript = redkit.defineScript('redkitSessionUserList', USER_LIST, 1)
-    this.takeScript = redkit.defineScript('redkitSessionTake', TAKE, 1)
-    this.metaScript = redkit.defineScript('redkitSessionMeta', META, 1)
+    this.saveScript = defineLua(redkit, SCRIPTS.save)
+    this.touchScript = defineLua(redkit, SCRIPTS.touch)
+    this.indexScript = defineLua(redkit, SCRIPTS.index)
+    this.registerScript = defineLua(redkit, SCRIPTS.register)
+    this.destroyScript = defineLua(redkit, SCRIPTS.destroy)
+    this.countScript = defineLua(redkit, SCRIPTS.count)
+    this.pageScript = defineLua(redkit, SCRIPTS.page)
+    this.userListScript = defineLua(redkit, SCRIPTS.userList)
+    this.takeScript = defineLua(redkit, SCRIPTS.take)
+    this.metaScript = defineLua(redkit, SCRIPTS.meta)
   }
 
   /** Sends `send()` with the commands queued in this turn of the event loop, in order. */

@@ -7,6 +7,7 @@ export { startSentinel, type SentinelGroup, type StartSentinelOptions } from './
 export { makeTlsFiles, type TlsFiles } from './tls.js'
 export { freePort, waitFor, processState, serverBin } from './process.js'
 export { keysWithoutTtl, countKeys } from './keys.js'
+export { scriptDocProblems, type ScriptRow } from './lua-docs.js'
 
 /** A key prefix no other test shares, so suites can run against one server. */
 export function uniquePrefix (label = 't'): string {
