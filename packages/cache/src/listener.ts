@@ -1,29 +1,56 @@
-import type { FastifyBaseLogger } from 'fastify'
-import type { Redkit, RedisClient } from '@redkit/core'
+import type { Redkit, RedkitSubscription } from '@redkit/core'
 import type { BackendEvents, ChangeMessage } from './backend.js'
 import { Waiters } from './waiters.js'
 
-/** Change messages from every instance, on a subscriber connection of its own. */
+/** Change messages from every instance, on the app's shared subscriber (redkit.subscribe()). */
 export class ChangeListener {
-  listening = false
-  private subscriber: RedisClient | null = null
-  private subscribing: Promise<void> | null = null
+  private subscription: RedkitSubscription | null = null
+  /** Set once L1 relies on the messages: a loss nobody notices would leave its copies stale. */
+  private probing = false
+  private closed = false
   private readonly waiters = new Waiters()
 
   constructor (
     private readonly redkit: Redkit,
     private readonly channel: string,
-    private readonly log: FastifyBaseLogger,
     private readonly events: BackendEvents
   ) {}
 
+  /** True while subscribed: only then is an in-process copy trusted. */
+  get listening (): boolean { return this.subscription?.active ?? false }
+
   async wait (key: string, ms: number): Promise<void> {
-    this.listen().catch(() => {})
+    this.subscribe()
     await this.waiters.wait(key, ms)
   }
 
-  private onMessage (channel: string, text: string): void {
-    if (channel !== this.channel) return
+  /**
+   * Subscribes (once) for L1, and resolves once subscribed or after the
+   * command deadline: until then L1 is simply bypassed, while core keeps
+   * retrying.
+   */
+  async listen (): Promise<void> {
+    this.probing = true
+    const subscription = this.subscribe()
+    if (subscription === null) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([subscription.ready, new Promise((resolve) => { timer = setTimeout(resolve, this.redkit.commandTimeout) })])
+    clearTimeout(timer)
+  }
+
+  private subscribe (): RedkitSubscription | null {
+    if (this.closed) return null
+    // Messages are missed while unsubscribed: copies are dropped on the loss,
+    // and again once back, so a read made meanwhile is not copied.
+    this.subscription ??= this.redkit.subscribe(this.channel, (_, text) => this.onMessage(text), {
+      onInactive: () => this.events.onReset(),
+      onActive: () => this.events.onReset(),
+      probe: () => this.probing
+    })
+    return this.subscription
+  }
+
+  private onMessage (text: string): void {
     let message: ChangeMessage
     try {
       message = JSON.parse(text) as ChangeMessage
@@ -35,40 +62,10 @@ export class ChangeListener {
     if (message.p !== undefined && message.t === undefined) this.waiters.wakePrefix(message.p)
   }
 
-  /** Subscribes once; later calls share the first. */
-  async listen (): Promise<void> {
-    this.subscribing ??= this.subscribe()
-    await this.subscribing
-  }
-
-  private async subscribe (): Promise<void> {
-    const sub = this.redkit.duplicate()
-    this.subscriber = sub
-    sub.on('message', (channel: string, text: string) => this.onMessage(channel, text))
-    // While the subscriber is down, changes from other instances go unseen.
-    sub.on('close', () => {
-      if (!this.listening) return
-      this.listening = false
-      this.events.onReset()
-    })
-    sub.on('ready', () => {
-      // ioredis resubscribes by itself after a reconnect.
-      if (this.subscriber === sub && sub.status === 'ready') this.listening = true
-    })
-    try {
-      await sub.subscribe(this.channel)
-      this.listening = true
-    } catch (err) {
-      this.subscribing = null
-      this.subscriber = null
-      sub.disconnect()
-      this.log.warn({ err: (err as Error).message }, 'redkit cache: could not subscribe to cache changes; waiters fall back to polling')
-      throw err
-    }
-  }
-
   close (): void {
-    this.listening = false
+    this.closed = true
+    this.subscription?.close().catch(() => {})
+    this.subscription = null
     this.waiters.wakeAll()
   }
 }

@@ -37,7 +37,7 @@ export class RedisBackend implements Backend {
     if (redkit.client === null) throw new Error('RedisBackend needs a Redis client')
     this.client = redkit.client
     this.channel = redkit.key('cache', 'changes')
-    this.listener = new ChangeListener(redkit, this.channel, log, events)
+    this.listener = new ChangeListener(redkit, this.channel, events)
     this.scripts = {
       set: defineLua<number>(redkit, SCRIPTS.set, { failWhileMigrating: true }),
       release: defineLua<number>(redkit, SCRIPTS.release),

@@ -217,7 +217,12 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
     },
     subscribe: (names, listener, opts) => {
       if (client === null) return memoryOnly('subscribe()')
-      hub.current ??= new SubscriberHub(() => redkit.duplicate(), log, stats)
+      hub.current ??= new SubscriberHub({
+        // The hub subscribes again itself: ioredis' own resubscription leaves a refused SUBSCRIBE as an unhandled rejection.
+        open: () => redkit.duplicate(client instanceof Cluster ? {} : { overrides: { autoResubscribe: false } }),
+        publish: async (channel, message) => await client.publish(channel, message),
+        probeChannel: redkit.key('core', 'probe', redkit.instanceId)
+      }, log, stats)
       return hub.current.add(typeof names === 'string' ? [names] : names, listener, opts)
     },
     stats: () => ({ ...stats, mode, status: client === null ? 'memory' : client.status }),

@@ -4,6 +4,9 @@ import { backoff } from './connection.js'
 
 export type MessageListener = (channel: string, message: string) => void
 
+/** How often a probing subscription is checked by a message the app sends itself. */
+export const PROBE_INTERVAL = 2000
+
 export interface SubscribeOptions {
   /** Treat the names as PSUBSCRIBE patterns; the listener gets the channel that matched. */
   pattern?: boolean
@@ -14,6 +17,15 @@ export interface SubscribeOptions {
   onActive?: () => void
   /** Called when the subscription is lost (it is retried); e.g. stop trusting a local cache. */
   onInactive?: () => void
+  /**
+   * While this returns true, the subscription is checked every PROBE_INTERVAL
+   * by a message the app sends itself; one that does not come back by the next
+   * check counts as a loss. A Cluster client moves its subscriber to another
+   * node by itself and drops the channels without a word when subscribing there
+   * fails: only a probe notices. E.g. `() => true` for a local cache that must
+   * hear every change, or "while anyone waits".
+   */
+  probe?: () => boolean
 }
 
 export interface RedkitSubscription {
@@ -21,6 +33,10 @@ export interface RedkitSubscription {
   readonly ready: Promise<void>
   /** True while subscribed; false while the connection is lost or being subscribed again. */
   readonly active: boolean
+  /** Times this subscription was lost after it was made (each logged). */
+  readonly losses: number
+  /** SUBSCRIBE attempts for it that failed (each retried). */
+  readonly failures: number
   /** Stops listening; the shared connection closes with the app. */
   close: () => Promise<void>
 }
@@ -34,92 +50,116 @@ export interface SubscriberStats {
   subscribeRetries: number
 }
 
-interface Entry {
+/** One subscribe() call: its names, listener and state. */
+interface Sub {
   kind: 'channel' | 'pattern'
-  name: string
   listener: MessageListener
-  subscribed: boolean
-  resolve: () => void
   opts: SubscribeOptions
+  entries: Entry[]
+  active: boolean
+  losses: number
+  failures: number
+  resolve: () => void
+}
+
+/** One name of a Sub. */
+interface Entry {
+  sub: Sub
+  name: string
+  subscribed: boolean
+}
+
+export interface HubConnection {
+  /** Opens the subscriber connection (a duplicate of the app's client). */
+  open: () => RedisClient
+  /** Publishes on the app's client, for probes. */
+  publish: (channel: string, message: string) => Promise<unknown>
+  /** The channel of this app's probes. */
+  probeChannel: string
 }
 
 /**
  * One subscriber connection shared by every redkit.subscribe() of the app. It
  * subscribes with retries and backoff, subscribes everything again on each
  * reconnect (rather than trusting ioredis to, which drops a failed
- * resubscription on Cluster), and logs one line on loss and one on recovery.
+ * resubscription on Cluster), checks probing subscriptions with a message to
+ * itself, and logs one line on loss and one on recovery.
  */
 export class SubscriberHub {
   private conn: RedisClient | undefined
-  private readonly entries = new Set<Entry>()
+  private readonly subs = new Set<Sub>()
   private lostAt: number | undefined
   private attempt = 0
   private retry: NodeJS.Timeout | undefined
   private syncing = false
+  /** Moves on every loss, so a SUBSCRIBE answered before it is not taken as current. */
+  private generation = 0
   private closed = false
+  private checks: NodeJS.Timeout | undefined
+  private probeSub: Sub | undefined
+  private probes = 0
+  private probe: string | null = null
+  /** Whether PUBLISH of the probe has returned: until then a slow server, not a lost subscription, may be why. */
+  private published = false
 
-  constructor (private readonly open: () => RedisClient, private readonly log: FastifyBaseLogger,
+  constructor (private readonly link: HubConnection, private readonly log: FastifyBaseLogger,
     private readonly stats: SubscriberStats) {}
 
   add (names: string[], listener: MessageListener, opts: SubscribeOptions = {}): RedkitSubscription {
-    const kind = opts.pattern === true ? 'pattern' : 'channel'
-    const mine = names.map((name) => {
-      let settle!: () => void
-      const ready = new Promise<void>((resolve) => { settle = resolve })
-      const entry: Entry = { kind, name, listener, subscribed: false, resolve: settle, opts }
-      this.entries.add(entry)
-      return { entry, ready }
-    })
-    this.connection()
-    this.sync()
+    let settle!: () => void
+    const ready = new Promise<void>((resolve) => { settle = resolve })
+    const sub = this.register(names, listener, opts, settle)
+    if (opts.probe !== undefined) this.startProbing()
     return {
-      ready: Promise.all(mine.map(async ({ ready }) => await ready)).then(() => {}),
-      get active () { return mine.every(({ entry }) => entry.subscribed) },
+      ready,
+      get active () { return sub.active },
+      get losses () { return sub.losses },
+      get failures () { return sub.failures },
       close: async () => {
-        for (const { entry } of mine) {
-          this.entries.delete(entry)
-          entry.resolve()
-        }
-        await this.unsubscribeUnused(mine.map(({ entry }) => entry))
+        this.subs.delete(sub)
+        sub.resolve()
+        await this.unsubscribeUnused(sub)
       }
     }
+  }
+
+  private register (names: string[], listener: MessageListener, opts: SubscribeOptions, resolve: () => void): Sub {
+    const sub: Sub = { kind: opts.pattern === true ? 'pattern' : 'channel', listener, opts, entries: [], active: false, losses: 0, failures: 0, resolve }
+    sub.entries = names.map((name) => ({ sub, name, subscribed: false }))
+    this.subs.add(sub)
+    this.connection()
+    this.sync()
+    return sub
   }
 
   stop (): void {
     this.closed = true
     clearTimeout(this.retry)
-    for (const entry of this.entries) entry.resolve()
+    clearInterval(this.checks)
+    for (const sub of this.subs) sub.resolve()
   }
 
   private connection (): RedisClient {
     if (this.conn !== undefined) return this.conn
-    const conn = this.open()
+    const conn = this.link.open()
     this.conn = conn
     conn.on('message', (channel: string, message: string) => this.dispatch('channel', channel, channel, message))
     conn.on('pmessage', (pattern: string, channel: string, message: string) => this.dispatch('pattern', pattern, channel, message))
-    conn.on('close', () => this.lost())
+    conn.on('close', () => this.lost('the connection closed'))
     conn.on('ready', () => this.sync())
     // On Cluster, ioredis moves the subscriber to another node when its node
     // leaves, and gives up on channels it fails to subscribe there: check again.
     conn.on('-node', () => {
-      this.unsubscribed()
+      this.lost('a Cluster node left the pool')
       this.sync()
     })
     return conn
   }
 
-  private dispatch (kind: Entry['kind'], name: string, channel: string, message: string): void {
-    for (const entry of this.entries) {
-      if (entry.kind === kind && entry.name === name) entry.listener(channel, message)
-    }
-  }
-
-  /** Marks every name as needing SUBSCRIBE again, telling their owners once. */
-  private unsubscribed (): void {
-    for (const entry of this.entries) {
-      if (!entry.subscribed) continue
-      entry.subscribed = false
-      this.notify(entry.opts.onInactive)
+  private dispatch (kind: Sub['kind'], name: string, channel: string, message: string): void {
+    for (const sub of this.subs) {
+      if (sub.kind !== kind) continue
+      for (const entry of sub.entries) if (entry.name === name) sub.listener(channel, message)
     }
   }
 
@@ -131,59 +171,114 @@ export class SubscriberHub {
     }
   }
 
-  private lost (): void {
+  /** Marks every name as needing SUBSCRIBE again, telling each owner once. */
+  private lost (reason: string): void {
     if (this.closed) return
-    this.unsubscribed()
+    this.generation++
+    this.probe = null
+    for (const sub of this.subs) {
+      for (const entry of sub.entries) entry.subscribed = false
+      if (!sub.active) continue
+      sub.active = false
+      sub.losses++
+      this.notify(sub.opts.onInactive)
+    }
     if (this.lostAt !== undefined) return
     this.lostAt = Date.now()
     this.stats.subscriberLost++
-    this.log.warn({ role: 'subscriber' }, 'redkit: subscriber connection lost; messages published meanwhile are missed, subscribing again when it is back')
+    this.log.warn({ role: 'subscriber', reason },
+      'redkit: subscriber connection lost; messages published meanwhile are missed, subscribing again when it is back')
   }
 
   /** Subscribes every name not yet subscribed; on failure, tries again after a backoff. */
   private sync (): void {
     if (this.syncing || this.closed) return
     const conn = this.connection()
-    const pending = [...this.entries].filter((e) => !e.subscribed)
+    const pending = [...this.subs].flatMap((sub) => sub.entries.filter((e) => !e.subscribed))
     if (pending.length === 0 || conn.status !== 'ready') return
     this.syncing = true
-    const channels = pending.filter((e) => e.kind === 'channel').map((e) => e.name)
-    const patterns = pending.filter((e) => e.kind === 'pattern').map((e) => e.name)
+    const generation = this.generation
+    const names = (kind: Sub['kind']): string[] => [...new Set(pending.filter((e) => e.sub.kind === kind).map((e) => e.name))]
+    const channels = names('channel')
+    const patterns = names('pattern')
     Promise.all([
       channels.length > 0 ? conn.subscribe(...channels) : undefined,
       patterns.length > 0 ? conn.psubscribe(...patterns) : undefined
     ]).then(() => {
       this.syncing = false
-      this.attempt = 0
-      for (const entry of pending) {
-        if (!this.entries.has(entry)) continue
-        entry.subscribed = true
-        entry.resolve()
-        this.notify(entry.opts.onActive)
-      }
-      if (this.lostAt !== undefined) {
-        this.stats.subscriberRecovered++
-        this.log.info({ role: 'subscriber', downtimeMs: Date.now() - this.lostAt }, 'redkit: subscriber connection recovered; subscribed again')
-        this.lostAt = undefined
-      }
+      if (generation === this.generation) this.subscribed(pending)
       this.sync()
     }, (err: Error) => {
       this.syncing = false
-      this.stats.subscribeRetries++
-      this.log.debug({ role: 'subscriber', err: err.message }, 'redkit: SUBSCRIBE failed; retrying')
-      clearTimeout(this.retry)
-      this.retry = setTimeout(() => this.sync(), backoff(this.attempt++))
-      this.retry.unref()
+      this.failed(pending, err)
     })
   }
 
-  private async unsubscribeUnused (removed: Entry[]): Promise<void> {
+  private subscribed (pending: Entry[]): void {
+    const failedBefore = this.attempt
+    this.attempt = 0
+    for (const entry of pending) entry.subscribed = true
+    for (const sub of new Set(pending.map((e) => e.sub))) {
+      if (!this.subs.has(sub) || sub.active || !sub.entries.every((e) => e.subscribed)) continue
+      sub.active = true
+      sub.resolve()
+      this.notify(sub.opts.onActive)
+    }
+    if (this.lostAt !== undefined) {
+      this.stats.subscriberRecovered++
+      this.log.info({ role: 'subscriber', downtimeMs: Date.now() - this.lostAt }, 'redkit: subscriber connection recovered; subscribed again')
+      this.lostAt = undefined
+    } else if (failedBefore > 0) {
+      this.log.info({ role: 'subscriber', failedAttempts: failedBefore }, 'redkit: SUBSCRIBE succeeded after failed attempts')
+    }
+  }
+
+  private failed (pending: Entry[], err: Error): void {
+    this.stats.subscribeRetries++
+    for (const sub of new Set(pending.map((e) => e.sub))) sub.failures++
+    // One line per run of failures; the retries that follow are debug.
+    const level = this.attempt === 0 ? 'warn' : 'debug'
+    this.log[level]({ role: 'subscriber', err: err.message }, 'redkit: SUBSCRIBE failed; retrying with backoff until it succeeds')
+    clearTimeout(this.retry)
+    this.retry = setTimeout(() => this.sync(), backoff(this.attempt++))
+    this.retry.unref()
+  }
+
+  private async unsubscribeUnused (removed: Sub): Promise<void> {
     const conn = this.conn
     if (conn === undefined || conn.status !== 'ready') return
-    const still = (e: Entry): boolean => [...this.entries].some((o) => o.kind === e.kind && o.name === e.name)
-    const channels = removed.filter((e) => e.kind === 'channel' && !still(e)).map((e) => e.name)
-    const patterns = removed.filter((e) => e.kind === 'pattern' && !still(e)).map((e) => e.name)
-    if (channels.length > 0) await conn.unsubscribe(...channels).catch(() => {})
-    if (patterns.length > 0) await conn.punsubscribe(...patterns).catch(() => {})
+    const still = (name: string): boolean => [...this.subs].some((s) => s.kind === removed.kind && s.entries.some((e) => e.name === name))
+    const names = [...new Set(removed.entries.map((e) => e.name))].filter((name) => !still(name))
+    if (names.length === 0) return
+    if (removed.kind === 'channel') await conn.unsubscribe(...names).catch(() => {})
+    else await conn.punsubscribe(...names).catch(() => {})
+  }
+
+  /** Subscribes the probe channel and checks, every PROBE_INTERVAL, that probes come back. */
+  private startProbing (): void {
+    if (this.probeSub !== undefined) return
+    const channel = this.link.probeChannel
+    this.probeSub = this.register([channel], (_, message) => { if (message === this.probe) this.probe = null }, {}, () => {})
+    this.checks = setInterval(() => this.check(), PROBE_INTERVAL)
+    this.checks.unref()
+  }
+
+  private check (): void {
+    const wanted = [...this.subs].some((s) => s.active && s.opts.probe?.() === true)
+    if (this.closed || !wanted || this.probeSub?.active !== true) {
+      this.probe = null
+      return
+    }
+    if (this.probe !== null && !this.published) return
+    if (this.probe !== null) {
+      this.lost('a probe message did not come back')
+      this.sync()
+      return
+    }
+    const sent = String(++this.probes)
+    this.probe = sent
+    this.published = false
+    // Unanswered while Redis is down: that is not a lost subscription.
+    this.link.publish(this.link.probeChannel, sent).then(() => { if (this.probe === sent) this.published = true }, () => { if (this.probe === sent) this.probe = null })
   }
 }

@@ -30,6 +30,23 @@ test('Cluster with replicas in clusterNodes: a duplicate keeps its startup nodes
   t.equal(dropped, 0, 'no startup node was dropped (and with it the subscriber ioredis had put there)')
 })
 
+test('Cluster with replicas in clusterNodes: subscribe() is made on the first try or retried, and messages arrive', async (t) => {
+  const cluster = await startCluster({ masters: 3, replicasPerMaster: 1 })
+  t.teardown(cluster.stop)
+  for (let run = 0; run < 4; run++) {
+    const { app } = await buildApp(t, { clusterNodes: cluster.nodeList, keyPrefix: uniquePrefix('csub') })
+    const channel = app.redkit.key('chan')
+    const got: string[] = []
+    const sub = app.redkit.subscribe(channel, (_, message) => got.push(message))
+    await sub.ready
+    t.equal(sub.active, true, `run ${run}: subscribed`)
+    await app.redkit.client!.publish(channel, `run ${run}`)
+    await waitFor(() => got.length === 1, 5000, 'the message')
+    t.same(got, [`run ${run}`])
+    await app.close()
+  }
+})
+
 test('subscribe(): subscribes again after a SIGKILL and restart, logging loss and recovery once', async (t) => {
   const server = await startRedis({ local: true })
   t.teardown(server.stop)
@@ -59,6 +76,7 @@ test('subscribe(): subscribes again after a SIGKILL and restart, logging loss an
   t.equal(recovered.length, 1, 'one line on recovery')
   t.match(app.redkit.stats(), { subscriberLost: 1, subscriberRecovered: 1 })
   t.same(states, ['active', 'inactive', 'active'], 'the owner hears of the first subscription, the loss and the recovery')
+  t.equal(sub.losses, 1, 'the subscription counts its loss')
   await sub.close()
 })
 
@@ -75,6 +93,8 @@ test('subscribe(): a SUBSCRIBE that fails is retried until it succeeds', async (
   await server.client().call('ACL', 'SETUSER', 'app', 'allchannels')
   await sub.ready
   t.equal(sub.active, true, 'subscribed once allowed, without the caller retrying')
+  t.ok(sub.failures >= 2, 'the subscription counts its failed attempts')
+  t.equal(sub.losses, 0, 'a subscription never made was not lost')
   await app.redkit.client!.publish(channel, 'hello')
   await waitFor(() => got.length === 1, 2000, 'message')
   t.same(got, ['hello'])

@@ -24,7 +24,7 @@ declare module 'fastify' {
 const plugin: FastifyPluginAsync<LockPluginOptions> = async (app: FastifyInstance, options) => {
   const opts = checkOptions(options)
   const { redkit } = app
-  const backend = createBackend(redkit, { log: app.log, counterTtl: opts.counterTtl })
+  const backend = createBackend(redkit, { counterTtl: opts.counterTtl })
   const manager = new LockManager(backend, opts, app.log, redkit.instanceId)
 
   app.decorate('locks', manager)

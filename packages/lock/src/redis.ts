@@ -1,5 +1,4 @@
-import type { FastifyBaseLogger } from 'fastify'
-import type { Redkit } from '@redkit/core'
+import type { Redkit, RedkitSubscription } from '@redkit/core'
 import { defineLua } from '@redkit/core/kit'
 import type { AcquireReply, Backend, HeldEntry, HolderInfo, LockKind, LockRef } from './backend.js'
 import { parseMember } from './backend.js'
@@ -7,14 +6,14 @@ import { SCRIPTS } from './lua.js'
 import {
   CLUSTER_SHARDS, decodeCursor, encodeCursor, lockEntry, parseEntry, type Entry, semaphoreEntry, shardOf, START, type Position
 } from './registry.js'
-import { wakeUps, type WakeUps } from './subscriber.js'
 
 /**
- * Redis backend: one Lua round trip per step, one subscriber connection
- * (opened on the first wait) for release notifications. Locks use a plain
- * string key; semaphores a sorted set (see lua.ts for the layouts).
+ * Redis backend: one Lua round trip per step, one subscription (made on the
+ * first wait, on the app's shared subscriber) for release notifications.
+ * Locks use a plain string key; semaphores a sorted set (see lua.ts for the
+ * layouts).
  */
-export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl: number): Backend {
+export function redisBackend (redkit: Redkit, counterTtl: number): Backend {
   const lockAcquire = defineLua<AcquireReply>(redkit, SCRIPTS.lockAcquire)
   const lockRelease = defineLua<number>(redkit, SCRIPTS.lockRelease)
   const lockExtend = defineLua<number>(redkit, SCRIPTS.lockExtend)
@@ -30,7 +29,7 @@ export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl
   const channel = redkit.key('lock', 'wake')
   const heads: Record<LockKind, string> = { lock: redkit.key('lock', ''), semaphore: redkit.key('sem', '') }
   const counterTtlText = String(counterTtl)
-  let subscription: WakeUps | undefined
+  let subscription: RedkitSubscription | undefined
 
   /*
    * On one server the keys of a lock carry its name as their hash tag, and one
@@ -152,10 +151,12 @@ export function redisBackend (redkit: Redkit, log: FastifyBaseLogger, counterTtl
     inspect: async (ref) => ref.kind === 'lock' ? await inspectLock(ref) : await inspectSemaphore(ref),
     page,
     count: async () => (await Promise.all(registries.map(async (key) => await registryCount([key], [])))).reduce((a, b) => a + b, 0),
+    // Once subscribed (again), every waiter retries: releases published meanwhile were missed.
     listen: (wake, wakeAll, busy) => {
-      subscription ??= wakeUps(redkit, log, channel, wake, wakeAll, busy)
+      subscription ??= redkit.subscribe(channel, (_, message) => { for (const waiter of message.split(' ')) wake(waiter) },
+        { onActive: wakeAll, probe: busy })
     },
-    wakeUps: () => subscription?.stats() ?? { subscribed: false, losses: 0 },
-    close: () => { subscription?.close() }
+    wakeUps: () => ({ subscribed: subscription?.active ?? false, losses: (subscription?.losses ?? 0) + (subscription?.failures ?? 0) }),
+    close: () => { subscription?.close().catch(() => {}) }
   }
 }
