@@ -1,4 +1,4 @@
-import { optionChecker } from '@redkit/core/kit'
+import { optionChecker, type OptionChecker } from '@redkit/core/kit'
 import type { FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { AdminInvalidOptionError } from './errors.js'
@@ -57,48 +57,44 @@ export interface ResolvedAdminOptions {
 const KNOWN = new Set(['prefix', 'token', 'auth', 'dangerouslyDisableAuth', 'healthPrefix', 'readyTimeout', 'dashboard',
   'metrics', 'registry', 'allowSameSite'])
 
-const check = optionChecker(AdminInvalidOptionError)
-// Annotated, so that TypeScript narrows after a call to it.
-const fail: (message: string) => never = check.fail
+const check: OptionChecker = optionChecker(AdminInvalidOptionError)
 
 function checkPrefix (value: unknown, name: string, allowEmpty: boolean): string {
-  if (typeof value !== 'string') fail(`${name} must be a string like '/admin'`)
+  if (typeof value !== 'string') check.fail(`${name} must be a string like '/admin'`)
   const trimmed = value.replace(/\/+$/, '')
   if (trimmed === '' && allowEmpty) return ''
   if (!/^\/[A-Za-z0-9._~\-/]*$/.test(trimmed) || trimmed.includes('//')) {
-    fail(`${name} must start with '/' and hold only letters, digits and . _ ~ - /, got ${JSON.stringify(value)}`)
+    check.fail(`${name} must start with '/' and hold only letters, digits and . _ ~ - /, got ${JSON.stringify(value)}`)
   }
   return trimmed
 }
 
 export function checkOptions (options: AdminOptions | undefined): ResolvedAdminOptions {
-  const opts = options ?? {}
-  if (typeof opts !== 'object') fail('options must be an object')
-  check.known(opts, KNOWN)
-  const { token, auth } = opts
+  const opts = check.options<AdminOptions>(options ?? {}, KNOWN)
+  const { token } = opts
   if (token !== undefined) {
     // The token itself is never echoed.
-    if (typeof token !== 'string') fail('token must be a string')
-    if (token.length < MIN_TOKEN_LENGTH) fail(`token must be at least ${MIN_TOKEN_LENGTH} characters; generate one with \`openssl rand -hex 32\``)
+    if (typeof token !== 'string') check.fail('token must be a string')
+    if (token.length < MIN_TOKEN_LENGTH) check.fail(`token must be at least ${MIN_TOKEN_LENGTH} characters; generate one with \`openssl rand -hex 32\``)
   }
-  if (auth !== undefined && typeof auth !== 'function') fail('auth must be a function (request) => boolean | Promise<boolean>')
+  const auth = check.func<AdminAuthHook>(opts.auth, 'auth', '(request) => boolean | Promise<boolean>')
   const authDisabled = check.boolean(opts.dangerouslyDisableAuth, 'dangerouslyDisableAuth', false)
   if (authDisabled && (token !== undefined || auth !== undefined)) {
-    fail('dangerouslyDisableAuth cannot be combined with token or auth; remove one')
+    check.fail('dangerouslyDisableAuth cannot be combined with token or auth; remove one')
   }
   if (!authDisabled && token === undefined && auth === undefined) {
-    fail('admin routes need authentication: set `token` (Bearer token) or `auth` (a function of the request), ' +
+    check.fail('admin routes need authentication: set `token` (Bearer token) or `auth` (a function of the request), ' +
       'or `dangerouslyDisableAuth: true` for a trusted network')
   }
   const readyTimeout = check.integer(opts.readyTimeout, 'readyTimeout (ms)', 1, 60_000, DEFAULT_READY_TIMEOUT)
   const registry = opts.registry
   if (registry !== undefined && (typeof registry !== 'object' || registry === null ||
       typeof (registry as { metrics?: unknown }).metrics !== 'function')) {
-    fail('registry must be a prom-client Registry')
+    check.fail('registry must be a prom-client Registry')
   }
   const prefix = opts.prefix === undefined ? DEFAULT_PREFIX : checkPrefix(opts.prefix, 'prefix', true)
   const healthPrefix = opts.healthPrefix === undefined ? undefined : checkPrefix(opts.healthPrefix, 'healthPrefix', true)
-  if (healthPrefix === prefix) fail('healthPrefix must differ from prefix; /health and /ready are always served under prefix')
+  if (healthPrefix === prefix) check.fail('healthPrefix must differ from prefix; /health and /ready are always served under prefix')
   return {
     prefix,
     token,

@@ -1,4 +1,4 @@
-import { optionChecker, type OnRedisError } from '@redkit/core/kit'
+import { optionChecker, type OnRedisError, type OptionChecker } from '@redkit/core/kit'
 import { CacheInvalidOptionError } from './errors.js'
 import { jsonSerializer, type Serializer } from './serializer.js'
 
@@ -78,14 +78,7 @@ export interface ResolvedOptions {
 const KNOWN = new Set(['ttl', 'staleTtl', 'maxSize', 'namespace', 'routeNamespace', 'serializer', 'onRedisError',
   'lockTtl', 'lockWait', 'pollInterval', 'l1', 'memory'])
 
-const check = optionChecker(CacheInvalidOptionError)
-const { object, onRedisError } = check
-// Annotated, so that TypeScript narrows after a call to it.
-const fail: (message: string) => never = check.fail
-
-function integer (value: unknown, name: string, fallback: number, min: number, max: number): number {
-  return check.integer(value, name, min, max, fallback)
-}
+const check: OptionChecker = optionChecker(CacheInvalidOptionError)
 
 const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/
 
@@ -96,55 +89,53 @@ export function isNamespace (value: unknown): value is string {
 
 function namespace (value: unknown, name: string, fallback: string): string {
   if (value === undefined) return fallback
-  if (!isNamespace(value)) fail(`${name} must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(value)}`)
+  if (!isNamespace(value)) check.fail(`${name} must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(value)}`)
   return value
 }
 
 function l1Options (value: unknown): ResolvedOptions['l1'] {
   if (value === undefined || value === false) return null
   if (value === true) return { max: DEFAULT_L1_MAX, ttl: DEFAULT_L1_TTL }
-  const o = object(value, 'l1')
-  check.known(o, ['max', 'ttl'], 'l1')
+  const o = check.options(value, ['max', 'ttl'], 'l1')
   return {
-    max: integer(o.max, 'l1.max', DEFAULT_L1_MAX, 1, 10_000_000),
-    ttl: integer(o.ttl, 'l1.ttl', DEFAULT_L1_TTL, 1, MAX_TTL)
+    max: check.integer(o.max, 'l1.max', 1, 10_000_000, DEFAULT_L1_MAX),
+    ttl: check.integer(o.ttl, 'l1.ttl', 1, MAX_TTL, DEFAULT_L1_TTL)
   }
 }
 
 function serializer (value: unknown): Serializer {
   if (value === undefined) return jsonSerializer
-  const o = object(value, 'serializer')
+  const o = check.object(value, 'serializer')
   if (typeof o.serialize !== 'function' || typeof o.deserialize !== 'function') {
-    fail('serializer must be an object with serialize(value) → string and deserialize(text) → value functions')
+    check.fail('serializer must be an object with serialize(value) → string and deserialize(text) → value functions')
   }
   return value as Serializer
 }
 
 /** Validates options at register time; every error says what to fix. */
 export function checkOptions (opts: CacheOptions = {}): ResolvedOptions {
-  const o = object(opts, 'options')
+  const o = check.object(opts, 'options')
   // Renamed before the first release to the name and values of the other packages.
-  if (o.failOpen !== undefined) fail("failOpen was replaced by onRedisError: 'open' (failOpen: true) or 'closed' (failOpen: false)")
+  if (o.failOpen !== undefined) check.fail("failOpen was replaced by onRedisError: 'open' (failOpen: true) or 'closed' (failOpen: false)")
   check.known(o, KNOWN)
-  const memory = object(o.memory, 'memory')
-  check.known(memory, ['max', 'maxBytes'], 'memory')
+  const memory = check.options(o.memory, ['max', 'maxBytes'], 'memory')
   const resolved: ResolvedOptions = {
-    ttl: integer(o.ttl, 'ttl (ms)', DEFAULT_TTL, 1, MAX_TTL),
-    staleTtl: integer(o.staleTtl, 'staleTtl (ms)', DEFAULT_STALE_TTL, 0, MAX_TTL),
-    maxSize: integer(o.maxSize, 'maxSize (bytes)', DEFAULT_MAX_SIZE, 1, 512 * 1024 * 1024),
+    ttl: check.integer(o.ttl, 'ttl (ms)', 1, MAX_TTL, DEFAULT_TTL),
+    staleTtl: check.integer(o.staleTtl, 'staleTtl (ms)', 0, MAX_TTL, DEFAULT_STALE_TTL),
+    maxSize: check.integer(o.maxSize, 'maxSize (bytes)', 1, 512 * 1024 * 1024, DEFAULT_MAX_SIZE),
     namespace: namespace(o.namespace, 'namespace', DEFAULT_NAMESPACE),
     routeNamespace: namespace(o.routeNamespace, 'routeNamespace', DEFAULT_ROUTE_NAMESPACE),
     serializer: serializer(o.serializer),
-    onRedisError: onRedisError(o.onRedisError, 'open'),
-    lockTtl: integer(o.lockTtl, 'lockTtl (ms)', DEFAULT_LOCK_TTL, 10, MAX_TTL),
-    lockWait: integer(o.lockWait, 'lockWait (ms)', DEFAULT_LOCK_WAIT, 0, MAX_TTL),
-    pollInterval: integer(o.pollInterval, 'pollInterval (ms)', DEFAULT_POLL_INTERVAL, 5, 60_000),
+    onRedisError: check.onRedisError(o.onRedisError, 'open'),
+    lockTtl: check.integer(o.lockTtl, 'lockTtl (ms)', 10, MAX_TTL, DEFAULT_LOCK_TTL),
+    lockWait: check.integer(o.lockWait, 'lockWait (ms)', 0, MAX_TTL, DEFAULT_LOCK_WAIT),
+    pollInterval: check.integer(o.pollInterval, 'pollInterval (ms)', 5, 60_000, DEFAULT_POLL_INTERVAL),
     l1: l1Options(o.l1),
     memory: {
-      max: integer(memory.max, 'memory.max', DEFAULT_MEMORY_MAX, 1, 100_000_000),
-      maxBytes: integer(memory.maxBytes, 'memory.maxBytes', DEFAULT_MEMORY_MAX_BYTES, 1024, Number.MAX_SAFE_INTEGER)
+      max: check.integer(memory.max, 'memory.max', 1, 100_000_000, DEFAULT_MEMORY_MAX),
+      maxBytes: check.integer(memory.maxBytes, 'memory.maxBytes', 1024, Number.MAX_SAFE_INTEGER, DEFAULT_MEMORY_MAX_BYTES)
     }
   }
-  if (resolved.maxSize > resolved.memory.maxBytes) fail('maxSize must not exceed memory.maxBytes')
+  if (resolved.maxSize > resolved.memory.maxBytes) check.fail('maxSize must not exceed memory.maxBytes')
   return resolved
 }

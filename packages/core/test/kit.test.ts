@@ -29,6 +29,26 @@ test('optionChecker: unknown names, booleans, objects and onRedisError', async (
   t.throws(() => check.onRedisError(true, 'closed'), { code: 'FST_REDKIT_TEST_INVALID_OPTION', message: /onRedisError must be 'open' or 'closed', got true/ })
 })
 
+test('optionChecker: option objects, one-of values and functions', async (t) => {
+  t.same(check.options(undefined, ['a']), {})
+  t.same(check.options({ a: 1 }, ['a']), { a: 1 })
+  for (const bad of [null, [], 'a', 1]) {
+    t.throws(() => check.options(bad, ['a']), { code: 'FST_REDKIT_TEST_INVALID_OPTION', message: /options must be an object/ }, JSON.stringify(bad))
+  }
+  t.throws(() => check.options([], ['a'], 'cookie'), { message: /cookie must be an object/ })
+  t.throws(() => check.options({ b: 1 }, ['a'], 'cookie'), { code: 'FST_REDKIT_TEST_INVALID_OPTION', message: /unknown option "cookie.b"/ })
+  t.equal(check.oneOf(undefined, 'statusCode', [409, 423], 423), 423)
+  t.equal(check.oneOf(409, 'statusCode', [409, 423]), 409)
+  t.throws(() => check.oneOf(500, 'statusCode', [409, 423]), { code: 'FST_REDKIT_TEST_INVALID_OPTION', message: /statusCode must be 409 or 423, got 500/ })
+  t.throws(() => check.oneOf('leaky', 'algorithm', ['fixed', 'sliding', 'token-bucket']), {
+    message: /algorithm must be one of 'fixed', 'sliding', 'token-bucket', got "leaky"/
+  })
+  const fn = (): number => 1
+  t.equal(check.func(fn, 'auth'), fn)
+  t.equal(check.func(undefined, 'auth'), undefined)
+  t.throws(() => check.func('yes', 'auth', '(request) => boolean'), { code: 'FST_REDKIT_TEST_INVALID_OPTION', message: /auth must be a function \(request\) => boolean/ })
+})
+
 test('ExpiringMap: expiry, size bound (oldest write evicted) and sweep', async (t) => {
   let now = 1000
   const map = new ExpiringMap<string, number>(2, () => now)

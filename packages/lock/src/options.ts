@@ -1,4 +1,4 @@
-import { optionChecker, type OnRedisError } from '@redkit/core/kit'
+import { optionChecker, type OnRedisError, type OptionChecker } from '@redkit/core/kit'
 import { LockInvalidCursorError, LockInvalidNameError, LockInvalidOptionError } from './errors.js'
 
 export const DEFAULT_TTL = 10_000
@@ -37,25 +37,21 @@ export interface ResolvedLockOptions {
   statusCode: 409 | 423
 }
 
-const { fail, integer: checkInteger, known, onRedisError: onRedisErrorOf } = optionChecker(LockInvalidOptionError)
-export { checkInteger }
+const check: OptionChecker = optionChecker(LockInvalidOptionError)
+export const checkInteger = check.integer
 
 const KNOWN = new Set(['ttl', 'timeout', 'pollInterval', 'counterTtl', 'onRedisError', 'statusCode'])
 
 /** Validates plugin options at register time; throws FST_REDKIT_LOCK_INVALID_OPTION. */
-export function checkOptions (opts: LockPluginOptions = {}): ResolvedLockOptions {
-  if (typeof opts !== 'object' || opts === null) fail('options must be an object')
-  known(opts, KNOWN)
-  const onRedisError = onRedisErrorOf(opts.onRedisError, 'closed')
-  const statusCode = opts.statusCode ?? DEFAULT_STATUS_CODE
-  if (statusCode !== 409 && statusCode !== 423) fail(`statusCode must be 409 or 423, got ${JSON.stringify(statusCode)}`)
+export function checkOptions (options?: LockPluginOptions): ResolvedLockOptions {
+  const opts = check.options<LockPluginOptions>(options, KNOWN)
   return {
-    ttl: checkInteger(opts.ttl ?? DEFAULT_TTL, 'ttl', 10, MAX_TTL),
-    timeout: checkInteger(opts.timeout ?? DEFAULT_TIMEOUT, 'timeout', 0, MAX_TTL),
-    pollInterval: checkInteger(opts.pollInterval ?? DEFAULT_POLL_INTERVAL, 'pollInterval', 5, 60_000),
-    counterTtl: checkInteger(opts.counterTtl ?? DEFAULT_COUNTER_TTL, 'counterTtl', 60_000, 10 * 365 * 24 * 3600 * 1000),
-    onRedisError,
-    statusCode
+    ttl: check.integer(opts.ttl ?? DEFAULT_TTL, 'ttl', 10, MAX_TTL),
+    timeout: check.integer(opts.timeout ?? DEFAULT_TIMEOUT, 'timeout', 0, MAX_TTL),
+    pollInterval: check.integer(opts.pollInterval ?? DEFAULT_POLL_INTERVAL, 'pollInterval', 5, 60_000),
+    counterTtl: check.integer(opts.counterTtl ?? DEFAULT_COUNTER_TTL, 'counterTtl', 60_000, 10 * 365 * 24 * 3600 * 1000),
+    onRedisError: check.onRedisError(opts.onRedisError, 'closed'),
+    statusCode: check.oneOf(opts.statusCode ?? DEFAULT_STATUS_CODE, 'statusCode', [409, 423] as const)
   }
 }
 
@@ -70,11 +66,11 @@ export interface AcquireOptions {
 
 export function checkAcquireOptions (opts: AcquireOptions | undefined, defaults: ResolvedLockOptions): { ttl: number, timeout: number, signal?: AbortSignal } {
   if (opts === undefined) return defaults
-  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) fail('acquire options must be an object')
-  const ttl = checkInteger(opts?.ttl ?? defaults.ttl, 'ttl', 10, MAX_TTL)
-  const timeout = checkInteger(opts?.timeout ?? defaults.timeout, 'timeout', 0, MAX_TTL)
-  const signal = opts?.signal
-  if (signal !== undefined && !(signal instanceof AbortSignal)) fail('signal must be an AbortSignal')
+  check.object(opts, 'acquire options')
+  const ttl = check.integer(opts.ttl ?? defaults.ttl, 'ttl', 10, MAX_TTL)
+  const timeout = check.integer(opts.timeout ?? defaults.timeout, 'timeout', 0, MAX_TTL)
+  const signal = opts.signal
+  if (signal !== undefined && !(signal instanceof AbortSignal)) check.fail('signal must be an AbortSignal')
   return signal !== undefined ? { ttl, timeout, signal } : { ttl, timeout }
 }
 
@@ -91,7 +87,7 @@ export function checkName (name: unknown): string {
 }
 
 export function checkLimit (limit: unknown): number {
-  return checkInteger(limit, 'semaphore limit', 1, MAX_LIMIT)
+  return check.integer(limit, 'semaphore limit', 1, MAX_LIMIT)
 }
 
 export const DEFAULT_PAGE_SIZE = 100
@@ -99,10 +95,10 @@ export const MAX_PAGE_SIZE = 1000
 
 /** Checks list()'s options; the cursor's form is checked by the backend that made it. */
 export function checkListOptions (opts: { cursor?: string | null, limit?: number } | undefined): { cursor: string | null, limit: number } {
-  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) fail('list options must be an object')
+  check.object(opts, 'list options')
   const cursor = opts?.cursor ?? null
   if (cursor !== null && (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > 1024)) {
     throw new LockInvalidCursorError()
   }
-  return { cursor, limit: checkInteger(opts?.limit ?? DEFAULT_PAGE_SIZE, 'limit', 1, MAX_PAGE_SIZE) }
+  return { cursor, limit: check.integer(opts?.limit ?? DEFAULT_PAGE_SIZE, 'limit', 1, MAX_PAGE_SIZE) }
 }

@@ -1,4 +1,4 @@
-import { optionChecker } from '@redkit/core/kit'
+import { optionChecker, type OptionChecker } from '@redkit/core/kit'
 import { PubsubInvalidOptionError } from './errors.js'
 
 export const DEFAULT_MAX_SIZE = 512 * 1024
@@ -90,33 +90,23 @@ export interface ResolvedStreamOptions {
   notify: boolean
 }
 
-const check = optionChecker(PubsubInvalidOptionError)
-// Annotated, so that TypeScript narrows after a call to it.
-const fail: (message: string) => never = check.fail
-const { known } = check
-
-export function integer (value: unknown, name: string, fallback: number, min: number, max: number): number {
-  return check.integer(value, name, min, max, fallback)
-}
-
-export const bool = check.boolean
+export const check: OptionChecker = optionChecker(PubsubInvalidOptionError)
 
 const OPTION_NAMES = ['maxSize', 'maxChannelLength', 'concurrency', 'maxPending', 'slowHandlerMs', 'skipSelf',
   'sharded', 'heartbeatMs', 'gapTracking', 'worker']
 
-export function checkOptions (opts: PubsubOptions = {}): ResolvedOptions {
-  if (typeof opts !== 'object' || opts === null) fail('options must be an object')
-  known(opts, OPTION_NAMES)
+export function checkOptions (options?: PubsubOptions): ResolvedOptions {
+  const opts = check.options<PubsubOptions>(options, OPTION_NAMES)
   return {
-    maxSize: integer(opts.maxSize, 'maxSize', DEFAULT_MAX_SIZE, 64, 512 * 1024 * 1024),
-    maxChannelLength: integer(opts.maxChannelLength, 'maxChannelLength', DEFAULT_MAX_CHANNEL_LENGTH, 1, 65_536),
-    concurrency: integer(opts.concurrency, 'concurrency', DEFAULT_CONCURRENCY, 1, 10_000),
-    maxPending: integer(opts.maxPending, 'maxPending', DEFAULT_MAX_PENDING, 1, 10_000_000),
-    slowHandlerMs: integer(opts.slowHandlerMs, 'slowHandlerMs', DEFAULT_SLOW_HANDLER_MS, 1, 3_600_000),
-    skipSelf: bool(opts.skipSelf, 'skipSelf', false),
-    sharded: bool(opts.sharded, 'sharded', true),
-    heartbeatMs: integer(opts.heartbeatMs, 'heartbeatMs', DEFAULT_HEARTBEAT_MS, 10, 3_600_000),
-    gapTracking: integer(opts.gapTracking, 'gapTracking', DEFAULT_GAP_TRACKING, 1, 10_000_000),
+    maxSize: check.integer(opts.maxSize, 'maxSize', 64, 512 * 1024 * 1024, DEFAULT_MAX_SIZE),
+    maxChannelLength: check.integer(opts.maxChannelLength, 'maxChannelLength', 1, 65_536, DEFAULT_MAX_CHANNEL_LENGTH),
+    concurrency: check.integer(opts.concurrency, 'concurrency', 1, 10_000, DEFAULT_CONCURRENCY),
+    maxPending: check.integer(opts.maxPending, 'maxPending', 1, 10_000_000, DEFAULT_MAX_PENDING),
+    slowHandlerMs: check.integer(opts.slowHandlerMs, 'slowHandlerMs', 1, 3_600_000, DEFAULT_SLOW_HANDLER_MS),
+    skipSelf: check.boolean(opts.skipSelf, 'skipSelf', false),
+    sharded: check.boolean(opts.sharded, 'sharded', true),
+    heartbeatMs: check.integer(opts.heartbeatMs, 'heartbeatMs', 10, 3_600_000, DEFAULT_HEARTBEAT_MS),
+    gapTracking: check.integer(opts.gapTracking, 'gapTracking', 1, 10_000_000, DEFAULT_GAP_TRACKING),
     worker: opts.worker === undefined ? undefined : name(opts.worker, 'worker')
   }
 }
@@ -129,30 +119,29 @@ export const STREAM_ID = /^(\$|\d{1,20}(-\d{1,20})?)$/
 const NAME = /^[^\s{}]{1,200}$/
 
 function name (value: unknown, what: string): string {
-  if (typeof value !== 'string' || !NAME.test(value)) fail(`${what} must be 1 to 200 characters without spaces or braces, got ${JSON.stringify(value)}`)
+  if (typeof value !== 'string' || !NAME.test(value)) check.fail(`${what} must be 1 to 200 characters without spaces or braces, got ${JSON.stringify(value)}`)
   return value
 }
 
 /** `defaultConsumer` is the plugin's `worker` when set, else the instance id. */
-export function checkStreamOptions (opts: StreamOptions, defaultConsumer: string, commandTimeout: number): ResolvedStreamOptions {
-  if (typeof opts !== 'object' || opts === null) fail('stream options must be an object')
-  known(opts, STREAM_OPTION_NAMES, 'stream')
+export function checkStreamOptions (options: StreamOptions | undefined, defaultConsumer: string, commandTimeout: number): ResolvedStreamOptions {
+  const opts = check.options<StreamOptions>(options, STREAM_OPTION_NAMES, 'stream')
   const group = name(opts.group ?? 'default', 'stream group')
   const consumer = name(opts.consumer ?? defaultConsumer, 'stream consumer')
   const start = opts.start ?? '$'
-  if (typeof start !== 'string' || !STREAM_ID.test(start)) fail(`stream start must be '$' or a stream id such as '0' or '1700000000000-0', got ${JSON.stringify(start)}`)
+  if (typeof start !== 'string' || !STREAM_ID.test(start)) check.fail(`stream start must be '$' or a stream id such as '0' or '1700000000000-0', got ${JSON.stringify(start)}`)
   // A blocking read must return before the connection's command deadline fires.
   const blockCap = Math.max(10, commandTimeout - 250)
   return {
     group,
     consumer,
     start,
-    maxLen: integer(opts.maxLen, 'stream maxLen', DEFAULT_STREAM_MAX_LEN, 1, 1_000_000_000),
-    ttlMs: integer(opts.ttlMs, 'stream ttlMs', DEFAULT_STREAM_TTL_MS, 1000, 10 * 365 * 24 * 3600 * 1000),
-    claimIdleMs: integer(opts.claimIdleMs, 'stream claimIdleMs', DEFAULT_CLAIM_IDLE_MS, 10, 24 * 3600 * 1000),
-    batch: integer(opts.batch, 'stream batch', DEFAULT_STREAM_BATCH, 1, 10_000),
-    blockMs: Math.min(blockCap, integer(opts.blockMs, 'stream blockMs', 1000, 10, 600_000)),
-    concurrency: integer(opts.concurrency, 'stream concurrency', 1, 1, 10_000),
-    notify: bool(opts.notify, 'stream notify', true)
+    maxLen: check.integer(opts.maxLen, 'stream maxLen', 1, 1_000_000_000, DEFAULT_STREAM_MAX_LEN),
+    ttlMs: check.integer(opts.ttlMs, 'stream ttlMs', 1000, 10 * 365 * 24 * 3600 * 1000, DEFAULT_STREAM_TTL_MS),
+    claimIdleMs: check.integer(opts.claimIdleMs, 'stream claimIdleMs', 10, 24 * 3600 * 1000, DEFAULT_CLAIM_IDLE_MS),
+    batch: check.integer(opts.batch, 'stream batch', 1, 10_000, DEFAULT_STREAM_BATCH),
+    blockMs: Math.min(blockCap, check.integer(opts.blockMs, 'stream blockMs', 10, 600_000, 1000)),
+    concurrency: check.integer(opts.concurrency, 'stream concurrency', 1, 10_000, 1),
+    notify: check.boolean(opts.notify, 'stream notify', true)
   }
 }

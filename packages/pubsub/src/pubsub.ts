@@ -6,7 +6,7 @@ import { HandlerSlot, type DispatchStats } from './dispatch.js'
 import { checkChannel, decodeMessage, encode } from './envelope.js'
 import type { TransportFactory } from './factory.js'
 import { PubsubClosedError, PubsubInvalidHandlerError, PubsubShardedPatternError } from './errors.js'
-import { bool, checkStreamOptions, integer, type ResolvedOptions, type StreamOptions } from './options.js'
+import { check, checkStreamOptions, type ResolvedOptions, type StreamOptions } from './options.js'
 import { openSse } from './sse.js'
 import { DurableStream } from './stream.js'
 import type { ResubscribeInfo, SubscriberLostInfo } from './subscriber.js'
@@ -143,12 +143,12 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
    */
   async subscribe<C extends string> (channel: C, handler: Handler<Payload<M, C>>, opts: SubscribeOptions = {}): Promise<Unsubscribe> {
     if (this.closed) throw new PubsubClosedError()
-    const pattern = bool(opts.pattern, 'pattern', false)
+    const pattern = check.boolean(opts.pattern, 'pattern', false)
     checkChannel(channel, this.options.maxChannelLength, pattern ? 'pattern' : 'channel')
     if (typeof handler !== 'function') throw new PubsubInvalidHandlerError()
     if (pattern && this.transport.sharded) throw new PubsubShardedPatternError(channel)
     const slot = new HandlerSlot<PubsubMessage>(handler as Handler, {
-      concurrency: integer(opts.concurrency, 'concurrency', this.options.concurrency, 1, 10_000),
+      concurrency: check.integer(opts.concurrency, 'concurrency', 1, 10_000, this.options.concurrency),
       maxPending: this.options.maxPending,
       slowHandlerMs: this.options.slowHandlerMs,
       skipSelf: opts.skipSelf ?? this.options.skipSelf
@@ -263,7 +263,7 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
 
   /** Async iterator over a channel's messages; ends when the signal aborts or the app closes. */
   async * iterate<C extends string> (channel: C, opts: IterateOptions = {}): AsyncGenerator<PubsubMessage<Payload<M, C>>> {
-    const max = integer(opts.maxBuffer, 'maxBuffer', this.options.maxPending, 1, 10_000_000)
+    const max = check.integer(opts.maxBuffer, 'maxBuffer', 1, 10_000_000, this.options.maxPending)
     const buffer: Array<PubsubMessage<Payload<M, C>>> = []
     let wake: (() => void) | undefined
     const off = await this.subscribe(channel, (message) => {
@@ -330,8 +330,8 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
       reply,
       channel,
       durable,
-      heartbeatMs: integer(opts.heartbeatMs, 'heartbeatMs', this.options.heartbeatMs, 10, 3_600_000),
-      maxBuffer: integer(opts.maxBuffer, 'maxBuffer', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      heartbeatMs: check.integer(opts.heartbeatMs, 'heartbeatMs', 10, 3_600_000, this.options.heartbeatMs),
+      maxBuffer: check.integer(opts.maxBuffer, 'maxBuffer', 1024, 1024 * 1024 * 1024, 1024 * 1024),
       subscribe: async (handler) => await this.subscribe(channel, handler, { pattern: false }),
       range: async (after, count) => await this.transport.range(this.streamKey(channel), after, count),
       clients: this.sseClients,

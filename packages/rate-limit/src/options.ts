@@ -1,6 +1,6 @@
 import type { RateLimitPluginOptions as FastifyRateLimitSettings } from '@fastify/rate-limit'
 import type { OnRefusal } from './backend.js'
-import { optionChecker, type OnRedisError } from '@redkit/core/kit'
+import { optionChecker, type OnRedisError, type OptionChecker } from '@redkit/core/kit'
 import { RateLimitInvalidOptionError } from './errors.js'
 
 export type Algorithm = 'fixed' | 'sliding' | 'sliding-log' | 'token-bucket'
@@ -70,29 +70,22 @@ export interface ResolvedPluginOptions {
   fastifyRateLimit: FastifyRateLimitSettings | undefined
 }
 
-const { fail, integer, known, onRedisError: onRedisErrorOf } = optionChecker(RateLimitInvalidOptionError)
-
-function algorithmOf (value: unknown): Algorithm {
-  if (!ALGORITHMS.includes(value as Algorithm)) {
-    fail(`algorithm must be one of ${ALGORITHMS.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}`)
-  }
-  return value as Algorithm
-}
+const check: OptionChecker = optionChecker(RateLimitInvalidOptionError)
 
 /** Merges per-call options over defaults and validates them; throws FST_REDKIT_RATE_LIMIT_INVALID_OPTION. */
 export function resolveLimit (opts: LimitOptions | undefined, defaults: ResolvedLimit): ResolvedLimit {
   if (opts === undefined) return defaults
-  if (typeof opts !== 'object' || opts === null) fail('limit options must be an object')
-  const limit = opts.limit === undefined ? defaults.limit : integer(opts.limit, 'limit', 1, MAX_LIMIT)
-  const cost = opts.cost === undefined ? 1 : integer(opts.cost, 'cost', 1, MAX_LIMIT)
-  if (cost > limit) fail(`cost (${cost}) must not exceed limit (${limit}); such a request could never pass`)
+  check.object(opts, 'limit options')
+  const limit = check.integer(opts.limit, 'limit', 1, MAX_LIMIT, defaults.limit)
+  const cost = check.integer(opts.cost, 'cost', 1, MAX_LIMIT, 1)
+  if (cost > limit) check.fail(`cost (${cost}) must not exceed limit (${limit}); such a request could never pass`)
   return {
     limit,
-    window: opts.window === undefined ? defaults.window : integer(opts.window, 'window (ms)', 1, MAX_WINDOW),
-    algorithm: opts.algorithm === undefined ? defaults.algorithm : algorithmOf(opts.algorithm),
+    window: check.integer(opts.window, 'window (ms)', 1, MAX_WINDOW, defaults.window),
+    algorithm: check.oneOf(opts.algorithm, 'algorithm', ALGORITHMS, defaults.algorithm),
     cost,
-    onRedisError: onRedisErrorOf(opts.onRedisError, defaults.onRedisError),
-    deadline: opts.deadline === undefined ? defaults.deadline : integer(opts.deadline, 'deadline (ms)', 1, 60_000),
+    onRedisError: check.onRedisError(opts.onRedisError, defaults.onRedisError),
+    deadline: check.integer(opts.deadline, 'deadline (ms)', 1, 60_000, defaults.deadline),
     onRefusal: defaults.onRefusal
   }
 }
@@ -101,9 +94,8 @@ const KNOWN = new Set(['limit', 'window', 'algorithm', 'cost', 'onRedisError', '
   'maxKeyLength', 'memoryMaxKeys', 'unavailableRetryAfter', 'fastifyRateLimit'])
 
 /** Validates plugin options at register time. */
-export function checkOptions (opts: RateLimitPluginOptions = {}): ResolvedPluginOptions {
-  if (typeof opts !== 'object' || opts === null) fail('options must be an object')
-  known(opts, KNOWN)
+export function checkOptions (options?: RateLimitPluginOptions): ResolvedPluginOptions {
+  const opts = check.options<RateLimitPluginOptions>(options, KNOWN)
   const base: ResolvedLimit = {
     limit: DEFAULT_LIMIT,
     window: DEFAULT_WINDOW,
@@ -120,19 +112,17 @@ export function checkOptions (opts: RateLimitPluginOptions = {}): ResolvedPlugin
     onRedisError: opts.onRedisError,
     deadline: opts.deadline
   }, base)
-  if (opts.cost !== undefined) fail('cost is per check; pass it to check() instead of the plugin options')
+  if (opts.cost !== undefined) check.fail('cost is per check; pass it to check() instead of the plugin options')
   const frl = opts.fastifyRateLimit
   if (frl !== undefined && typeof frl !== 'boolean' && (typeof frl !== 'object' || frl === null)) {
-    fail('fastifyRateLimit must be true or an object of @fastify/rate-limit settings')
+    check.fail('fastifyRateLimit must be true or an object of @fastify/rate-limit settings')
   }
   return {
     defaults,
-    ipv6Subnet: opts.ipv6Subnet === undefined ? DEFAULT_IPV6_SUBNET : integer(opts.ipv6Subnet, 'ipv6Subnet', 0, 128),
-    maxKeyLength: opts.maxKeyLength === undefined ? DEFAULT_MAX_KEY_LENGTH : integer(opts.maxKeyLength, 'maxKeyLength', 16, 4096),
-    memoryMaxKeys: opts.memoryMaxKeys === undefined ? DEFAULT_MEMORY_MAX_KEYS : integer(opts.memoryMaxKeys, 'memoryMaxKeys', 1, 100_000_000),
-    unavailableRetryAfter: opts.unavailableRetryAfter === undefined
-      ? DEFAULT_UNAVAILABLE_RETRY_AFTER
-      : integer(opts.unavailableRetryAfter, 'unavailableRetryAfter (s)', 0, 86_400),
+    ipv6Subnet: check.integer(opts.ipv6Subnet, 'ipv6Subnet', 0, 128, DEFAULT_IPV6_SUBNET),
+    maxKeyLength: check.integer(opts.maxKeyLength, 'maxKeyLength', 16, 4096, DEFAULT_MAX_KEY_LENGTH),
+    memoryMaxKeys: check.integer(opts.memoryMaxKeys, 'memoryMaxKeys', 1, 100_000_000, DEFAULT_MEMORY_MAX_KEYS),
+    unavailableRetryAfter: check.integer(opts.unavailableRetryAfter, 'unavailableRetryAfter (s)', 0, 86_400, DEFAULT_UNAVAILABLE_RETRY_AFTER),
     fastifyRateLimit: frl === true ? {} : frl === false || frl === undefined ? undefined : frl
   }
 }

@@ -1,4 +1,4 @@
-import { optionChecker } from '@redkit/core/kit'
+import { optionChecker, type OptionChecker } from '@redkit/core/kit'
 import { SessionInvalidOptionError } from './errors.js'
 
 export const DEFAULT_TTL = 86_400_000
@@ -60,10 +60,8 @@ export interface SessionPluginOptions extends SessionStoreOptions {
   production?: boolean
 }
 
-const check = optionChecker(SessionInvalidOptionError)
-const { integer, known, boolean } = check
-// Annotated, so that TypeScript narrows after a call to it.
-const fail: (message: string) => never = check.fail
+const check: OptionChecker = optionChecker(SessionInvalidOptionError)
+const { integer, boolean } = check
 
 /**
  * A duration in ms of at least a second. Both were seconds before the first
@@ -71,7 +69,7 @@ const fail: (message: string) => never = check.fail
  */
 function duration (value: unknown, name: string): number {
   if (typeof value === 'number' && value < 1000) {
-    fail(`${name} is in milliseconds and must be at least 1000 (1 s), got ${value}; multiply a value in seconds by 1000`)
+    check.fail(`${name} is in milliseconds and must be at least 1000 (1 s), got ${value}; multiply a value in seconds by 1000`)
   }
   return integer(value, `${name} (ms)`, 1000, MAX_TTL)
 }
@@ -81,11 +79,16 @@ const PLUGIN_KEYS = new Set([...STORE_KEYS, 'secret', 'cookieName', 'cookie', 'r
   'idGenerator', 'production'])
 const COOKIE_KEYS = new Set(['maxAge', 'path', 'domain', 'sameSite', 'secure', 'httpOnly', 'partitioned'])
 
-export function checkStoreOptions (opts: SessionStoreOptions = {}): ResolvedStoreOptions {
-  if (typeof opts !== 'object' || opts === null) fail('options must be an object')
+/** The options of a SessionStore made by hand, which takes only the store's own. */
+export function checkOwnStoreOptions (options?: SessionStoreOptions): ResolvedStoreOptions {
+  return checkStoreOptions(check.options<SessionStoreOptions>(options, STORE_KEYS))
+}
+
+export function checkStoreOptions (options?: SessionStoreOptions): ResolvedStoreOptions {
+  const opts = check.object(options, 'options') as SessionStoreOptions
   const userField = opts.userField ?? DEFAULT_USER_FIELD
   if (userField !== false && (typeof userField !== 'string' || userField === '' || userField === 'cookie')) {
-    fail(`userField must be a non-empty field name other than "cookie", or false, got ${JSON.stringify(userField)}`)
+    check.fail(`userField must be a non-empty field name other than "cookie", or false, got ${JSON.stringify(userField)}`)
   }
   return {
     ttlMs: duration(opts.ttl ?? DEFAULT_TTL, 'ttl'),
@@ -98,27 +101,22 @@ export function checkStoreOptions (opts: SessionStoreOptions = {}): ResolvedStor
 
 function checkSecret (secret: unknown): string | string[] {
   const secrets = Array.isArray(secret) ? secret : [secret]
-  if (secret === undefined) fail(`secret is required: pass a random string of at least ${MIN_SECRET_LENGTH} characters`)
-  if (secrets.length === 0) fail('secret must not be an empty array')
+  if (secret === undefined) check.fail(`secret is required: pass a random string of at least ${MIN_SECRET_LENGTH} characters`)
+  if (secrets.length === 0) check.fail('secret must not be an empty array')
   secrets.forEach((s, i) => {
     const name = Array.isArray(secret) ? `secret[${i}]` : 'secret'
-    if (typeof s !== 'string') fail(`${name} must be a string`)
-    if (s.length < MIN_SECRET_LENGTH) fail(`${name} must be at least ${MIN_SECRET_LENGTH} characters, got ${s.length}`)
+    if (typeof s !== 'string') check.fail(`${name} must be a string`)
+    if (s.length < MIN_SECRET_LENGTH) check.fail(`${name} must be at least ${MIN_SECRET_LENGTH} characters, got ${s.length}`)
   })
   return secret as string | string[]
 }
 
 function checkCookie (cookie: unknown): SessionCookieOptions {
-  if (cookie === undefined) return {}
-  if (typeof cookie !== 'object' || cookie === null) fail('cookie must be an object')
-  known(cookie, COOKIE_KEYS, 'cookie')
-  const c = cookie as SessionCookieOptions
+  const c = check.options<SessionCookieOptions>(cookie, COOKIE_KEYS, 'cookie')
   if (c.maxAge !== undefined) integer(c.maxAge, 'cookie.maxAge (ms)', 1000, MAX_TTL)
-  if (c.secure !== undefined && typeof c.secure !== 'boolean' && c.secure !== 'auto') fail("cookie.secure must be true, false or 'auto'")
-  if (c.sameSite !== undefined && typeof c.sameSite !== 'boolean' && !['lax', 'strict', 'none'].includes(c.sameSite)) {
-    fail("cookie.sameSite must be 'lax', 'strict', 'none' or a boolean")
-  }
-  if (c.sameSite === 'none' && c.secure === false) fail("cookie.sameSite 'none' needs secure cookies")
+  if (c.secure !== undefined) check.oneOf(c.secure, 'cookie.secure', [true, false, 'auto'])
+  if (c.sameSite !== undefined) check.oneOf(c.sameSite, 'cookie.sameSite', ['lax', 'strict', 'none', true, false])
+  if (c.sameSite === 'none' && c.secure === false) check.fail("cookie.sameSite 'none' needs secure cookies")
   return c
 }
 
@@ -133,14 +131,14 @@ export interface ResolvedPluginOptions {
 }
 
 export function checkPluginOptions (opts: SessionPluginOptions): ResolvedPluginOptions {
-  if (typeof opts !== 'object' || opts === null) fail('options must be an object with at least a secret')
-  known(opts, PLUGIN_KEYS)
+  if (opts === undefined || opts === null) check.fail('options must be an object with at least a secret')
+  check.options(opts, PLUGIN_KEYS)
   const secret = checkSecret(opts.secret)
   const cookieName = opts.cookieName ?? DEFAULT_COOKIE_NAME
   if (typeof cookieName !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
-    fail(`cookieName must be a valid cookie name, got ${JSON.stringify(cookieName)}`)
+    check.fail(`cookieName must be a valid cookie name, got ${JSON.stringify(cookieName)}`)
   }
-  if (opts.idGenerator !== undefined && typeof opts.idGenerator !== 'function') fail('idGenerator must be a function')
+  const idGenerator = check.func<(request?: unknown) => string>(opts.idGenerator, 'idGenerator', '(request) => string')
   const production = boolean(opts.production, 'production', process.env.NODE_ENV === 'production')
   const cookie = checkCookie(opts.cookie)
   return {
@@ -156,6 +154,6 @@ export function checkPluginOptions (opts: SessionPluginOptions): ResolvedPluginO
     },
     rolling: boolean(opts.rolling, 'rolling', true),
     saveUninitialized: boolean(opts.saveUninitialized, 'saveUninitialized', false),
-    ...(opts.idGenerator !== undefined ? { idGenerator: opts.idGenerator } : {})
+    ...(idGenerator !== undefined ? { idGenerator } : {})
   }
 }

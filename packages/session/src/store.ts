@@ -9,7 +9,7 @@ import { SessionInvalidOptionError } from './errors.js'
 import { checkId, checkUserId, newSessionId, userKey } from './ids.js'
 import { checkListOptions, inChunks, toSessionMeta, type SessionListOptions, type SessionListPage, type SessionMeta } from './listing.js'
 import { createBackend } from './factory.js'
-import { checkStoreOptions, type ResolvedStoreOptions, type SessionStoreOptions } from './options.js'
+import { checkOwnStoreOptions, type ResolvedStoreOptions, type SessionStoreOptions } from './options.js'
 import { metaFor, requestOf } from './request-meta.js'
 import { cookieExpiry, decode, encodeCookie, snapshots, type Decoded, type Snapshot } from './snapshot.js'
 
@@ -36,8 +36,6 @@ export interface UserSession {
  */
 export const FRESH_ID = Symbol('redkit.session.freshId')
 
-const STORE_KEYS = new Set(['ttl', 'maxSize', 'userField', 'tombstoneTtl', 'maxEntries'])
-
 /**
  * Settles a promise into a Node-style callback, or returns it when there is
  * none. An exception thrown by the callback becomes an unhandled rejection,
@@ -63,12 +61,7 @@ export class SessionStore extends EventEmitter {
 
   constructor (private readonly app: FastifyInstance, options: SessionStoreOptions = {}) {
     super()
-    if (typeof options === 'object' && options !== null) {
-      for (const name of Object.keys(options)) {
-        if (!STORE_KEYS.has(name)) throw new SessionInvalidOptionError(`unknown store option "${name}"`)
-      }
-    }
-    this.options = checkStoreOptions(options)
+    this.options = checkOwnStoreOptions(options)
   }
 
   /**
@@ -279,11 +272,21 @@ export class SessionStore extends EventEmitter {
     return field === false ? undefined : userKey((session as Record<string, unknown>)[field])
   }
 
-  private async save (id: string, session: object): Promise<void> {
+  /**
+   * The session's TTL in ms or, when its cookie has expired, the destroy that
+   * replaces the write. Synchronous, so that the command of a save or touch is
+   * issued when it is called: calls on one id apply in the order they are made.
+   */
+  private ttlOrDestroy (id: string, session: object): number | Promise<void> {
     checkId(id)
     const ttlMs = this.ttlOf(session)
-    if (ttlMs <= 0) {
-      await this.backend.destroy(id, false)
+    return ttlMs > 0 ? ttlMs : this.backend.destroy(id, false)
+  }
+
+  private async save (id: string, session: object): Promise<void> {
+    const ttlMs = this.ttlOrDestroy(id, session)
+    if (typeof ttlMs !== 'number') {
+      await ttlMs
       return
     }
     let snapshot: Snapshot | undefined = snapshots.get(session)
@@ -335,10 +338,9 @@ export class SessionStore extends EventEmitter {
   }
 
   private async refresh (id: string, session: object): Promise<void> {
-    checkId(id)
-    const ttlMs = this.ttlOf(session)
-    if (ttlMs <= 0) {
-      await this.backend.destroy(id, false)
+    const ttlMs = this.ttlOrDestroy(id, session)
+    if (typeof ttlMs !== 'number') {
+      await ttlMs
       return
     }
     await this.backend.touch(id, ttlMs, this.userOf(session))
