@@ -7,7 +7,7 @@ import { describeRateLimit } from './admin.js'
 import { Limiter, type RateLimitDecision, type RateLimitMetrics } from './limiter.js'
 import { createBackend } from './factory.js'
 import { checkOptions, type Algorithm, type LimitOptions, type OnRedisError, type RateLimitPluginOptions } from './options.js'
-import { createStore, type RateLimitStore, type RateLimitStoreClass, type StoreOptions } from './store.js'
+import { createStore, pickStoreOptions, type RateLimitStore, type RateLimitStoreClass, type StoreOptions } from './store.js'
 
 export interface RateLimitApi {
   /** Which backend holds the counters. */
@@ -76,19 +76,10 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, options) 
     await app.register(fastifyRateLimit, {
       keyGenerator: api.clientKey,
       ...settings,
-      store: settings.store ?? api.store(pickStoreOptions(settings as Record<string, unknown>))
+      store: settings.store ?? api.store(pickStoreOptions(settings as Record<string, unknown>, ['algorithm', 'onRedisError', 'deadline', 'nameSpace']))
     })
   }
   app.log.debug({ backend: api.backend, algorithm: resolved.defaults.algorithm }, 'redkit rate-limit: ready')
-}
-
-function pickStoreOptions (settings: Record<string, unknown>): StoreOptions {
-  const out: StoreOptions = {}
-  if (settings.algorithm !== undefined) out.algorithm = settings.algorithm as Algorithm
-  if (settings.onRedisError !== undefined) out.onRedisError = settings.onRedisError as OnRedisError
-  if (settings.deadline !== undefined) out.deadline = settings.deadline as number
-  if (settings.nameSpace !== undefined) out.nameSpace = settings.nameSpace as string
-  return out
 }
 
 /**

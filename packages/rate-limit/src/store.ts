@@ -46,14 +46,14 @@ function rootNamespace (limiter: Limiter): string {
   return n === 1 ? DEFAULT_NAMESPACE : `${DEFAULT_NAMESPACE}${n}`
 }
 
-function pick (source: Record<string, unknown>): StoreOptions {
-  const out: StoreOptions = {}
-  if (source.algorithm !== undefined) out.algorithm = source.algorithm as Algorithm
-  if (source.onRedisError !== undefined) out.onRedisError = source.onRedisError as OnRedisError
-  if (source.deadline !== undefined) out.deadline = source.deadline as number
-  if (source.cost !== undefined) out.cost = source.cost as number
-  return out
+/** The store options set in `source` (e.g. @fastify/rate-limit settings), among `names`. */
+export function pickStoreOptions (source: Record<string, unknown>, names: ReadonlyArray<keyof StoreOptions>): StoreOptions {
+  const out: Record<string, unknown> = {}
+  for (const name of names) if (source[name] !== undefined) out[name] = source[name]
+  return out as StoreOptions
 }
+
+const LIMIT_NAMES = ['algorithm', 'onRedisError', 'deadline', 'cost'] as const
 
 function isSet (settings: Record<string, unknown>, name: string): boolean {
   const value = settings[name]
@@ -99,7 +99,7 @@ function toResult (decision: RateLimitDecision, max: number, consume: boolean): 
  * so two registrations count apart, as with its in-memory store.
  */
 export function createStore (limiter: Limiter, options: StoreOptions = {}): RateLimitStoreClass {
-  const base = resolveLimit(pick(options as Record<string, unknown>), limiter.options.defaults)
+  const base = resolveLimit(pickStoreOptions(options as Record<string, unknown>, LIMIT_NAMES), limiter.options.defaults)
 
   class RedkitRateLimitStore implements RateLimitStore {
     readonly #spec: ResolvedLimit
@@ -126,7 +126,7 @@ export function createStore (limiter: Limiter, options: StoreOptions = {}): Rate
       const namespace = typeof info.method === 'string' && typeof info.url === 'string'
         ? `${this.#namespace}:${info.method}:${info.url}`
         : this.#namespace
-      return new RedkitRateLimitStore(settings, namespace, resolveLimit(pick(settings), this.#spec))
+      return new RedkitRateLimitStore(settings, namespace, resolveLimit(pickStoreOptions(settings, LIMIT_NAMES), this.#spec))
     }
 
     #decide (key: string, cb: StoreCallback, timeWindow: number, max: number, consume: boolean): void {
