@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
+import type { TestTarget } from '@redkit/testing'
 
 const serverPath = fileURLToPath(new URL('../dist/server.js', import.meta.url))
 
@@ -70,6 +72,19 @@ export async function startDemo (env: Record<string, string>): Promise<DemoInsta
 
 export async function startDemos (count: number, env: Record<string, string>): Promise<DemoInstance[]> {
   return await Promise.all(Array.from({ length: count }, async () => await startDemo(env)))
+}
+
+/**
+ * `count` demo instances on the target, on a key prefix of their own, started
+ * before t's first test and stopped at its teardown; returns them once started.
+ */
+export function demosOn (t: Test, target: TestTarget, count = 3): () => DemoInstance[] {
+  let demos: DemoInstance[] = []
+  t.before(async () => {
+    demos = await startDemos(count, { ...target.env, REDIS_KEY_PREFIX: target.prefix(`demo-${target.kind}`) })
+  })
+  t.teardown(async () => { await Promise.all(demos.map(async (d) => await d.stop())) })
+  return () => demos
 }
 
 /** A tiny cookie-keeping HTTP client, like a browser tab. */

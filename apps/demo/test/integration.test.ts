@@ -1,26 +1,19 @@
 import { test } from 'tap'
-import { startRedis, uniquePrefix, keysWithoutTtl } from '@redkit/testing'
-import { Browser, startDemos, type DemoInstance } from './instances.js'
+import { useTarget } from '@redkit/testing'
+import { Browser, demosOn } from './instances.js'
 import { integrationSuite } from './scenarios.js'
 
 test('3 demo instances on one Redis', async (t) => {
-  const server = await startRedis()
-  t.teardown(server.stop)
-  const prefix = uniquePrefix('demo')
-  let demos: DemoInstance[] = []
-  t.before(async () => {
-    demos = await startDemos(3, { REDIS_URL: server.url, REDIS_KEY_PREFIX: prefix })
-  })
-  t.teardown(async () => { await Promise.all(demos.map(async (d) => await d.stop())) })
-
-  integrationSuite(t, () => demos, 'single')
+  const target = await useTarget(t, 'redis')
+  const demos = demosOn(t, target)
+  integrationSuite(t, demos, 'single')
 
   t.test('every key the demo wrote has a TTL', async (t) => {
-    t.same(await keysWithoutTtl(server.client(), prefix), [])
+    t.same(await target.keysWithoutTtl(), [])
   })
 
   t.test('SIGTERM finishes requests in flight, then exits cleanly', async (t) => {
-    const [first] = demos
+    const [first] = demos()
     const browser = new Browser()
     await browser.fetch(`${first!.url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"ops"}' })
     const slow = browser.fetch(`${first!.url}/jobs/shutdown-${Date.now()}/run?ms=500`, { method: 'POST' })

@@ -1,32 +1,14 @@
 import { test, type Test } from 'tap'
-import type { FastifyInstance } from 'fastify'
-import { keysWithoutTtl, startRedis, uniquePrefix } from '@redkit/testing'
+import { useTarget } from '@redkit/testing'
 import { contract } from './contract.js'
-import { makeApp, sleep } from './helpers.js'
+import { appOn, appsOn, makeApp, sleep } from './helpers.js'
 import type { LockPage } from '../src/index.js'
 import { resubscribe, SLOW } from './resubscribe.js'
 import { LOCK_ACQUIRE } from '../src/lua.js'
 
 test('single Redis', async (t) => {
-  const server = await startRedis()
-  t.teardown(server.stop)
-  const admin = server.client()
-  const prefixes: string[] = []
-
-  const rewindCounters = async (app: FastifyInstance, by: number): Promise<number> => {
-    let n = 0
-    for await (const key of app.redkit.scan(app.redkit.key('lock', '*:fence'))) {
-      await admin.decrby(key, by)
-      n++
-    }
-    return n
-  }
-
-  const dropCounters = async (app: FastifyInstance): Promise<number> => {
-    let n = 0
-    for await (const key of app.redkit.scan(app.redkit.key('lock', '*:fence'))) n += await admin.del(key)
-    return n
-  }
+  const target = await useTarget(t, 'redis')
+  const { admin, server } = target
 
   /** The messages published on `channel` from now on, collected by a connection closed at teardown. */
   const collect = async (t: Test, channel: string): Promise<string[]> => {
@@ -38,24 +20,29 @@ test('single Redis', async (t) => {
     return messages
   }
 
+  /**
+   * The acquire script (or a variant of its `lua`) run by hand on lock `name`
+   * of a fresh prefix: `acquire(owner, ttl, timeout, counterTtl, name[, channel])`.
+   */
+  const acquireScript = (t: Test, name: string, lua = LOCK_ACQUIRE) => {
+    const keyPrefix = target.prefix('lock')
+    const client = server.client()
+    t.teardown(() => client.disconnect())
+    client.defineCommand('acquireByHand', { numberOfKeys: 5, lua })
+    const run = client as unknown as { acquireByHand: (...args: Array<string | number>) => Promise<unknown> }
+    const b = `${keyPrefix}lock:{${name}}`
+    const keys = [`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`, `${keyPrefix}lock:registry`]
+    return { keyPrefix, keys, acquire: async (...args: Array<string | number>) => await run.acquireByHand(...keys, ...args) }
+  }
+
   /** The server's clock in ms, as the scripts read it. */
   const serverMs = async (): Promise<number> => {
     const [seconds, micros] = await admin.time()
     return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
   }
 
-  /** `n` instances sharing one key prefix, closed at teardown. */
-  const instances = async (t: Test, keyPrefix: string, n: number): Promise<FastifyInstance[]> => {
-    const apps = await Promise.all(Array.from({ length: n }, async () => await makeApp({ url: server.url, keyPrefix, env: {} })))
-    t.teardown(async () => { for (const app of apps) await app.close() })
-    return apps
-  }
-
   t.test('scripts survive SCRIPT FLUSH', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const app = await makeApp({ url: server.url, keyPrefix, env: {} })
-    t.teardown(async () => await app.close())
+    const { app } = await appOn(t, target)
     const a = await app.locks.acquire('flush')
     await admin.script('FLUSH')
     t.equal(await a.extend(), true)
@@ -63,10 +50,7 @@ test('single Redis', async (t) => {
   })
 
   t.test('key layout: a lock is one string key with its lease as TTL, plus the fencing counter', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const app = await makeApp({ url: server.url, keyPrefix, env: {} }, { counterTtl: 3_600_000 })
-    t.teardown(async () => await app.close())
+    const { app, keyPrefix } = await appOn(t, target, { counterTtl: 3_600_000 })
     const lock = await app.locks.acquire('layout', { ttl: 4000 })
     const holder = `${keyPrefix}lock:{layout}:holder`
     const fence = `${keyPrefix}lock:{layout}:fence`
@@ -88,10 +72,7 @@ test('single Redis', async (t) => {
   })
 
   t.test('a counter ahead of the clock wins: the token is counter + 1, in the holder key too', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const app = await makeApp({ url: server.url, keyPrefix, env: {} })
-    t.teardown(async () => await app.close())
+    const { app, keyPrefix } = await appOn(t, target)
     const fence = `${keyPrefix}lock:{ahead}:fence`
     const ahead = 8_000_000_000_000_000 // year 2223 in µs, still below 2^53
     await admin.set(fence, String(ahead), 'PX', 60_000)
@@ -105,43 +86,32 @@ test('single Redis', async (t) => {
   })
 
   t.test('servers before Redis 7 read the counter with GET: same tokens and keys', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
     const lua = LOCK_ACQUIRE.replace('local SET_GET = redis.REDIS_VERSION_NUM ~= nil', 'local SET_GET = false')
     t.not(lua, LOCK_ACQUIRE, 'the version switch is in the script')
-    const client = server.client()
-    t.teardown(() => client.disconnect())
-    client.defineCommand('oldAcquire', { numberOfKeys: 5, lua })
-    const run = client as unknown as { oldAcquire: (...args: Array<string | number>) => Promise<unknown> }
-    const b = `${keyPrefix}lock:{old}`
-    const keys = [`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`, `${keyPrefix}lock:registry`]
-    const first = Number(await run.oldAcquire(...keys, 'me:1', 5000, 0, 60_000, 'old'))
+    const { keys, acquire } = acquireScript(t, 'old', lua)
+    const first = Number(await acquire('me:1', 5000, 0, 60_000, 'old'))
     t.ok(first > 1_600_000_000_000_000, `clock token ${first}`)
     t.equal(await admin.get(keys[1]!), String(first))
     t.equal(await admin.get(keys[0]!), `${first}|me:1`)
     t.ok(await admin.pttl(keys[1]!) > 50_000)
-    const held = await run.oldAcquire(...keys, 'me:2', 5000, 0, 60_000, 'old') as [number, number]
+    const held = await acquire('me:2', 5000, 0, 60_000, 'old') as [number, number]
     t.ok(held[0] > 4000 && held[0] <= 5000 && held[1] === 0, `held: ${JSON.stringify(held)}`)
     t.equal(await admin.get(keys[0]!), `${first}|me:1`, 'the holder is untouched')
     await admin.del(keys[0]!)
     await admin.set(keys[1]!, '8000000000000000', 'PX', 60_000)
-    t.equal(await run.oldAcquire(...keys, 'me:3', 5000, 0, 60_000, 'old'), '8000000000000001', 'counter ahead of the clock')
+    t.equal(await acquire('me:3', 5000, 0, 60_000, 'old'), '8000000000000001', 'counter ahead of the clock')
     t.equal(await admin.get(keys[0]!), '8000000000000001|me:3')
     t.equal(await admin.get(keys[1]!), '8000000000000001')
   })
 
   t.test('release publishes a wake-up only when someone waits', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const a = await makeApp({ url: server.url, keyPrefix, env: {} })
-    const b = await makeApp({ url: server.url, keyPrefix, env: {} })
-    t.teardown(async () => { await a.close(); await b.close() })
+    const { apps: [a, b], keyPrefix } = await appsOn(t, target, 2)
     const messages = await collect(t, `${keyPrefix}lock:wake`)
-    for (let i = 0; i < 20; i++) await (await a.locks.acquire('quiet')).release()
+    for (let i = 0; i < 20; i++) await (await a!.locks.acquire('quiet')).release()
     await sleep(50)
     t.same(messages, [], 'no waiters, no messages')
-    const held = await a.locks.acquire('quiet', { ttl: 10_000 })
-    const waiting = b.locks.acquire('quiet', { timeout: 5000 })
+    const held = await a!.locks.acquire('quiet', { ttl: 10_000 })
+    const waiting = b!.locks.acquire('quiet', { timeout: 5000 })
     await sleep(80)
     await held.release()
     const next = await waiting
@@ -152,10 +122,7 @@ test('single Redis', async (t) => {
   })
 
   t.test('a waiter that vanished blocks newcomers only until its lease ends', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const app = await makeApp({ url: server.url, keyPrefix, env: {} })
-    t.teardown(async () => await app.close())
+    const { app, keyPrefix } = await appOn(t, target)
     const nowMs = await serverMs()
     // A release handed the lock to the queue ("~"), and the waiter at its head then vanished.
     const holder = `${keyPrefix}lock:{ghost}:holder`
@@ -177,9 +144,7 @@ test('single Redis', async (t) => {
   })
 
   t.test('waiters mark the holder key; a marked release hands the lock to the queue', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const [a, b, c] = await instances(t, keyPrefix, 3)
+    const { apps: [a, b, c], keyPrefix } = await appsOn(t, target, 3)
     const holder = `${keyPrefix}lock:{mark}:holder`
     const first = await a!.locks.acquire('mark', { ttl: 10_000 })
     t.equal(await admin.get(holder), `${first.token}|${first.owner}`, 'no mark while nobody waits')
@@ -198,10 +163,7 @@ test('single Redis', async (t) => {
   })
 
   t.test('while the queue has its turn, the holder key is "~" and keeps newcomers out', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const app = await makeApp({ url: server.url, keyPrefix, env: {} })
-    t.teardown(async () => await app.close())
+    const { app, keyPrefix } = await appOn(t, target)
     const holder = `${keyPrefix}lock:{turn}:holder`
     const queue = `${keyPrefix}lock:{turn}:queue`
     const alive = `${keyPrefix}lock:{turn}:alive`
@@ -230,9 +192,7 @@ test('single Redis', async (t) => {
   })
 
   t.test('after a lease runs out, the waiter that takes the lock marks it for those behind', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const [a, b, c] = await instances(t, keyPrefix, 3)
+    const { apps: [a, b, c], keyPrefix } = await appsOn(t, target, 3)
     const holder = `${keyPrefix}lock:{lapse}:holder`
     const messages = await collect(t, `${keyPrefix}lock:wake`)
     await a!.locks.acquire('lapse', { ttl: 300 })
@@ -250,37 +210,28 @@ test('single Redis', async (t) => {
   })
 
   t.test('after a lease runs out, a waiter behind another gives the turn to the one ahead', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const client = server.client()
-    t.teardown(() => client.disconnect())
-    client.defineCommand('acquireScript', { numberOfKeys: 5, lua: LOCK_ACQUIRE })
-    const run = client as unknown as { acquireScript: (...args: Array<string | number>) => Promise<unknown> }
-    const b = `${keyPrefix}lock:{order}`
-    const keys = [`${b}:holder`, `${b}:fence`, `${b}:queue`, `${b}:alive`, `${keyPrefix}lock:registry`]
+    const { keyPrefix, keys, acquire } = acquireScript(t, 'order')
     const channel = `${keyPrefix}lock:wake`
     const messages = await collect(t, channel)
-    t.type(await run.acquireScript(...keys, 'x:0', 200, 0, 60_000, 'order'), 'string', 'held by x:0')
-    const refused = await run.acquireScript(...keys, 'x:1', 5000, 2000, 60_000, 'order') as [number, number]
+    t.type(await acquire('x:0', 200, 0, 60_000, 'order'), 'string', 'held by x:0')
+    const refused = await acquire('x:1', 5000, 2000, 60_000, 'order') as [number, number]
     t.ok(refused[0] > 0 && refused[1] === 1, `x:1 queues first: ${JSON.stringify(refused)}`)
-    await run.acquireScript(...keys, 'x:2', 5000, 2000, 60_000, 'order')
+    await acquire('x:2', 5000, 2000, 60_000, 'order')
     await admin.del(keys[0]!) // the lease of x:0 runs out
-    t.same(await run.acquireScript(...keys, 'x:2', 5000, 2000, 60_000, 'order', channel), [-1, 1], 'x:2 retries first and is refused')
+    t.same(await acquire('x:2', 5000, 2000, 60_000, 'order', channel), [-1, 1], 'x:2 retries first and is refused')
     t.equal(await admin.get(keys[0]!), '~', 'the queue has its turn')
     await sleep(30)
     t.same(messages, ['x:1'], 'the waiter ahead is woken')
-    const token = await run.acquireScript(...keys, 'x:1', 5000, 2000, 60_000, 'order', channel) as string
+    const token = await acquire('x:1', 5000, 2000, 60_000, 'order', channel) as string
     t.equal(await admin.get(keys[0]!), `${token}|x:1|w`, 'x:1 holds it, marked for x:2')
     t.same(await admin.zrange(keys[2]!, '0', '-1'), ['x:2'])
   })
 
   t.test('a page of list() and count() cost a few commands, however many locks are held', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const [app] = await instances(t, keyPrefix, 1)
+    const { app } = await appOn(t, target)
     const held = []
     for (let i = 0; i < 600; i += 100) {
-      held.push(...await Promise.all(Array.from({ length: 100 }, async (_, k) => await app!.locks.acquire(`cost:${i + k}`, { ttl: 30_000 }))))
+      held.push(...await Promise.all(Array.from({ length: 100 }, async (_, k) => await app.locks.acquire(`cost:${i + k}`, { ttl: 30_000 }))))
     }
     /** Commands the server ran during fn, by name. */
     const commands = async (fn: () => Promise<unknown>): Promise<Record<string, number>> => {
@@ -294,53 +245,38 @@ test('single Redis', async (t) => {
       return out
     }
     let page: LockPage | undefined
-    const listed = await commands(async () => { page = await app!.locks.list({ limit: 10 }) })
+    const listed = await commands(async () => { page = await app.locks.list({ limit: 10 }) })
     t.equal(page?.locks.length, 10)
     t.notOk('scan' in listed, 'no SCAN')
     const scripts = (listed.evalsha ?? 0) + (listed.eval ?? 0)
     t.ok(scripts <= 2, `one script per page: ${JSON.stringify(listed)}`)
     let count = 0
-    const counted = await commands(async () => { count = await app!.locks.count() })
+    const counted = await commands(async () => { count = await app.locks.count() })
     t.equal(count, 600)
     t.ok((counted.evalsha ?? 0) + (counted.eval ?? 0) <= 2, `one script to count: ${JSON.stringify(counted)}`)
     await Promise.all(held.map(async (l) => await l.release()))
-    t.equal(await app!.locks.count(), 0)
+    t.equal(await app.locks.count(), 0)
   })
 
   t.test('the registry drops ended leases even when nobody lists it', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
-    const [app] = await instances(t, keyPrefix, 1)
+    const { app, keyPrefix } = await appOn(t, target)
     // Leases long enough that none ends during the burst on a busy machine, short enough to wait out.
-    await Promise.all(Array.from({ length: 100 }, async (_, i) => await app!.locks.acquire(`gone:${i}`, { ttl: 2000 })))
+    await Promise.all(Array.from({ length: 100 }, async (_, i) => await app.locks.acquire(`gone:${i}`, { ttl: 2000 })))
     const registry = `${keyPrefix}lock:registry`
     t.equal(await admin.zcard(registry), 101, 'a hundred entries and the keeper')
     await sleep(2100)
-    for (let i = 0; i < 200; i++) await (await app!.locks.acquire('busy', { ttl: 5000 })).release()
+    for (let i = 0; i < 200; i++) await (await app.locks.acquire('busy', { ttl: 5000 })).release()
     t.equal(await admin.zcard(registry), 1, 'grants pruned the ended leases')
     t.ok(await admin.pttl(registry) > 0, 'the registry has a TTL')
   })
 
   t.test('the wake-up subscription is retried until it works, and waiters are woken again', async (t) => {
-    const keyPrefix = uniquePrefix('lock')
-    prefixes.push(keyPrefix)
+    const keyPrefix = target.prefix('lock')
     await resubscribe(t, {
       nodes: [admin],
-      app: async (user) => await makeApp({ url: server.url.replace('redis://', `redis://${user}:pw@`), keyPrefix, env: {} }, SLOW)
+      app: async (user) => await makeApp({ ...target.core, url: server.url.replace('redis://', `redis://${user}:pw@`), keyPrefix }, SLOW)
     })
   })
 
-  contract(t, {
-    label: 'redis',
-    setup: async (t, instances = 1, lock = {}) => {
-      const keyPrefix = uniquePrefix('lock')
-      prefixes.push(keyPrefix)
-      const apps = await Promise.all(Array.from({ length: instances }, async () => await makeApp({ url: server.url, keyPrefix, env: {} }, lock)))
-      t.teardown(async () => { await Promise.all(apps.map(async (a) => await a.close())) })
-      return { apps }
-    },
-    dropCounters,
-    rewindCounters,
-    keysWithoutTtl: async () => (await Promise.all(prefixes.map(async (prefix) => await keysWithoutTtl(admin, prefix)))).flat()
-  })
+  contract(t, target)
 })

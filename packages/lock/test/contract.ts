@@ -1,29 +1,25 @@
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { Lock, type LockPage, type LockPluginOptions } from '../src/index.js'
-import { code, sleep, stall } from './helpers.js'
+import type { TestTarget } from '@redkit/testing'
+import { Lock, type LockPage } from '../src/index.js'
+import { appsOn, code, sleep, stall, type Setup } from './helpers.js'
 import { waitersContract } from './waiters-contract.js'
 
-export interface Setup {
-  /** Separate app instances sharing one backend (the same app in memory mode). */
-  apps: FastifyInstance[]
+/** Applies `change` to every fencing counter under the app's prefix; returns how many. */
+async function eachCounter (app: FastifyInstance, change: (key: string) => Promise<unknown>): Promise<number> {
+  let n = 0
+  for await (const key of app.redkit.scan(app.redkit.key('lock', '*:fence'))) {
+    await change(key)
+    n++
+  }
+  return n
 }
 
-export interface Target {
-  label: string
-  /** Builds `instances` apps on one fresh key prefix; closes them on teardown. */
-  setup: (t: Test, instances?: number, lock?: LockPluginOptions) => Promise<Setup>
-  /** Keys under the test prefixes that have no TTL (Redis only). */
-  keysWithoutTtl?: () => Promise<string[]>
-  /** Deletes every fencing counter, as TTL expiry or a restart without persistence would. */
-  dropCounters?: (app: FastifyInstance) => Promise<number>
-  /** Sets every fencing counter back by `by`, as a failover that lost the last writes would. */
-  rewindCounters?: (app: FastifyInstance, by: number) => Promise<number>
-}
-
-export function contract (t: Test, target: Target): void {
+/** The behaviour every backend must share. Run by contract-<target>.test.ts. */
+export function contract (t: Test, target: TestTarget): void {
+  const setup: Setup = async (t, instances, lock) => await appsOn(t, target, instances, lock)
   t.test('acquire, inspect and release', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     const before = Date.now()
     const lock = await app!.locks.acquire('job', { ttl: 5000 })
     t.equal(lock.name, 'job')
@@ -44,7 +40,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('tryAcquire returns null while held, tokens strictly increase across instances', async (t) => {
-    const { apps } = await target.setup(t, 2)
+    const { apps } = await setup(t, 2)
     let last = 0
     for (let i = 0; i < 20; i++) {
       const a = apps[i % 2]!
@@ -60,7 +56,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('an expired lock aborts its signal and cannot touch the next holder', async (t) => {
-    const { apps: [a, b] } = await target.setup(t, 2)
+    const { apps: [a, b] } = await setup(t, 2)
     const stale = await a!.locks.acquire('exp', { ttl: 60 })
     const lost = new Promise<unknown>((resolve) => stale.signal.addEventListener('abort', () => resolve(stale.signal.reason)))
     await sleep(150)
@@ -76,7 +72,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('a stalled holder (event loop blocked past its TTL) is fenced off', async (t) => {
-    const { apps: [a, b] } = await target.setup(t, 2)
+    const { apps: [a, b] } = await setup(t, 2)
     const stale = await a!.locks.acquire('stall', { ttl: 100 })
     stall(300)
     const next = await b!.locks.acquire('stall', { ttl: 5000, timeout: 1000 })
@@ -90,7 +86,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('extend keeps the lock past its first lease', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     const lock = await app!.locks.acquire('ext', { ttl: 150 })
     t.equal(await lock.extend(2000), true)
     t.equal(lock.ttl, 2000)
@@ -100,10 +96,10 @@ export function contract (t: Test, target: Target): void {
     t.equal(await lock.release(), true)
   })
 
-  waitersContract(t, target)
+  waitersContract(t, setup)
 
   t.test('withLock returns the result, extends while fn runs, and releases', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     let seen: AbortSignal | undefined
     const result = await app!.locks.withLock('wl', async (signal, lock) => {
       seen = signal
@@ -120,7 +116,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('withLock aborts the signal and rejects with LockLostError when the lock is lost', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     let aborted = false
     const err = await app!.locks.withLock('wlost', async (signal) => {
       stall(300)
@@ -133,7 +129,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('200 waiters on one instance print no listener warning', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     const warnings: string[] = []
     const onWarning = (w: Error): void => { warnings.push(`${w.name}: ${w.message}`) }
     process.on('warning', onWarning)
@@ -152,7 +148,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('the signal reads aborted as soon as the lease has lapsed, without a tick', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     const seen: Array<[boolean, string | undefined]> = []
     const err = await app!.locks.withLock('lapse', (signal) => {
       seen.push([signal.aborted, code(signal.reason)])
@@ -175,7 +171,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('grants stay O(1) with thousands of locks held on one instance', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     const held: Lock[] = []
     for (let i = 0; i < 2000; i += 100) {
       held.push(...await Promise.all(Array.from({ length: 100 }, async (_, k) => await app!.locks.acquire(`many:${i + k}`, { ttl: 60_000 }))))
@@ -194,7 +190,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('semaphore admits limit holders with increasing tokens', async (t) => {
-    const { apps } = await target.setup(t, 2)
+    const { apps } = await setup(t, 2)
     const semA = apps[0]!.locks.semaphore('pool', 3)
     const semB = apps[1]!.locks.semaphore('pool', 3)
     const held = [await semA.acquire(), await semB.acquire(), await semA.acquire({ ttl: 5000 })]
@@ -221,7 +217,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('list shows locks and semaphores with holder, token and TTL', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     const a = await app!.locks.acquire('list:a*?[x]|y', { ttl: 5000 })
     const s = await app!.locks.semaphore('list-sem', 2).acquire({ ttl: 5000 })
     const s2 = await app!.locks.semaphore('list-sem', 2).acquire({ ttl: 3000 })
@@ -245,7 +241,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('list pages by cursor through every held lock, and count counts them; ended leases drop out', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     const held = await Promise.all(Array.from({ length: 45 }, async (_, i) => await app!.locks.acquire(`page:${i}`, { ttl: 10_000 })))
     const sem = await app!.locks.semaphore('page-sem', 3).acquire({ ttl: 10_000 })
     const short = await app!.locks.acquire('page:short', { ttl: 50 })
@@ -283,7 +279,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('bad input gets coded errors', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     for (const name of ['', 'a{b}', 'x\n', 'z'.repeat(600), 42]) {
       t.equal(code(await app!.locks.acquire(name as string).catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_NAME', JSON.stringify(name))
     }
@@ -296,7 +292,7 @@ export function contract (t: Test, target: Target): void {
   })
 
   t.test('closing an app releases its locks for the others', async (t) => {
-    const { apps } = await target.setup(t, 2)
+    const { apps } = await setup(t, 2)
     const other = apps[1]!
     const closing = apps[0]!
     if (other === closing) {
@@ -311,36 +307,29 @@ export function contract (t: Test, target: Target): void {
     await lock.release()
   })
 
-  if (target.dropCounters !== undefined) {
-    const drop = target.dropCounters
-    t.test('tokens keep increasing after the fencing counter is lost', async (t) => {
-      const { apps: [app] } = await target.setup(t)
-      const first = await app!.locks.acquire('fence')
+  // What TTL expiry or a restart without persistence (del), or a failover that lost the last writes (decrby), does to a counter.
+  const admin = target.admin
+  const losses = admin === undefined
+    ? []
+    : [
+        { test: 'tokens keep increasing after the fencing counter is lost', lock: 'fence', what: 'counter deleted', change: async (key: string) => await admin.del(key) },
+        { test: 'tokens keep increasing when the fencing counter lags behind (failover lost writes)', lock: 'lag', what: 'counter set back', change: async (key: string) => await admin.decrby(key, 1_000_000) }
+      ]
+  for (const loss of losses) {
+    t.test(loss.test, async (t) => {
+      const { apps: [app] } = await setup(t)
+      const first = await app!.locks.acquire(loss.lock)
       await first.release()
-      t.ok(await drop(app!) >= 1, 'counter deleted')
-      const second = await app!.locks.acquire('fence')
+      t.ok(await eachCounter(app!, loss.change) >= 1, loss.what)
+      const second = await app!.locks.acquire(loss.lock)
       t.ok(second.token > first.token, `${second.token} > ${first.token}`)
       await second.release()
     })
   }
 
-  if (target.rewindCounters !== undefined) {
-    const rewind = target.rewindCounters
-    t.test('tokens keep increasing when the fencing counter lags behind (failover lost writes)', async (t) => {
-      const { apps: [app] } = await target.setup(t)
-      const first = await app!.locks.acquire('lag')
-      await first.release()
-      t.ok(await rewind(app!, 1_000_000) >= 1, 'counter set back')
-      const second = await app!.locks.acquire('lag')
-      t.ok(second.token > first.token, `${second.token} > ${first.token}`)
-      await second.release()
-    })
-  }
-
-  if (target.keysWithoutTtl !== undefined) {
-    const check = target.keysWithoutTtl
+  if (target.kind !== 'memory') {
     t.test('every key has a TTL', async (t) => {
-      t.same(await check(), [])
+      t.same(await target.keysWithoutTtl(), [])
     })
   }
 }

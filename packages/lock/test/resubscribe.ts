@@ -1,6 +1,7 @@
 import type { Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
+import type { Lock } from '../src/index.js'
 import { sleep } from './helpers.js'
 
 /** Waiters that only release messages can wake in time: polling and leases far longer than the test. */
@@ -25,17 +26,23 @@ export async function resubscribe (t: Test, opts: { nodes: Redis[], app: (user: 
   const b = await opts.app(user)
   t.teardown(async () => { await a.close(); await b.close() })
 
+  /** Lets `app` subscribe again; then releasing `held` must wake `waiting` at once rather than at its next poll. */
+  const allowAndWake = async (app: FastifyInstance, held: Lock, waiting: Promise<Lock>, subscribed: string, woken: string): Promise<Lock> => {
+    await acl('SETUSER', user, '+subscribe')
+    await until(() => app.locks.stats().subscribed)
+    t.equal(app.locks.stats().subscribed, true, subscribed)
+    await held.release()
+    const next = await waiting
+    t.ok(next.token > held.token, woken)
+    return next
+  }
+
   const held = await a.locks.acquire('resub')
   const waiting = b.locks.acquire('resub', { timeout: 30_000 })
   await until(() => b.locks.stats().subscriptionLosses > 0)
   t.equal(b.locks.stats().subscribed, false)
   t.ok(b.locks.stats().subscriptionLosses >= 1, 'the failed subscription is counted')
-  await acl('SETUSER', user, '+subscribe')
-  await until(() => b.locks.stats().subscribed)
-  t.equal(b.locks.stats().subscribed, true, 'subscribed after a retry')
-  await held.release()
-  const second = await waiting
-  t.ok(second.token > held.token, 'the waiter was woken, not left to poll')
+  const second = await allowAndWake(b, held, waiting, 'subscribed after a retry', 'the waiter was woken, not left to poll')
 
   // The subscriber connection is killed and subscribing again fails, for a while: on Cluster
   // ioredis then moves the subscription to another node and gives up on it silently.
@@ -46,11 +53,6 @@ export async function resubscribe (t: Test, opts: { nodes: Redis[], app: (user: 
   await Promise.all(opts.nodes.map(async (n) => await n.call('CLIENT', 'KILL', 'TYPE', 'pubsub')))
   await until(() => a.locks.stats().subscriptionLosses > losses)
   t.ok(a.locks.stats().subscriptionLosses > losses, 'the loss is noticed and counted')
-  await acl('SETUSER', user, '+subscribe')
-  await until(() => a.locks.stats().subscribed)
-  t.equal(a.locks.stats().subscribed, true, 'subscribed again')
-  await second.release()
-  const last = await again
-  t.ok(last.token > second.token, 'woken after the kill, not left to poll')
+  const last = await allowAndWake(a, second, again, 'subscribed again', 'woken after the kill, not left to poll')
   await last.release()
 }

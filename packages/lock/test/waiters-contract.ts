@@ -1,11 +1,10 @@
 import type { Test } from 'tap'
-import type { Target } from './contract.js'
-import { code, sleep } from './helpers.js'
+import { code, sleep, type Setup } from './helpers.js'
 
 /** Waiting for a held lock: hand-off, lease run-out, timeout, abort, first-come-first-served order. */
-export function waitersContract (t: Test, target: Target): void {
+export function waitersContract (t: Test, setup: Setup): void {
   t.test('a waiter gets the lock when it is released, from another instance', async (t) => {
-    const { apps: [a, b] } = await target.setup(t, 2)
+    const { apps: [a, b] } = await setup(t, 2)
     const first = await a!.locks.acquire('hand', { ttl: 10_000 })
     const waiting = b!.locks.acquire('hand', { ttl: 5000, timeout: 5000 })
     await sleep(100)
@@ -16,7 +15,7 @@ export function waitersContract (t: Test, target: Target): void {
   })
 
   t.test('a waiter gets the lock when the holder lets its lease run out', async (t) => {
-    const { apps: [a, b] } = await target.setup(t, 2)
+    const { apps: [a, b] } = await setup(t, 2)
     const first = await a!.locks.acquire('crash', { ttl: 200 })
     const second = await b!.locks.acquire('crash', { ttl: 5000, timeout: 3000 })
     t.ok(second.token > first.token)
@@ -25,7 +24,7 @@ export function waitersContract (t: Test, target: Target): void {
   })
 
   t.test('timeout rejects with LockTimeoutError and the holder TTL', async (t) => {
-    const { apps: [a, b] } = await target.setup(t, 2)
+    const { apps: [a, b] } = await setup(t, 2)
     const held = await a!.locks.acquire('busy', { ttl: 5000 })
     const err = await b!.locks.acquire('busy', { timeout: 150 }).catch((e: unknown) => e) as { code: string, holderTtl: number, statusCode: number }
     t.equal(err.code, 'FST_REDKIT_LOCK_TIMEOUT')
@@ -38,7 +37,7 @@ export function waitersContract (t: Test, target: Target): void {
   })
 
   t.test('an aborted wait rejects with LockAbortedError', async (t) => {
-    const { apps: [app] } = await target.setup(t)
+    const { apps: [app] } = await setup(t)
     const held = await app!.locks.acquire('abort', { ttl: 5000 })
     const controller = new AbortController()
     const waiting = app!.locks.acquire('abort', { timeout: 5000, signal: controller.signal })
@@ -52,7 +51,7 @@ export function waitersContract (t: Test, target: Target): void {
   })
 
   t.test('waiters are served first come, first served', async (t) => {
-    const { apps } = await target.setup(t, 2)
+    const { apps } = await setup(t, 2)
     const holder = await apps[0]!.locks.acquire('fifo', { ttl: 10_000 })
     const order: number[] = []
     const waiters: Array<Promise<void>> = []
@@ -66,7 +65,7 @@ export function waitersContract (t: Test, target: Target): void {
   })
 
   t.test('a waiter queued while the lock was held goes before a newcomer that arrives after the release', async (t) => {
-    const { apps: [a, b, c] } = await target.setup(t, 3)
+    const { apps: [a, b, c] } = await setup(t, 3)
     const holder = await a!.locks.acquire('queue-first', { ttl: 10_000 })
     const order: string[] = []
     const queued = b!.locks.withLock('queue-first', async () => {
@@ -87,7 +86,7 @@ export function waitersContract (t: Test, target: Target): void {
   })
 
   t.test('hand-off under load keeps tokens increasing and serves every waiter', async (t) => {
-    const { apps } = await target.setup(t, 2)
+    const { apps } = await setup(t, 2)
     const tokens: number[] = []
     let inside = 0
     let overlaps = 0

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { logCapture, startCluster, uniquePrefix } from '@redkit/testing'
+import { startCluster } from '@redkit/testing'
 import type { Cluster, Redis } from 'ioredis'
-import { makeApp, until } from './helpers.js'
+import { makeApp, twoApps, until } from './helpers.js'
 
 const cluster = await startCluster({ masters: 3, replicasPerMaster: 1 })
 t.teardown(cluster.stop)
@@ -12,11 +12,7 @@ function subscriberPort (app: Awaited<ReturnType<typeof makeApp>>): number {
 }
 
 t.test('classic subscriber on Cluster: when its node goes away, it moves to another master and resubscribes', async (t) => {
-  const prefix = uniquePrefix('cluster-node-gone')
-  const logs = logCapture()
-  const a = await makeApp({ clusterNodes: cluster.nodes }, prefix, { sharded: false })
-  const b = await makeApp({ clusterNodes: cluster.nodes }, prefix, { sharded: false }, { level: 'info', stream: logs.stream })
-  t.teardown(async () => { await a.close(); await b.close() })
+  const { a, b, logs } = await twoApps(t, { clusterNodes: cluster.nodes }, 'cluster-node-gone', { sharded: false })
   const got = new Set<string>()
   await b.pubsub.subscribe('alpha', (m) => { got.add(m.data as string) })
   await b.pubsub.psubscribe('beta.*', (m) => { got.add(m.data as string) })

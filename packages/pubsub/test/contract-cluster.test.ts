@@ -1,7 +1,7 @@
 import t from 'tap'
-import { logCapture, startCluster, uniquePrefix } from '@redkit/testing'
+import { startCluster } from '@redkit/testing'
 import { contract } from './contract.js'
-import { makeApp, until } from './helpers.js'
+import { makeApp, twoApps, until } from './helpers.js'
 
 const cluster = await startCluster({ masters: 3 })
 t.teardown(cluster.stop)
@@ -20,10 +20,7 @@ t.test('not sharded, so patterns work', async (t) => {
 })
 
 t.test('sharded subscribers come back after CLIENT KILL TYPE pubsub on every node', async (t) => {
-  const prefix = uniquePrefix('cluster-kill')
-  const a = await makeApp({ clusterNodes: cluster.nodes }, prefix)
-  const b = await makeApp({ clusterNodes: cluster.nodes }, prefix)
-  t.teardown(async () => { await a.close(); await b.close() })
+  const { a, b } = await twoApps(t, { clusterNodes: cluster.nodes }, 'cluster-kill')
   // Channels spread over the three shards.
   const channels = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot']
   const got = new Map<string, number[]>()
@@ -55,11 +52,7 @@ t.test('sharded subscribers come back after CLIENT KILL TYPE pubsub on every nod
 })
 
 t.test('classic (not sharded) subscriber: a killed connection is counted, logged and restored', async (t) => {
-  const prefix = uniquePrefix('cluster-classic-kill')
-  const logs = logCapture()
-  const a = await makeApp({ clusterNodes: cluster.nodes }, prefix, { sharded: false })
-  const b = await makeApp({ clusterNodes: cluster.nodes }, prefix, { sharded: false }, { level: 'info', stream: logs.stream })
-  t.teardown(async () => { await a.close(); await b.close() })
+  const { a, b, logs } = await twoApps(t, { clusterNodes: cluster.nodes }, 'cluster-classic-kill', { sharded: false })
   const got: string[] = []
   const wide: string[] = []
   await b.pubsub.subscribe('classic', (m) => { got.push(m.data as string) })

@@ -1,7 +1,7 @@
 import type { Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import redkit from '@redkit/core'
-import { uniquePrefix } from '@redkit/testing'
+import { logCapture, uniquePrefix } from '@redkit/testing'
 import pubsub, { type PubsubOptions } from '../src/index.js'
 import type { ContractBackend } from './contract.js'
 
@@ -48,6 +48,20 @@ export async function pair (t: Test, backend: ContractBackend, opts?: PubsubOpti
   const b = await backend.make(prefix, opts)
   t.teardown(async () => await b.close())
   return { a, b }
+}
+
+/**
+ * Two instances on one fresh key prefix (`label`), closed at teardown; the
+ * second one logs at info level into `logs`.
+ */
+export async function twoApps (t: Test, target: CoreTarget, label: string, opts: PubsubOptions = {}): Promise<Pair & { logs: ReturnType<typeof logCapture> }> {
+  const prefix = uniquePrefix(label)
+  const logs = logCapture()
+  const a = await makeApp(target, prefix, opts)
+  t.teardown(async () => await a.close())
+  const b = await makeApp(target, prefix, opts, { level: 'info', stream: logs.stream })
+  t.teardown(async () => await b.close())
+  return { a, b, logs }
 }
 
 export async function errorCode (fn: () => unknown): Promise<string | undefined> {

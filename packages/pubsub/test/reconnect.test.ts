@@ -1,7 +1,7 @@
 import t from 'tap'
 import { logCapture, startRedis, uniquePrefix } from '@redkit/testing'
 import type { GapInfo } from '../src/index.js'
-import { makeApp, until } from './helpers.js'
+import { makeApp, twoApps, until } from './helpers.js'
 
 const server = await startRedis()
 t.teardown(server.stop)
@@ -28,11 +28,7 @@ async function paced (total: number, rate: number, send: (n: number) => Promise<
 }
 
 t.test('CLIENT KILL TYPE pubsub mid-stream: back within 3 s, gap equals messages missed', async (t) => {
-  const prefix = uniquePrefix('kill')
-  const logs = logCapture()
-  const publisher = await makeApp({ url: server.url }, prefix)
-  const subscriber = await makeApp({ url: server.url }, prefix, {}, { level: 'info', stream: logs.stream })
-  t.teardown(async () => { await publisher.close(); await subscriber.close() })
+  const { a: publisher, b: subscriber, logs } = await twoApps(t, { url: server.url }, 'kill')
 
   const received = new Set<number>()
   const gaps: GapInfo[] = []
@@ -110,10 +106,7 @@ t.test('a resubscribe Redis refuses is retried with backoff until it is accepted
 })
 
 t.test('durable mode: the same kill loses nothing; duplicates are removable by id', async (t) => {
-  const prefix = uniquePrefix('kill-durable')
-  const publisher = await makeApp({ url: server.url }, prefix)
-  const consumer = await makeApp({ url: server.url }, prefix)
-  t.teardown(async () => { await publisher.close(); await consumer.close() })
+  const { a: publisher, b: consumer } = await twoApps(t, { url: server.url }, 'kill-durable')
 
   const stream = publisher.pubsub.stream('ticks', { maxLen: 100_000, notify: false })
   const worker = consumer.pubsub.stream('ticks', { group: 'g', claimIdleMs: 1000, batch: 200, start: '0' })

@@ -1,21 +1,10 @@
 import { test } from 'tap'
-import { uniquePrefix } from '@redkit/testing'
-import { contract, type Factory } from './contract.js'
-import { storeContract } from './store-contract.js'
-import { registryContract } from './registry-contract.js'
-import { freshContract } from './fresh-contract.js'
+import { useTarget } from '@redkit/testing'
+import { contracts } from './suites.js'
 import { buildApp } from './helpers.js'
 
 test('memory backend', async (t) => {
-  const make: Factory = async (t, session) => {
-    const prefix = uniquePrefix('sess-mem')
-    const handle = await buildApp(t, { mode: 'memory' }, session)
-    return { handle, prefix }
-  }
-  contract(t, make)
-  storeContract(t, make)
-  registryContract(t, make)
-  freshContract(t, make)
+  contracts(t, await useTarget(t, 'memory'))
 })
 
 test('memory backend keeps at most maxEntries sessions, least recently used out first', async (t) => {

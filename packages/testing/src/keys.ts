@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { Cluster, type Redis } from 'ioredis'
 
 async function * keysUnder (client: Redis | Cluster, prefix: string): AsyncGenerator<[Redis, string]> {
@@ -34,4 +35,9 @@ export async function countKeys (client: Redis | Cluster, prefix: string): Promi
   // SCAN may return a key twice; a set counts it once.
   for await (const [, key] of keysUnder(client, prefix)) keys.add(key)
   return keys.size
+}
+
+/** A key prefix no other test shares, so suites can run against one server. */
+export function uniquePrefix (label = 't'): string {
+  return `redkit-test:${label}:${randomBytes(4).toString('hex')}:`
 }

@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { Redis } from 'ioredis'
-import { startRedis, startCluster, startSentinel, processState, uniquePrefix } from '../src/index.js'
+import { startRedis, startCluster, startSentinel, processState, uniquePrefix, useTarget } from '../src/index.js'
 
 test('startRedis spawns a server that answers, pauses and restarts', async (t) => {
   const server = await startRedis({ local: true, persistence: true })
@@ -101,4 +101,22 @@ test('keysWithoutTtl finds keys with no expiry under a literal prefix', async (t
   await client.set(`${prefix.replace('[x]', 'x')}c`, '1')
   const { keysWithoutTtl } = await import('../src/index.js')
   t.same(await keysWithoutTtl(client, prefix), [`${prefix}b`])
+})
+
+test('useTarget: core options, demo environment and a TTL check over the prefixes it hands out', async (t) => {
+  const memory = await useTarget(t, 'memory')
+  t.same(memory.core, { mode: 'memory', env: {} })
+  t.same(memory.env, {})
+  t.match(memory.prefix('m'), /^redkit-test:m:[0-9a-f]{8}:$/)
+  t.same(await memory.keysWithoutTtl(), [])
+
+  const redis = await useTarget(t, 'redis')
+  t.same(redis.core, { url: redis.server.url, env: {} })
+  t.same(redis.env, { REDIS_URL: redis.server.url })
+  const a = redis.prefix('a')
+  const b = redis.prefix('b')
+  await redis.admin.set(`${a}kept`, '1')
+  await redis.admin.set(`${b}expiring`, '1', 'PX', 60_000)
+  await redis.admin.set('redkit-test:other:kept', '1')
+  t.same(await redis.keysWithoutTtl(), [`${a}kept`], 'only keys under its own prefixes')
 })
