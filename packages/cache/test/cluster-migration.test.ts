@@ -1,4 +1,5 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { startCluster } from '@redkit/testing'
 import { makeApp } from './helpers.js'
@@ -56,6 +57,25 @@ async function migrate (ns: string, prefix: string) {
   return { move, finish }
 }
 
+/**
+ * Runs `during` while the slot of `ns` migrates (it may move keys by hand),
+ * checks that no command failed, finishes the move, and checks that the
+ * entry 'k' invalidated meanwhile stays gone and can be written again.
+ */
+async function whileMigrating (t: Test, app: FastifyInstance, ns: string, during: (move: (...keys: string[]) => Promise<void>) => Promise<void>): Promise<void> {
+  const cache = app.cache.ns(ns)
+  const { move, finish } = await migrate(ns, app.redkit.prefix)
+  try {
+    await during(move)
+    t.equal(cache.stats().namespaces[ns]!.errors, 0, 'no command failed')
+  } finally {
+    await finish()
+  }
+  t.equal(await cache.get('k'), undefined, 'nor after it')
+  await cache.set('k', 'after', { tags: ['t'] })
+  t.equal(await cache.get('k'), 'after')
+}
+
 for (const first of ['the tag version', 'the entry'] as const) {
   t.test(`an invalidation while the namespace's slot migrates, ${first} moved first: no stale read`, async (t) => {
     const app = await makeApp(t, target, { cache: { onRedisError: 'closed' } })
@@ -65,8 +85,7 @@ for (const first of ['the tag version', 'the entry'] as const) {
     await cache.set('other', 'kept', { tags: ['u'] })
     t.equal(await cache.get('k'), 'old')
     const base = `${app.redkit.prefix}cache:{${ns}}:`
-    const { move, finish } = await migrate(ns, app.redkit.prefix)
-    try {
+    await whileMigrating(t, app, ns, async (move) => {
       if (first === 'the entry') await move(base + 'e:k')
       else await move(base + 'v:t', base + 't:t')
       await cache.invalidate({ tags: ['t'] })
@@ -75,13 +94,7 @@ for (const first of ['the tag version', 'the entry'] as const) {
       // An untagged write declares only its entry (the fill lock only when held), so a migration redirects it rather than refusing it.
       await cache.set('plain', 'written during the migration')
       t.equal(await cache.get('plain'), 'written during the migration')
-      t.equal(cache.stats().namespaces[ns]!.errors, 0, 'no command failed')
-    } finally {
-      await finish()
-    }
-    t.equal(await cache.get('k'), undefined, 'nor after it')
-    await cache.set('k', 'new', { tags: ['t'] })
-    t.equal(await cache.get('k'), 'new')
+    })
   })
 }
 
@@ -93,8 +106,7 @@ for (const moved of ['no key', 'the tag version'] as const) {
     const cache = app.cache.ns(ns)
     await cache.set('seed', 1, { tags: ['t'] })
     const base = `${app.redkit.prefix}cache:{${ns}}:`
-    const { move, finish } = await migrate(ns, app.redkit.prefix)
-    try {
+    await whileMigrating(t, app, ns, async (move) => {
       if (moved === 'the tag version') await move(base + 'v:t', base + 't:t')
       await cache.set('k', 'during', { tags: ['t', 'fresh-tag'] })
       t.equal(await cache.get('k'), 'during', 'the tagged write is readable')
@@ -105,12 +117,6 @@ for (const moved of ['no key', 'the tag version'] as const) {
       await cache.invalidate({ tags: ['t'] })
       t.equal(await cache.get('k'), undefined, 'an invalidation still reaches an entry written during the move')
       t.equal(await cache.get('w'), undefined)
-      t.equal(cache.stats().namespaces[ns]!.errors, 0, 'no command failed')
-    } finally {
-      await finish()
-    }
-    t.equal(await cache.get('k'), undefined, 'nor after it')
-    await cache.set('k', 'after', { tags: ['t'] })
-    t.equal(await cache.get('k'), 'after')
+    })
   })
 }

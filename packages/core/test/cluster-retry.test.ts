@@ -1,6 +1,6 @@
 import { test } from 'tap'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startCluster, uniquePrefix, waitFor, type RedisCluster } from '@redkit/testing'
+import { startCluster, uniquePrefix, waitFor } from '@redkit/testing'
 import { Cluster } from 'ioredis'
 import { classifyError, isUnavailableError, toRedkitError } from '../src/index.js'
 import { buildApp } from './helpers.js'
@@ -17,7 +17,10 @@ function watchCall<T> (promise: Promise<T>): Settled<T> & { promise: Promise<voi
   return state
 }
 
-async function migratingApp (t: { teardown: (fn: () => unknown) => void }, cluster: RedisCluster, commandTimeout: number) {
+/** A Cluster of the test's own with one slot mid-move, and an app whose two keys hash to that slot. */
+async function migratingApp (t: { teardown: (fn: () => unknown) => void }, commandTimeout: number) {
+  const cluster = await startCluster()
+  t.teardown(cluster.stop)
   const { app } = await buildApp(t, { clusterNodes: cluster.nodeList, commandTimeout, keyPrefix: uniquePrefix('mig') })
   const tag = app.redkit.hashTag(`slot-${Math.random()}`)
   const keys = [app.redkit.key(tag, 'a'), app.redkit.key(tag, 'b')]
@@ -28,13 +31,11 @@ async function migratingApp (t: { teardown: (fn: () => unknown) => void }, clust
   await setBoth([app.redkit.key('warm{x}a'), app.redkit.key('warm{x}b')], ['0']) // loads the script
   await cluster.startSlotMove(slot, target)
   t.teardown(async () => await cluster.cancelSlotMove(slot).catch(() => {}))
-  return { app, keys, slot, owner, target, setBoth }
+  return { cluster, app, keys, slot, owner, target, setBoth }
 }
 
 test('Cluster: a script on a migrating slot keeps retrying past ioredis\' redirection limit, and succeeds once the move is cancelled', async (t) => {
-  const cluster = await startCluster()
-  t.teardown(cluster.stop)
-  const { keys, slot, owner, setBoth } = await migratingApp(t, cluster, 5000)
+  const { cluster, keys, slot, owner, setBoth } = await migratingApp(t, 5000)
   const call = watchCall(setBoth(keys, ['v']))
   // ioredis alone gives up after 16 redirections, about half a second here.
   await sleep(1500)
@@ -47,9 +48,7 @@ test('Cluster: a script on a migrating slot keeps retrying past ioredis\' redire
 })
 
 test('Cluster: a script on a migrating slot succeeds on the new owner once the move completes', async (t) => {
-  const cluster = await startCluster()
-  t.teardown(cluster.stop)
-  const { keys, slot, target, setBoth } = await migratingApp(t, cluster, 5000)
+  const { cluster, keys, slot, target, setBoth } = await migratingApp(t, 5000)
   const call = watchCall(setBoth(keys, ['w']))
   await sleep(1000)
   t.equal(call.done, false, 'still retrying')
@@ -61,10 +60,8 @@ test('Cluster: a script on a migrating slot succeeds on the new owner once the m
 })
 
 test('Cluster: a slot that stays unstable fails with the coded unavailable error at the deadline, and is not run later', async (t) => {
-  const cluster = await startCluster()
-  t.teardown(cluster.stop)
   const deadline = 1200
-  const { app, keys, slot, owner, setBoth } = await migratingApp(t, cluster, deadline)
+  const { cluster, app, keys, slot, owner, setBoth } = await migratingApp(t, deadline)
   const started = performance.now()
   const call = watchCall(setBoth(keys, ['late']))
   await call.promise

@@ -1,8 +1,16 @@
-import { test } from 'tap'
-import { startRedis, uniquePrefix, waitFor } from '@redkit/testing'
-import { buildApp } from './helpers.js'
+import { test, type Test } from 'tap'
+import { startRedis, uniquePrefix, waitFor, type RedisServer } from '@redkit/testing'
+import type { RedkitOptions } from '../src/index.js'
+import { buildApp, type TestApp } from './helpers.js'
 
 const DEADLINE = 300
+
+/** A redis-server of the test's own, to kill or pause, and an app on it with a short deadline. */
+async function onOwnServer (t: Test, core: RedkitOptions = {}): Promise<TestApp & { server: RedisServer }> {
+  const server = await startRedis({ local: true })
+  t.teardown(server.stop)
+  return { server, ...await buildApp(t, { url: server.url, commandTimeout: DEADLINE, keyPrefix: uniquePrefix(), ...core }) }
+}
 
 async function timed<T> (fn: () => Promise<T>): Promise<{ ms: number, value?: T, err?: Error & { code?: string } }> {
   const started = performance.now()
@@ -15,9 +23,7 @@ async function timed<T> (fn: () => Promise<T>): Promise<{ ms: number, value?: T,
 }
 
 test('SIGKILL and restart mid-run: commands fail within the deadline, then recover', async (t) => {
-  const server = await startRedis({ local: true })
-  t.teardown(server.stop)
-  const { app, logs } = await buildApp(t, { url: server.url, commandTimeout: DEADLINE, keyPrefix: uniquePrefix() })
+  const { server, app, logs } = await onOwnServer(t)
   const key = app.redkit.key('k')
   await app.redkit.client!.set(key, '1', 'PX', 60_000)
 
@@ -42,9 +48,7 @@ test('SIGKILL and restart mid-run: commands fail within the deadline, then recov
 })
 
 test('SIGSTOP: no call outlives the deadline by more than 200 ms', async (t) => {
-  const server = await startRedis({ local: true })
-  t.teardown(server.stop)
-  const { app, logs } = await buildApp(t, { url: server.url, commandTimeout: DEADLINE, keyPrefix: uniquePrefix() })
+  const { server, app, logs } = await onOwnServer(t)
   const key = app.redkit.key('k')
   await app.redkit.client!.set(key, '1', 'PX', 60_000)
 
@@ -75,9 +79,7 @@ test('SIGSTOP: no call outlives the deadline by more than 200 ms', async (t) => 
 })
 
 test('SIGSTOP: a request that calls Redis again after a timeout still costs one deadline', async (t) => {
-  const server = await startRedis({ local: true })
-  t.teardown(server.stop)
-  const { app } = await buildApp(t, { url: server.url, commandTimeout: DEADLINE, keyPrefix: uniquePrefix() })
+  const { server, app } = await onOwnServer(t)
   await app.redkit.client!.ping()
   await server.pause()
   // Like a cache read that fails and falls through to a loader that reads Redis too.
@@ -93,9 +95,7 @@ test('SIGSTOP: a request that calls Redis again after a timeout still costs one 
 })
 
 test('SIGSTOP with failFast off: every call waits out its own deadline', async (t) => {
-  const server = await startRedis({ local: true })
-  t.teardown(server.stop)
-  const { app } = await buildApp(t, { url: server.url, commandTimeout: DEADLINE, failFast: false, keyPrefix: uniquePrefix() })
+  const { server, app } = await onOwnServer(t, { failFast: false })
   await app.redkit.client!.ping()
   await server.pause()
   await timed(async () => await app.redkit.client!.ping())
@@ -105,9 +105,7 @@ test('SIGSTOP with failFast off: every call waits out its own deadline', async (
 })
 
 test('the offline queue is bounded while reconnecting', async (t) => {
-  const server = await startRedis({ local: true })
-  t.teardown(server.stop)
-  const { app } = await buildApp(t, { url: server.url, commandTimeout: 2000, maxOfflineQueue: 10, keyPrefix: uniquePrefix() })
+  const { server, app } = await onOwnServer(t, { commandTimeout: 2000, maxOfflineQueue: 10 })
   await server.kill()
   await waitFor(() => app.redkit.client!.status === 'reconnecting' || app.redkit.client!.status === 'connecting', 3000, 'client to notice')
   const results = await Promise.all(Array.from({ length: 30 }, async () => await timed(async () => await app.redkit.client!.get('x'))))
@@ -123,9 +121,7 @@ test('SIGKILL: the first command costs one deadline at most, the next ones fail 
   // maxRetries reconnect attempts, well before the deadline: that too means
   // Redis is gone, and the next command must not wait a deadline to learn it.
   const deadline = 1000
-  const server = await startRedis({ local: true })
-  t.teardown(server.stop)
-  const { app, logs } = await buildApp(t, { url: server.url, commandTimeout: deadline, keyPrefix: uniquePrefix() })
+  const { server, app, logs } = await onOwnServer(t, { commandTimeout: deadline })
   const client = app.redkit.client!
   await client.ping()
   await server.kill()

@@ -15,6 +15,7 @@ import { startRedis } from '@redkit/testing'
 import { redkitSession, SessionStore } from '../dist/index.js'
 import { createRequire } from 'node:module'
 import { Redis } from 'ioredis'
+import { routes } from './routes.mjs'
 
 const target = process.argv[2] ?? 'redkit'
 const route = process.env.ROUTE ?? 'rmw'
@@ -45,15 +46,7 @@ if (target === 'redkit') {
   await app.register(fastifyCookie)
   await app.register(fastifySession, { secret: SECRET, store, saveUninitialized: false, cookie: { secure: false, maxAge: 3_600_000 } })
 }
-app.get('/rmw', async (request) => {
-  const n = (request.session.get('n') ?? 0) + 1
-  request.session.set('n', n)
-  return { n }
-})
-app.get('/new', async (request) => {
-  request.session.set('user', 'u1')
-  return { ok: true }
-})
+routes(app)
 await app.listen({ host: '127.0.0.1', port: 0 })
 const url = `http://127.0.0.1:${app.server.address().port}/${route}`
 const first = await fetch(url)

@@ -9,31 +9,13 @@ import fastifySession from '@fastify/session'
 import { Redis } from 'ioredis'
 import { redkit } from '@redkit/core'
 import { redkitSession } from '../dist/index.js'
+import { routes } from './routes.mjs'
 
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123'
 const MAX_AGE = 3_600_000
 const url = process.env.BENCH_REDIS_URL
 
 const RedisStore = createRequire(import.meta.url)('connect-redis').default
-
-function routes (app) {
-  // A fixed-cookie read+modify+write: one counter goes up on every request.
-  app.get('/rmw', async (request) => {
-    const n = (request.session.get('n') ?? 0) + 1
-    request.session.set('n', n)
-    return { n }
-  })
-  // Every request without a cookie creates and stores a new session.
-  app.get('/new', async (request) => {
-    request.session.set('user', 'u1')
-    return { ok: true }
-  })
-  app.get('/login', async (request) => {
-    request.session.set('n', 0)
-    request.session.set('user', { id: 42, name: 'bench', roles: ['a', 'b'] })
-    return { ok: true }
-  })
-}
 
 async function bare () {
   const app = Fastify()
