@@ -22,6 +22,6 @@ export function contracts (t: Test, target: TestTarget): void {
 /** Last in a suite: every key the tests wrote has a TTL. */
 export function everyKeyExpires (t: Test, target: TestTarget): void {
   t.test('zero keys without a TTL under the test prefixes', async (t) => {
-    t.same(await target.keysWithoutTtl(), [])
+    for (const prefix of target.prefixes) t.same(await target.keysWithoutTtl(prefix), [], prefix)
   })
 }

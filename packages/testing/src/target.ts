@@ -16,8 +16,10 @@ interface BaseTarget {
   readonly env: Record<string, string>
   /** A key prefix no other test shares, remembered for keysWithoutTtl(). */
   prefix: (label?: string) => string
-  /** Keys without a TTL under every prefix handed out by prefix(); none in memory. */
-  keysWithoutTtl: () => Promise<string[]>
+  /** The prefixes handed out so far. */
+  readonly prefixes: readonly string[]
+  /** Keys without a TTL under `prefix`, by default under every prefix handed out; none in memory. */
+  keysWithoutTtl: (prefix?: string) => Promise<string[]>
 }
 
 export interface MemoryTarget extends BaseTarget {
@@ -49,7 +51,7 @@ export interface TargetOptions {
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-function prefixes (admin: Redis | Cluster | undefined): Pick<BaseTarget, 'prefix' | 'keysWithoutTtl'> {
+function prefixes (admin: Redis | Cluster | undefined): Pick<BaseTarget, 'prefix' | 'prefixes' | 'keysWithoutTtl'> {
   const given: string[] = []
   return {
     prefix: (label) => {
@@ -57,9 +59,10 @@ function prefixes (admin: Redis | Cluster | undefined): Pick<BaseTarget, 'prefix
       given.push(prefix)
       return prefix
     },
-    keysWithoutTtl: async () => admin === undefined
+    prefixes: given,
+    keysWithoutTtl: async (prefix) => admin === undefined
       ? []
-      : (await Promise.all(given.map(async (prefix) => await keysWithoutTtl(admin, prefix)))).flat()
+      : (await Promise.all((prefix === undefined ? given : [prefix]).map(async (p) => await keysWithoutTtl(admin, p)))).flat()
   }
 }
 

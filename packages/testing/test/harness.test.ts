@@ -119,4 +119,6 @@ test('useTarget: core options, demo environment and a TTL check over the prefixe
   await redis.admin.set(`${b}expiring`, '1', 'PX', 60_000)
   await redis.admin.set('redkit-test:other:kept', '1')
   t.same(await redis.keysWithoutTtl(), [`${a}kept`], 'only keys under its own prefixes')
+  t.same(redis.prefixes, [a, b])
+  t.same(await redis.keysWithoutTtl(b), [])
 })
