@@ -82,12 +82,12 @@ if (!existsSync(CHROMIUM)) {
     for (const id of made.slice(1)) t.equal((await app.inject({ url: `/admin/sessions/${id}`, headers: AUTH })).statusCode, 200, 'others remain')
 
     // A POST from the page itself passes the cross-site checks.
-    await page.click('#cleanup')
+    await page.locator('section[data-package="session"] button', { hasText: 'Clean index' }).click()
     await page.locator('#status-line', { hasText: 'Cleanup:' }).waitFor({ timeout: 10_000 })
     t.pass('the dashboard\'s own POST is accepted')
 
     await page.locator('#redis table').waitFor({ timeout: 10_000 })
-    await page.locator('#locks table').waitFor({ timeout: 10_000 })
+    await page.locator('section[data-package="lock"] table').waitFor({ timeout: 10_000 })
     mkdirSync(dirname(ARTIFACT), { recursive: true })
     await page.screenshot({ path: ARTIFACT, fullPage: true })
     t.ok(existsSync(ARTIFACT), `screenshot saved to ${ARTIFACT}`)

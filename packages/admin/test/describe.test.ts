@@ -63,3 +63,89 @@ test('without metrics, descriptions still give their routes', async (t) => {
   const { app } = await build(t, memory, { packages: [], admin: { token: 'test-admin-token-0123456789abcdef', metrics: false }, extra: async (app) => { await app.register(widgets) } })
   t.equal((await app.inject({ url: '/admin/packages/widgets/stats', headers: AUTH })).json().spins, 0)
 })
+
+// A package admin has never heard of, registered after it, that describes routes.
+const gadgets = fp(async (app: FastifyInstance) => {
+  const stock = new Map([['g1', 3]])
+  app.redkit.describe({
+    name: 'gadgets',
+    package: 'acme-gadgets',
+    stats: async () => ({ kinds: stock.size }),
+    statsSchema: { type: 'object', properties: { kinds: { type: 'integer' } } },
+    routes: [{
+      method: 'GET',
+      url: '/gadgets/:id',
+      summary: 'One gadget',
+      schema: { params: { type: 'object', properties: { id: { type: 'string', maxLength: 8 } } }, response: { type: 'object', properties: { id: { type: 'string' }, stock: { type: 'integer' } } } },
+      handler: async ({ params }, errors) => {
+        if (params.id === 'bad') throw errors.invalidId('gadget id')
+        const found = stock.get(params.id)
+        if (found === undefined) throw errors.notFound('gadget')
+        return { id: params.id, stock: found, internal: 'not-in-the-schema' }
+      }
+    }, {
+      method: 'DELETE',
+      url: '/gadgets/:id',
+      summary: 'Forgets a gadget',
+      schema: { response: { type: 'object', properties: { removed: { type: 'boolean' } } } },
+      handler: async ({ params }) => ({ removed: stock.delete(params.id) })
+    }, {
+      method: 'GET',
+      url: '/gadgets-restock',
+      summary: 'Restocks (a GET that changes state)',
+      changesState: true,
+      schema: { response: { type: 'object', properties: { ok: { type: 'boolean' } } } },
+      handler: async () => ({ ok: true })
+    }]
+  })
+}, { name: 'acme-gadgets', dependencies: ['@redkit/core'] })
+
+test('routes a package describes are served under admin, behind its credentials and its cross-site check', async (t) => {
+  const { app, routes } = await build(t, memory, { packages: [], extra: async (app) => { await app.register(gadgets) } })
+  t.ok(routes.some((r) => r.method === 'DELETE' && r.url === '/admin/gadgets/:id'), 'mounted under the prefix')
+  const got = await app.inject({ url: '/admin/gadgets/g1', headers: AUTH })
+  t.equal(got.statusCode, 200)
+  t.same(got.json(), { id: 'g1', stock: 3 }, 'serialized with the described reply schema')
+  t.equal((await app.inject({ url: '/admin/gadgets/g1' })).json().code, 'FST_REDKIT_ADMIN_UNAUTHORIZED')
+  const missing = await app.inject({ url: '/admin/gadgets/g9', headers: AUTH })
+  t.equal(missing.statusCode, 404)
+  t.equal(missing.json().code, 'FST_REDKIT_ADMIN_NOT_FOUND')
+  const bad = await app.inject({ url: '/admin/gadgets/bad', headers: AUTH })
+  t.equal(bad.statusCode, 400)
+  t.equal(bad.json().code, 'FST_REDKIT_ADMIN_INVALID_ID')
+  t.equal((await app.inject({ url: '/admin/gadgets/far-too-long', headers: AUTH })).statusCode, 400, 'params validated')
+
+  const crossSite = { ...AUTH, 'sec-fetch-site': 'cross-site' }
+  t.equal((await app.inject({ method: 'DELETE', url: '/admin/gadgets/g1', headers: crossSite })).json().code, 'FST_REDKIT_ADMIN_CROSS_SITE')
+  t.equal((await app.inject({ url: '/admin/gadgets-restock', headers: crossSite })).json().code, 'FST_REDKIT_ADMIN_CROSS_SITE',
+    'a GET that says it changes state is checked too')
+  t.equal((await app.inject({ url: '/admin/gadgets/g1', headers: crossSite })).statusCode, 200, 'a plain GET is not')
+  t.same((await app.inject({ method: 'DELETE', url: '/admin/gadgets/g1', headers: AUTH })).json(), { removed: true })
+  t.same((await app.inject({ url: '/admin/packages/gadgets/stats', headers: AUTH })).json(), { kinds: 0 }, 'asynchronous stats')
+})
+
+test('a described route admin already serves fails with a coded error', async (t) => {
+  const clash = fp(async (app: FastifyInstance) => {
+    app.redkit.describe({
+      name: 'clash',
+      package: 'clash',
+      stats: () => ({}),
+      statsSchema: { type: 'object' },
+      routes: [{ method: 'GET', url: '/overview', summary: 'again', schema: { response: { type: 'object' } }, handler: () => ({}) }]
+    })
+  }, { name: 'clash', dependencies: ['@redkit/core'] })
+  await t.rejects(build(t, memory, { packages: [], extra: async (app) => { await app.register(clash) } }),
+    { code: 'FST_REDKIT_ADMIN_INVALID_OPTION', message: /clash describes GET \/overview/ })
+})
+
+test('admin knows the other packages only through core: it imports and depends on no other @redkit package', async (t) => {
+  const { readdirSync, readFileSync } = await import('node:fs')
+  const src = new URL('../src/', import.meta.url)
+  for (const file of readdirSync(src).filter((f) => f.endsWith('.ts'))) {
+    const imported = [...readFileSync(new URL(file, src), 'utf8').matchAll(/from '(@redkit\/[^']+)'/g)].map((m) => m[1]!)
+    t.ok(imported.every((name) => name === '@redkit/core' || name.startsWith('@redkit/core/')), `${file}: ${imported.join(', ')}`)
+  }
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as Record<string, Record<string, string> | undefined>
+  const runtime = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].filter((n) => n.startsWith('@redkit/'))
+  t.same(runtime, ['@redkit/core'])
+})
