@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import type { RedkitDescription } from '@redkit/core'
 import { AUTH, build } from './helpers.js'
 import { widgets } from './widgets.js'
 
@@ -45,16 +46,15 @@ test('a package that describes itself shows in the stats route, /metrics and the
   t.match(page, /api\('packages'\)/, 'and loads them from GET packages')
 })
 
-test('a described metric whose name admin already serves fails at ready with a coded error', async (t) => {
-  const clash = fp(async (app: FastifyInstance) => {
-    app.redkit.describe({
-      name: 'clash',
-      package: 'clash',
-      stats: () => ({}),
-      statsSchema: { type: 'object' },
-      metrics: [{ name: 'redkit_redis_commands_total', type: 'counter', help: 'again', read: () => [] }]
-    })
+/** A package describing `what` besides its stats, registered after admin. */
+function clashing (what: Partial<RedkitDescription>) {
+  return fp(async (app: FastifyInstance) => {
+    app.redkit.describe({ name: 'clash', package: 'clash', stats: () => ({}), statsSchema: { type: 'object' }, ...what })
   }, { name: 'clash', dependencies: ['@redkit/core'] })
+}
+
+test('a described metric whose name admin already serves fails at ready with a coded error', async (t) => {
+  const clash = clashing({ metrics: [{ name: 'redkit_redis_commands_total', type: 'counter', help: 'again', read: () => [] }] })
   await t.rejects(build(t, memory, { packages: [], extra: async (app) => { await app.register(clash) } }),
     { code: 'FST_REDKIT_ADMIN_INVALID_OPTION', message: /clash describes the metric redkit_redis_commands_total/ })
 })
@@ -125,15 +125,7 @@ test('routes a package describes are served under admin, behind its credentials 
 })
 
 test('a described route admin already serves fails with a coded error', async (t) => {
-  const clash = fp(async (app: FastifyInstance) => {
-    app.redkit.describe({
-      name: 'clash',
-      package: 'clash',
-      stats: () => ({}),
-      statsSchema: { type: 'object' },
-      routes: [{ method: 'GET', url: '/overview', summary: 'again', schema: { response: { type: 'object' } }, handler: () => ({}) }]
-    })
-  }, { name: 'clash', dependencies: ['@redkit/core'] })
+  const clash = clashing({ routes: [{ method: 'GET', url: '/overview', summary: 'again', schema: { response: { type: 'object' } }, handler: () => ({}) }] })
   await t.rejects(build(t, memory, { packages: [], extra: async (app) => { await app.register(clash) } }),
     { code: 'FST_REDKIT_ADMIN_INVALID_OPTION', message: /clash describes GET \/overview/ })
 })

@@ -1,22 +1,27 @@
 import type { RedkitDescription, RedkitMetricDescription, RedkitSample } from '@redkit/core'
-import { fieldsSchema } from '@redkit/core/kit'
+import { fieldsSchema, panelValues } from '@redkit/core/kit'
 import type { Cache } from './cache.js'
 import type { CacheStats, NamespaceStats } from './stats.js'
 
 /* What @redkit/admin (or any admin reading core's descriptions) shows and serves of this package. */
 
-const COUNTERS: Array<[Exclude<keyof NamespaceStats, 'hitRate'>, string, string]> = [
-  ['hits', 'redkit_cache_hits_total', 'Cache reads that found a fresh value'],
-  ['misses', 'redkit_cache_misses_total', 'Cache reads that found nothing'],
-  ['loaderRuns', 'redkit_cache_loader_runs_total', 'Loader calls after a miss'],
-  ['staleServes', 'redkit_cache_stale_serves_total', 'Stale values served while refreshing'],
-  ['errors', 'redkit_cache_errors_total', 'Cache operations that failed'],
-  ['l1Hits', 'redkit_cache_l1_hits_total', 'Hits answered by the in-process L1'],
-  ['lockWaits', 'redkit_cache_lock_waits_total', 'Misses that waited for another caller\'s loader'],
-  ['lockTimeouts', 'redkit_cache_lock_timeouts_total', 'Waits that gave up and ran the loader']
-]
+type Counter = Exclude<keyof NamespaceStats, 'hitRate'>
 
-const counters = fieldsSchema(COUNTERS.map(([field]) => field))
+/** Each counter's help text; its metric is redkit_cache_<field in snake case>_total. */
+const COUNTERS: Record<Counter, string> = {
+  hits: 'Cache reads that found a fresh value',
+  misses: 'Cache reads that found nothing',
+  loaderRuns: 'Loader calls after a miss',
+  staleServes: 'Stale values served while refreshing',
+  errors: 'Cache operations that failed',
+  l1Hits: 'Hits answered by the in-process L1',
+  lockWaits: 'Misses that waited for another caller\'s loader',
+  lockTimeouts: 'Waits that gave up and ran the loader'
+}
+const FIELDS = Object.keys(COUNTERS) as Counter[]
+const metricName = (field: string): string => `redkit_cache_${field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`
+
+const counters = fieldsSchema(FIELDS)
 ;(counters.properties as Record<string, unknown>).hitRate = { type: 'number' }
 const statsSchema = { type: 'object', properties: { total: counters, namespaces: { type: 'object', additionalProperties: counters } } }
 
@@ -25,8 +30,8 @@ function perNamespace (read: (c: NamespaceStats) => number) {
 }
 
 const metrics: Array<RedkitMetricDescription<CacheStats>> = [
-  ...COUNTERS.map(([field, name, help]): RedkitMetricDescription<CacheStats> =>
-    ({ name, type: 'counter', help, labelNames: ['namespace'], read: perNamespace((c) => c[field]) })),
+  ...FIELDS.map((field): RedkitMetricDescription<CacheStats> =>
+    ({ name: metricName(field), type: 'counter', help: COUNTERS[field], labelNames: ['namespace'], read: perNamespace((c) => c[field]) })),
   { name: 'redkit_cache_hit_ratio', type: 'gauge', help: 'hits / (hits + misses) since start', labelNames: ['namespace'], read: perNamespace((c) => c.hitRate) }
 ]
 
@@ -65,21 +70,11 @@ export function describeCache (cache: Cache): RedkitDescription<CacheStats> {
     }],
     panel: {
       title: 'Cache',
-      values: [
-        { label: 'Hits', path: 'total.hits' },
-        { label: 'Misses', path: 'total.misses' },
-        { label: 'Hit rate', path: 'total.hitRate', format: 'percent' }
-      ],
+      values: panelValues(['Hits', 'total.hits'], ['Misses', 'total.misses'], ['Hit rate', 'total.hitRate', 'percent']),
       tables: [{
         path: 'namespaces',
         keyLabel: 'Namespace',
-        columns: [
-          { label: 'Hits', path: 'hits' },
-          { label: 'Misses', path: 'misses' },
-          { label: 'Hit rate', path: 'hitRate', format: 'percent' },
-          { label: 'Loads', path: 'loaderRuns' },
-          { label: 'Errors', path: 'errors' }
-        ],
+        columns: panelValues(['Hits', 'hits'], ['Misses', 'misses'], ['Hit rate', 'hitRate', 'percent'], ['Loads', 'loaderRuns'], ['Errors', 'errors']),
         empty: 'No cache reads yet.'
       }],
       actions: [{

@@ -1,5 +1,5 @@
 import type { RedkitDescription } from '@redkit/core'
-import { pageQuerySchema } from '@redkit/core/kit'
+import { pageQuerySchema, panelValues, typedFields } from '@redkit/core/kit'
 import type { Locks, LockStats } from './locks.js'
 
 /* What @redkit/admin (or any admin reading core's descriptions) shows and serves of this package. */
@@ -9,25 +9,17 @@ export interface LockAdminStats extends LockStats {
   heldEverywhere: number | null
 }
 
+// held counts this instance's locks, heldEverywhere every instance's.
 const statsSchema = {
   type: 'object',
-  properties: {
-    waiting: { type: 'integer' },
-    held: { type: 'integer', description: 'held by this instance' },
-    heldEverywhere: { type: ['integer', 'null'], description: 'held by any instance' },
-    subscribed: { type: 'boolean' },
-    subscriptionLosses: { type: 'integer' }
-  }
+  properties: { ...typedFields(['waiting', 'held', 'subscriptionLosses']), heldEverywhere: { type: ['integer', 'null'] }, subscribed: { type: 'boolean' } }
 }
 
 const lockInfo = {
   type: 'object',
   properties: {
-    name: { type: 'string' },
-    kind: { type: 'string' },
-    owner: { type: 'string' },
-    token: { type: 'number' },
-    ttl: { type: 'number' },
+    ...typedFields(['name', 'kind', 'owner'], 'string'),
+    ...typedFields(['token', 'ttl'], 'number'),
     holders: { type: 'array', items: { type: 'object', additionalProperties: true } }
   }
 }
@@ -74,22 +66,12 @@ export function describeLocks (locks: Locks): RedkitDescription<LockAdminStats> 
     }],
     panel: {
       title: 'Locks',
-      values: [
-        { label: 'Held', path: 'heldEverywhere' },
-        { label: 'Waiting here', path: 'waiting' },
-        { label: 'Release notifications', path: 'subscribed', format: 'text' }
-      ],
+      values: panelValues(['Held', 'heldEverywhere'], ['Waiting here', 'waiting'], ['Release notifications', 'subscribed', 'text']),
       lists: [{
         url: '/locks',
         path: 'locks',
         cursor: 'nextCursor',
-        columns: [
-          { label: 'Name', path: 'name' },
-          { label: 'Kind', path: 'kind' },
-          { label: 'Holders', path: 'holders.length' },
-          { label: 'Token', path: 'token' },
-          { label: 'Lease left', path: 'ttl', format: 'ms' }
-        ],
+        columns: panelValues(['Name', 'name'], ['Kind', 'kind'], ['Holders', 'holders.length'], ['Token', 'token'], ['Lease left', 'ttl', 'ms']),
         empty: 'No lock is held.'
       }]
     }

@@ -1,5 +1,5 @@
 import type { RedkitDescription, RedkitRouteDescription, RedkitRouteErrors } from '@redkit/core'
-import { fieldsSchema } from '@redkit/core/kit'
+import { fieldsSchema, typedFields } from '@redkit/core/kit'
 import type { RateLimitDecision, RateLimitMetrics } from './limiter.js'
 
 /* What @redkit/admin (or any admin reading core's descriptions) shows and serves of this package. */
@@ -35,6 +35,13 @@ const keyParams = {
   required: ['key']
 }
 
+// Fields a newer decision may add are sent as they are.
+const peekReply = {
+  type: 'object',
+  additionalProperties: true,
+  properties: { key: { type: 'string' }, allowed: { type: 'boolean' }, ...typedFields(['remaining', 'limit', 'resetAt', 'retryAfter'], 'number') }
+}
+
 function checkKey (key: string, errors: RedkitRouteErrors): string {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(key)) throw errors.invalidId('rate-limit key: control characters are not allowed')
@@ -46,21 +53,7 @@ function routes (api: RateLimitAdminApi): RedkitRouteDescription[] {
     method: 'GET',
     url: '/rate-limit/:key',
     summary: 'Current state of a rate-limit key under the default limit, without consuming',
-    schema: {
-      params: keyParams,
-      response: {
-        type: 'object',
-        additionalProperties: true,
-        properties: {
-          key: { type: 'string' },
-          allowed: { type: 'boolean' },
-          remaining: { type: 'number' },
-          limit: { type: 'number' },
-          resetAt: { type: 'number' },
-          retryAfter: { type: 'number' }
-        }
-      }
-    },
+    schema: { params: keyParams, response: peekReply },
     handler: async ({ params }, errors) => {
       const key = checkKey(params.key, errors)
       return { ...await api.peek(key), key }

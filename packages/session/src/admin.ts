@@ -1,5 +1,6 @@
 import type { RedkitDescription, RedkitRouteDescription, RedkitRouteErrors } from '@redkit/core'
-import { pageQuerySchema } from '@redkit/core/kit'
+import { fieldsSchema, pageQuerySchema, panelValues } from '@redkit/core/kit'
+import type { FastifyBaseLogger } from 'fastify'
 import type { SessionCounts } from './backend.js'
 import type { SessionInfo } from './listing.js'
 import type { SessionStore } from './store.js'
@@ -62,9 +63,14 @@ async function answer<T> (errors: RedkitRouteErrors, fn: () => Promise<T>): Prom
   }
 }
 
-function checkUserId (userId: string, errors: RedkitRouteErrors): void {
-  // eslint-disable-next-line no-control-regex
-  if (userId.length === 0 || userId.length > MAX_USER_ID || /[\u0000-\u001f\u007f]/.test(userId)) throw errors.invalidId(USER_ID)
+/** The handler of a /users/:userId route: the user id checked first, the store's input errors translated. */
+function forUser (fn: (userId: string, log: FastifyBaseLogger) => Promise<unknown>): RedkitRouteDescription['handler'] {
+  return async ({ params, log }, errors) => {
+    const userId: string = params.userId
+    // eslint-disable-next-line no-control-regex
+    if (userId.length === 0 || userId.length > MAX_USER_ID || /[\u0000-\u001f\u007f]/.test(userId)) throw errors.invalidId(USER_ID)
+    return await answer(errors, async () => await fn(userId, log))
+  }
 }
 
 async function existing (store: SessionStore, id: string, errors: RedkitRouteErrors): Promise<SessionInfo> {
@@ -97,7 +103,7 @@ function sessionRoutes (store: SessionStore, stats: () => Promise<SessionStats>)
     method: 'POST',
     url: '/sessions/cleanup',
     summary: 'Drops user-index entries whose session is gone',
-    schema: { response: { type: 'object', properties: { indexes: { type: 'integer' }, entries: { type: 'integer' }, removed: { type: 'integer' } } } },
+    schema: { response: fieldsSchema(['indexes', 'entries', 'removed']) },
     handler: async ({ log }) => {
       const { indexes, checked, removed } = await store.cleanup()
       const report = { indexes, entries: checked, removed }
@@ -134,24 +140,17 @@ function userRoutes (store: SessionStore): RedkitRouteDescription[] {
       params: userIdParams,
       response: { type: 'object', properties: { userId: { type: 'string' }, sessions: { type: 'array', items: sessionInfo } } }
     },
-    handler: async ({ params }, errors) => {
-      const userId: string = params.userId
-      checkUserId(userId, errors)
-      const list = await answer(errors, async () => await store.listByUser(userId))
-      return { userId, sessions: list.map((s): SessionInfo => ({ ...s, userId })) }
-    }
+    handler: forUser(async (userId) => ({ userId, sessions: (await store.listByUser(userId)).map((s): SessionInfo => ({ ...s, userId })) }))
   }, {
     method: 'DELETE',
     url: '/users/:userId/sessions',
     summary: 'Revokes every session of one user',
     schema: { params: userIdParams, response: { type: 'object', properties: { userId: { type: 'string' }, revoked: { type: 'integer' } } } },
-    handler: async ({ params, log }, errors) => {
-      const userId: string = params.userId
-      checkUserId(userId, errors)
-      const revoked = await answer(errors, async () => await store.revokeAll(userId))
+    handler: forUser(async (userId, log) => {
+      const revoked = await store.revokeAll(userId)
       log.info({ revoked }, 'redkit session: sessions of a user revoked from the admin')
       return { userId, revoked }
-    }
+    })
   }]
 }
 
@@ -170,21 +169,15 @@ export function describeSessions (store: SessionStore, mode: 'redis' | 'memory')
     routes: sessionRoutes(store, stats),
     panel: {
       title: 'Sessions',
-      values: [{ label: 'Sessions', path: 'sessions' }, { label: 'Users indexed', path: 'users' }],
+      values: panelValues(['Sessions', 'sessions'], ['Users indexed', 'users']),
       lists: [{
         url: '/sessions',
         path: 'sessions',
         cursor: 'nextCursor',
         query: { limit: '50' },
         key: 'sessionId',
-        columns: [
-          { label: 'Session', path: 'sessionId' },
-          { label: 'User', path: 'userId' },
-          { label: 'Created', path: 'created', format: 'time' },
-          { label: 'Expires', path: 'expires', format: 'time' },
-          { label: 'IP', path: 'ip' },
-          { label: 'User agent', path: 'userAgent', format: 'text' }
-        ],
+        columns: panelValues(['Session', 'sessionId'], ['User', 'userId'], ['Created', 'created', 'time'], ['Expires', 'expires', 'time'],
+          ['IP', 'ip'], ['User agent', 'userAgent', 'text']),
         filter: { label: 'Filter by user id', url: '/users/:userId/sessions' },
         rowActions: [{ label: 'Revoke', method: 'DELETE', url: '/sessions/:id' }],
         empty: 'No sessions.'

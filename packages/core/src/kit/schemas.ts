@@ -1,4 +1,6 @@
-/* JSON Schema pieces the packages' described admin routes share. */
+import type { RedkitPanelValue } from '../describe.js'
+
+/* JSON Schema and panel pieces the packages' descriptions share. */
 
 /** Page sizes of the admin listings: what a page holds unless asked, and the most it may hold. */
 export const ADMIN_PAGE_SIZE = 100
@@ -16,7 +18,17 @@ export function pageQuerySchema (cursor: Record<string, unknown>): Record<string
   }
 }
 
+/** JSON Schema properties: each named field of one JSON type. */
+export function typedFields (fields: readonly string[], type: string | string[] = 'integer'): Record<string, { type: string | string[] }> {
+  return Object.fromEntries(fields.map((field) => [field, { type }]))
+}
+
 /** An object of the named fields, all of one JSON type: a package's counters. */
 export function fieldsSchema (fields: readonly string[], type = 'integer'): Record<string, unknown> {
-  return { type: 'object', properties: Object.fromEntries(fields.map((field) => [field, { type }])) }
+  return { type: 'object', properties: typedFields(fields, type) }
+}
+
+/** Panel values or columns from [label, path, format?] rows. */
+export function panelValues (...rows: Array<[label: string, path: string, format?: RedkitPanelValue['format']]>): RedkitPanelValue[] {
+  return rows.map(([label, path, format]) => format === undefined ? { label, path } : { label, path, format })
 }
