@@ -141,3 +141,16 @@ test('admin knows the other packages only through core: it imports and depends o
   const runtime = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})].filter((n) => n.startsWith('@redkit/'))
   t.same(runtime, ['@redkit/core'])
 })
+
+test('a description whose stats fail leaves only its own series out of a scrape', async (t) => {
+  const failing = clashing({
+    stats: async () => { throw new Error('redis is down') },
+    metrics: [{ name: 'redkit_clash_things', type: 'gauge', help: 'Things', read: () => [[{}, 1]] }]
+  })
+  const { app } = await build(t, memory, { packages: ['session'], extra: async (app) => { await app.register(failing) } })
+  const res = await app.inject({ url: '/admin/metrics', headers: AUTH })
+  t.equal(res.statusCode, 200)
+  t.notOk(/redkit_clash_things 1/.test(res.body), 'no value read from stats that failed')
+  t.match(res.body, /redkit_sessions 0\n/, 'the other packages are read')
+  t.match(res.body, /redkit_redis_up 1\n/)
+})
