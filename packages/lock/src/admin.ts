@@ -66,7 +66,8 @@ export function describeLocks (locks: Locks): RedkitDescription<LockAdminStats> 
     }],
     panel: {
       title: 'Locks',
-      values: panelValues(['Held', 'heldEverywhere'], ['Waiting here', 'waiting'], ['Release notifications', 'subscribed', 'text']),
+      values: panelValues(['Held', 'heldEverywhere'], ['Held here', 'held'], ['Waiting here', 'waiting'],
+        ['Notification losses', 'subscriptionLosses']),
       lists: [{
         url: '/locks',
         path: 'locks',

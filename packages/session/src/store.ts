@@ -18,15 +18,8 @@ export { checkId, checkUserId } from './ids.js'
 export type SessionData = Record<string, unknown>
 export type Callback<T = void> = (err: unknown, result?: T) => void
 
-export interface UserSession {
-  sessionId: string
-  /** ms since the epoch. */
-  created: number
-  /** ms since the epoch. */
-  expires: number
-  ip?: string
-  userAgent?: string
-}
+/** A session of a listed user: the user is the one asked for. */
+export type UserSession = Omit<SessionInfo, 'userId'>
 
 /**
  * Request property holding the id generateId() issued to the request, until
