@@ -73,8 +73,10 @@ function checkValues (values: RedkitPanelValue[] | undefined, what: string, fail
 function checkPanel (panel: RedkitPanelDescription | undefined, routes: Set<string>, fail: Fail): void {
   if (panel === undefined) return
   if (!isObject(panel) || typeof panel.title !== 'string') fail('panel needs a title')
-  const described = (method: string, url: string, what: string): void => {
-    if (!routes.has(`${method} ${url}`)) fail(`panel ${what} calls ${method} ${url}, which is not among the described routes`)
+  const described = (call: { method?: unknown, url?: unknown } | undefined, what: string): void => {
+    if (!isObject(call) || !routes.has(`${String(call.method)} ${String(call.url)}`)) {
+      fail(`panel ${what} calls ${String(call?.method)} ${String(call?.url)}, which is not among the described routes`)
+    }
   }
   checkValues(panel.values, 'panel values', fail)
   for (const table of list(panel.tables, 'panel tables', fail)) {
@@ -83,14 +85,14 @@ function checkPanel (panel: RedkitPanelDescription | undefined, routes: Set<stri
   }
   for (const l of list(panel.lists, 'panel lists', fail)) {
     if (!isObject(l) || typeof l.path !== 'string') fail('each panel list needs a path')
-    described('GET', l.url, 'list')
+    described({ method: 'GET', url: l.url }, 'list')
     checkValues(l.columns, 'panel list columns', fail)
-    if (l.filter !== undefined) described('GET', l.filter.url, 'list filter')
-    for (const a of list(l.rowActions, 'panel list rowActions', fail)) described(a.method, a.url, `row action ${a.label}`)
+    if (l.filter !== undefined) described(isObject(l.filter) ? { method: 'GET', url: l.filter.url } : undefined, 'list filter')
+    for (const a of list(l.rowActions, 'panel list rowActions', fail)) described(a, `row action ${a?.label}`)
   }
   for (const a of list(panel.actions, 'panel actions', fail)) {
     if (!isObject(a) || typeof a.label !== 'string' || typeof a.done !== 'string') fail('each panel action needs a label and a done message')
-    described(a.method, a.url, `action ${a.label}`)
+    described(a, `action ${a.label}`)
   }
 }
 

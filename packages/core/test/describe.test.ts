@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import type { RedkitDescription, RedkitPanelValue, RedkitRouteDescription } from '../src/index.js'
+import type { RedkitDescription, RedkitPanelRowAction, RedkitPanelValue, RedkitRouteDescription } from '../src/index.js'
 import { buildApp } from './helpers.js'
 
 const widgets: RedkitDescription<{ spins: number }> = {
@@ -53,7 +53,9 @@ test('describe refuses a duplicate name and malformed descriptions with a coded 
     { ...widgets, name: 'x', routes: [...at({}), ...at({})] },
     { ...widgets, name: 'x', panel: { title: 'X', lists: [{ url: '/nowhere', path: 'rows', columns: [] }] } },
     { ...widgets, name: 'x', routes: at({}), panel: { title: 'X', actions: [{ label: 'Go', method: 'POST', url: '/x', done: 'ok' }] } },
-    { ...widgets, name: 'x', panel: { title: 'X', values: [{ label: 'no path' } as unknown as RedkitPanelValue] } }
+    { ...widgets, name: 'x', panel: { title: 'X', values: [{ label: 'no path' } as unknown as RedkitPanelValue] } },
+    { ...widgets, name: 'x', routes: at({}), panel: { title: 'X', lists: [{ url: '/x', path: 'rows', columns: [], filter: null as unknown as { label: string, url: string } }] } },
+    { ...widgets, name: 'x', routes: at({}), panel: { title: 'X', lists: [{ url: '/x', path: 'rows', columns: [], rowActions: [null as unknown as RedkitPanelRowAction] }] } }
   ]
   for (const d of bad) {
     t.throws(() => app.redkit.describe(d as RedkitDescription), { code: 'FST_REDKIT_INVALID_DESCRIPTION' }, JSON.stringify(d.routes ?? d.panel ?? d.name))
