@@ -7,10 +7,7 @@
   const KEY = 'redkitAdminToken'
   let token = sessionStorage.getItem(KEY) || ''
   let timer = null
-  let packages = {}
-  let cursor = null
-  let userFilter = ''
-  let pagesLoaded = 0
+  const panels = {}
   const $ = function (id) { return document.getElementById(id) }
 
   function el (tag, attrs) {
@@ -65,8 +62,7 @@
   }
   function pct (x) { return isFinite(x) ? (x * 100).toFixed(1) + ' %' : '–' }
 
-  function table (target, head, rows, emptyText) {
-    const box = $(target)
+  function table (box, head, rows, emptyText) {
     box.textContent = ''
     if (rows.length === 0) { box.appendChild(el('div', { className: 'empty', text: emptyText })); return }
     const thead = el('tr')
@@ -110,7 +106,6 @@
   }
 
   function renderOverview (o) {
-    packages = o.packages || {}
     const status = $('status')
     status.textContent = o.health.status === 'ok' ? 'healthy' : 'down'
     status.className = 'badge ' + (o.health.status === 'ok' ? 'ok' : 'bad')
@@ -121,19 +116,8 @@
     cards.appendChild(card('Ping', o.health.status === 'ok' ? o.health.latencyMs + ' ms' : 'down', o.health.error || 'Redis round trip'))
     cards.appendChild(card('Commands', o.stats.commands, o.stats.errors + ' errors · ' + o.stats.timeouts + ' timeouts'))
     cards.appendChild(card('Reconnects', o.stats.reconnects, 'connection ' + o.stats.status))
-    cards.appendChild(card('Sessions', '…', 'loading'))
-    ;['sessions', 'locks', 'pubsub', 'cache', 'slowlog'].forEach(function (name) {
-      const panel = $('panel-' + name)
-      if (panel) panel.hidden = name === 'slowlog' ? o.mode !== 'redis' : !packages[name]
-    })
-    $('panel-rateLimit').hidden = !packages.rateLimit
+    $('panel-slowlog').hidden = o.mode !== 'redis'
     $('panel-redis').hidden = o.mode !== 'redis'
-  }
-
-  function renderSessionStats (s) {
-    const cards = $('cards')
-    const last = cards.lastChild
-    if (last) cards.replaceChild(card('Sessions', s.sessions, s.users + ' users indexed'), last)
   }
 
   function renderInfo (body) {
@@ -148,78 +132,7 @@
         cell(duration(server.uptime_in_seconds)), cell(clients.connected_clients || '–'), cell(bytes(memory.used_memory)),
         cell(stats.instantaneous_ops_per_sec || '0'), cell(hits + misses > 0 ? pct(hits / (hits + misses)) : '–'), cell(keys))
     })
-    table('redis', ['Node', 'Role', 'Version', 'Uptime', 'Clients', 'Memory', 'Ops/s', 'Hit rate', 'Keys'], rows, 'No nodes.')
-  }
-
-  function revokeButton (id, row) {
-    const button = el('button', { className: 'danger', type: 'button', 'data-session': id, text: 'Revoke' })
-    let armed = false
-    button.addEventListener('click', function () {
-      if (!armed) {
-        armed = true
-        button.textContent = 'Confirm'
-        button.className = 'danger armed'
-        setTimeout(function () { if (armed && button.isConnected) { armed = false; button.textContent = 'Revoke'; button.className = 'danger' } }, 4000)
-        return
-      }
-      button.disabled = true
-      api('sessions/' + encodeURIComponent(id), 'DELETE').then(function () {
-        row.remove()
-        $('status-line').textContent = 'Session ' + id.slice(0, 8) + '… revoked.'
-        api('sessions/stats').then(renderSessionStats).catch(fail)
-      }).catch(function (err) { button.disabled = false; fail(err) })
-    })
-    return button
-  }
-
-  function sessionRow (s) {
-    const row = el('tr', { 'data-session-row': s.sessionId })
-    row.appendChild(cell(s.sessionId.slice(0, 12) + '…', 'mono'))
-    row.appendChild(cell(s.userId || '–'))
-    row.appendChild(cell(when(s.created)))
-    row.appendChild(cell(when(s.expires)))
-    row.appendChild(cell(s.ip || '–', 'mono'))
-    row.appendChild(cell(s.userAgent || '–', 'wrap'))
-    row.appendChild(el('td', null, revokeButton(s.sessionId, row)))
-    row.firstChild.title = s.sessionId
-    return row
-  }
-
-  function loadSessions (more) {
-    let path
-    if (userFilter) path = 'users/' + encodeURIComponent(userFilter) + '/sessions'
-    else path = 'sessions?limit=50' + (more && cursor ? '&cursor=' + encodeURIComponent(cursor) : '')
-    return api(path).then(function (body) {
-      const tbody = $('sessions-body')
-      if (!more) { tbody.textContent = ''; pagesLoaded = 0 }
-      pagesLoaded++
-      body.sessions.forEach(function (s) { tbody.appendChild(sessionRow(s)) })
-      cursor = body.nextCursor || null
-      $('sessions-more-box').hidden = !cursor
-      $('sessions-empty').hidden = tbody.childNodes.length > 0
-    })
-  }
-
-  function renderLocks (body) {
-    table('locks', ['Name', 'Kind', 'Holders', 'Token', 'Lease left'], body.locks.map(function (l) {
-      return el('tr', null, cell(l.name, 'mono'), cell(l.kind), cell(l.holders.length), cell(l.token), cell(Math.round(l.ttl) + ' ms'))
-    }), 'No lock is held.')
-  }
-
-  function renderPubsub (p) {
-    const rows = p.channels.map(function (c) { return el('tr', null, cell(c.channel, 'mono'), cell('channel'), cell(c.subscribers)) })
-      .concat(p.patterns.map(function (c) { return el('tr', null, cell(c.pattern, 'mono'), cell('pattern'), cell(c.subscribers)) }))
-    table('pubsub', ['Channel', 'Kind', 'Subscribers'], rows, 'No subscriptions on this instance.')
-    $('pubsub-counters').textContent = 'published ' + p.published + ' · received ' + p.received + ' · gaps ' + p.gaps +
-      ' (' + p.missed + ' missed) · SSE clients ' + p.sseClients
-  }
-
-  function renderCache (c) {
-    const rows = Object.keys(c.namespaces).map(function (ns) {
-      const n = c.namespaces[ns]
-      return el('tr', null, cell(ns, 'mono'), cell(n.hits), cell(n.misses), cell(pct(n.hitRate)), cell(n.loaderRuns), cell(n.errors))
-    })
-    table('cache', ['Namespace', 'Hits', 'Misses', 'Hit rate', 'Loads', 'Errors'], rows, 'No cache reads yet.')
+    table($('redis'), ['Node', 'Role', 'Version', 'Uptime', 'Clients', 'Memory', 'Ops/s', 'Hit rate', 'Keys'], rows, 'No nodes.')
   }
 
   function renderSlowlog (body) {
@@ -230,10 +143,11 @@
           cell(e.argCount), cell((e.durationMicros / 1000).toFixed(2) + ' ms')))
       })
     })
-    table('slowlog', ['Node', 'At', 'Command', 'Args', 'Duration'], rows, 'The slow log is empty.')
+    table($('slowlog'), ['Node', 'At', 'Command', 'Args', 'Duration'], rows, 'The slow log is empty.')
   }
 
-  // Panels of the packages that described themselves (GET packages): values and tables read by path from their stats.
+  // Panels of the packages that described themselves (GET packages): values and tables read by path
+  // from their stats, lists read from their routes, and buttons calling their routes.
   function pick (obj, path) {
     return String(path).split('.').reduce(function (o, k) { return o === null || o === undefined ? undefined : o[k] }, obj)
   }
@@ -241,51 +155,160 @@
     if (value === null || value === undefined) return '–'
     if (format === 'percent') return pct(Number(value))
     if (format === 'bytes') return bytes(value)
+    if (format === 'time') return when(value)
+    if (format === 'ms') return Math.round(Number(value)) + ' ms'
     return typeof value === 'object' ? JSON.stringify(value) : String(value)
   }
-  function describedTable (spec, stats) {
+  function route (url, value) {
+    return url.slice(1).replace(/:[A-Za-z0-9_]+/, function () { return encodeURIComponent(value) })
+  }
+  function say (template, reply) {
+    return template.replace(/\{(\w+)\}/g, function (_, k) { const v = pick(reply, k); return Array.isArray(v) ? v.join(', ') : show(v) })
+  }
+  function statsTable (spec, stats, box) {
     const data = pick(stats, spec.path)
     const keyed = data !== null && typeof data === 'object' && !Array.isArray(data)
     let entries = []
     if (Array.isArray(data)) entries = data.map(function (v) { return [null, v] })
     else if (keyed) entries = Object.keys(data).map(function (k) { return [k, data[k]] })
     const head = (keyed ? [spec.keyLabel || 'Name'] : []).concat(spec.columns.map(function (c) { return c.label }))
-    const id = 'described-table-' + Math.random().toString(36).slice(2)
-    const box = el('div', { id })
-    const rows = entries.map(function (e) {
+    table(box, head, entries.map(function (e) {
       const row = el('tr')
       if (keyed) row.appendChild(cell(e[0], 'mono'))
       spec.columns.forEach(function (c) { row.appendChild(cell(show(pick(e[1], c.path), c.format))) })
       return row
-    })
-    return { box, fill: function () { table(id, head, rows, spec.empty || 'Nothing yet.') } }
+    }), spec.empty || 'Nothing yet.')
   }
-  function describedPanel (d, stats) {
-    const panel = d.panel || { title: d.package }
-    const section = el('section', { className: 'panel', 'data-package': d.name }, el('h2', { text: panel.title }))
-    if (panel.values && panel.values.length) {
-      const cards = el('div', { className: 'cards' })
-      panel.values.forEach(function (v) { cards.appendChild(card(v.label, show(pick(stats, v.path), v.format), d.package)) })
-      section.appendChild(cards)
+
+  function rowButton (d, action, key, row, done) {
+    const attrs = { className: 'danger', type: 'button', text: action.label }
+    attrs['data-' + d.name] = key
+    const button = el('button', attrs)
+    let armed = false
+    button.addEventListener('click', function () {
+      if (!armed) {
+        armed = true
+        button.textContent = 'Confirm'
+        button.className = 'danger armed'
+        setTimeout(function () { if (armed && button.isConnected) { armed = false; button.textContent = action.label; button.className = 'danger' } }, 4000)
+        return
+      }
+      button.disabled = true
+      api(route(action.url, key), action.method).then(function () {
+        row.remove()
+        $('status-line').textContent = action.label + ': ' + key.slice(0, 8) + '… done.'
+        done()
+      }).catch(function (err) { button.disabled = false; fail(err) })
+    })
+    return button
+  }
+
+  function listRow (list, r) {
+    const spec = list.spec
+    const key = spec.key ? String(pick(r, spec.key)) : null
+    const attrs = {}
+    if (key !== null) attrs['data-' + list.d.name + '-row'] = key
+    const row = el('tr', attrs)
+    spec.columns.forEach(function (c) { row.appendChild(cell(show(pick(r, c.path), c.format), c.format === 'text' ? 'wrap' : null)) })
+    if (key !== null && spec.rowActions && spec.rowActions.length) {
+      const td = el('td')
+      spec.rowActions.forEach(function (a) { td.appendChild(rowButton(list.d, a, key, row, list.changed)) })
+      row.appendChild(td)
     }
-    const fills = []
-    ;(panel.tables || []).forEach(function (spec) {
-      const t = describedTable(spec, stats)
-      if (spec.title) section.appendChild(el('h3', { text: spec.title }))
-      section.appendChild(t.box)
-      fills.push(t.fill)
-    })
-    return { section, fills }
+    return row
   }
+
+  function loadList (list, more) {
+    const spec = list.spec
+    let path
+    if (list.filter) path = route(spec.filter.url, list.filter)
+    else {
+      const q = []
+      Object.keys(spec.query || {}).forEach(function (k) { q.push(encodeURIComponent(k) + '=' + encodeURIComponent(spec.query[k])) })
+      if (more && list.cursor) q.push('cursor=' + encodeURIComponent(list.cursor))
+      path = spec.url.slice(1) + (q.length ? '?' + q.join('&') : '')
+    }
+    return api(path).then(function (body) {
+      if (!more) { list.rows = []; list.pages = 0 }
+      list.pages++
+      list.rows = list.rows.concat(pick(body, spec.path) || [])
+      list.cursor = spec.cursor && !list.filter ? pick(body, spec.cursor) || null : null
+      const head = spec.columns.map(function (c) { return c.label }).concat(spec.rowActions && spec.rowActions.length ? [''] : [])
+      table(list.box, head, list.rows.map(function (r) { return listRow(list, r) }), spec.empty || 'Nothing yet.')
+      list.moreBox.hidden = !list.cursor
+    })
+  }
+
+  function listPart (d, spec, panel) {
+    const list = { d, spec, box: el('div'), moreBox: el('div', { className: 'more', hidden: '' }), rows: [], pages: 0, cursor: null, filter: '' }
+    list.changed = function () { refreshPanel(panel) }
+    const part = el('div', null)
+    const bar = el('h3', { className: 'row' }, spec.title || '')
+    if (spec.filter) {
+      const input = el('input', { type: 'text', placeholder: spec.filter.label, 'aria-label': spec.filter.label })
+      const filter = function (event) {
+        event.preventDefault()
+        list.filter = input.value.trim()
+        loadList(list, false).catch(fail)
+      }
+      bar.appendChild(el('form', { className: 'row', onsubmit: filter }, input, el('button', { type: 'submit', text: 'Filter' })))
+    }
+    list.moreBox.appendChild(el('button', { type: 'button', text: 'Load more', onclick: function () { loadList(list, true).catch(fail) } }))
+    part.appendChild(bar)
+    part.appendChild(list.box)
+    part.appendChild(list.moreBox)
+    panel.lists.push(list)
+    return part
+  }
+
+  function actionPart (spec) {
+    const input = spec.input ? el('input', { type: 'text', placeholder: spec.input.label, 'aria-label': spec.input.label }) : null
+    const submit = function (event) {
+      event.preventDefault()
+      const value = input ? input.value.trim() : ''
+      if (input && !value) return
+      const path = input && spec.input.query
+        ? spec.url.slice(1) + '?' + encodeURIComponent(spec.input.query) + '=' + encodeURIComponent(value)
+        : route(spec.url, value)
+      api(path, spec.method).then(function (reply) { $('status-line').textContent = say(spec.done, reply) }).catch(fail)
+    }
+    return el('form', { className: 'row', onsubmit: submit }, input, el('button', { type: 'submit', className: spec.danger ? 'danger' : '', text: spec.label }))
+  }
+
+  function buildPanel (d) {
+    const spec = d.panel || { title: d.package }
+    const panel = { d, spec, cards: el('div', { className: 'cards' }), tables: [], lists: [] }
+    const section = el('section', { className: 'panel', 'data-package': d.name }, el('h2', { text: spec.title }))
+    const body = el('div', { className: 'more' }, panel.cards)
+    ;(spec.actions || []).forEach(function (a) { body.appendChild(actionPart(a)) })
+    ;(spec.tables || []).forEach(function (t) {
+      const box = el('div')
+      if (t.title) body.appendChild(el('h3', { text: t.title }))
+      body.appendChild(box)
+      panel.tables.push({ spec: t, box })
+    })
+    ;(spec.lists || []).forEach(function (l) { body.appendChild(listPart(d, l, panel)) })
+    section.appendChild(body)
+    $('described').appendChild(section)
+    return panel
+  }
+
+  function refreshPanel (panel) {
+    return api('packages/' + encodeURIComponent(panel.d.name) + '/stats').then(function (stats) {
+      panel.cards.textContent = ''
+      ;(panel.spec.values || []).forEach(function (v) { panel.cards.appendChild(card(v.label, show(pick(stats, v.path), v.format), panel.d.package)) })
+      panel.tables.forEach(function (t) { statsTable(t.spec, stats, t.box) })
+    })
+  }
+
   function loadDescribed () {
     return api('packages').then(function (body) {
       return Promise.all(body.packages.map(function (d) {
-        return api('packages/' + encodeURIComponent(d.name) + '/stats').then(function (stats) { return describedPanel(d, stats) })
+        const panel = panels[d.name] || (panels[d.name] = buildPanel(d))
+        // A list paged further, or filtered, stays as the user left it.
+        const lists = panel.lists.filter(function (l) { return l.pages <= 1 && !l.filter }).map(function (l) { return loadList(l, false) })
+        return Promise.all([refreshPanel(panel)].concat(lists))
       }))
-    }).then(function (panels) {
-      const box = $('described')
-      box.textContent = ''
-      panels.forEach(function (p) { box.appendChild(p.section); p.fills.forEach(function (f) { f() }) })
     })
   }
 
@@ -298,13 +321,6 @@
         jobs.push(api('redis/info').then(renderInfo))
         jobs.push(api('redis/slowlog?count=20').then(renderSlowlog))
       }
-      if (packages.sessions) {
-        jobs.push(api('sessions/stats').then(renderSessionStats))
-        if (pagesLoaded <= 1) jobs.push(loadSessions(false))
-      }
-      if (packages.locks) jobs.push(api('locks').then(renderLocks))
-      if (packages.pubsub) jobs.push(api('pubsub').then(renderPubsub))
-      if (packages.cache) jobs.push(api('cache/stats').then(renderCache))
       jobs.push(loadDescribed())
       return Promise.all(jobs)
     }).then(function () {
@@ -333,37 +349,6 @@
   $('signout').addEventListener('click', function () { sessionStorage.removeItem(KEY); token = ''; showLogin('') })
   $('live').addEventListener('change', start)
   $('refresh').addEventListener('click', refresh)
-  $('sessions-more').addEventListener('click', function () { loadSessions(true).catch(fail) })
-  $('user-form').addEventListener('submit', function (event) {
-    event.preventDefault()
-    userFilter = $('user').value.trim()
-    loadSessions(false).catch(fail)
-  })
-  $('cleanup').addEventListener('click', function () {
-    api('sessions/cleanup', 'POST').then(function (r) {
-      $('status-line').textContent = 'Cleanup: ' + r.removed + ' stale index entries removed of ' + r.entries + '.'
-    }).catch(fail)
-  })
-  $('cache-form').addEventListener('submit', function (event) {
-    event.preventDefault()
-    const tag = $('cache-tag').value.trim()
-    if (!tag) return
-    api('cache?tag=' + encodeURIComponent(tag), 'DELETE').then(function (r) {
-      $('status-line').textContent = 'Invalidated ' + r.removed + ' cache entries tagged ' + tag + '.'
-    }).catch(fail)
-  })
-  $('rl-form').addEventListener('submit', function (event) {
-    event.preventDefault()
-    const key = $('rl-key').value.trim()
-    if (!key) return
-    const reset = event.submitter && event.submitter.value === 'reset'
-    api('rate-limit/' + encodeURIComponent(key), reset ? 'DELETE' : 'GET').then(function (r) {
-      $('rl-result').textContent = reset
-        ? 'Key reset.'
-        : (r.allowed ? 'allowed' : 'limited') + ' · ' + r.remaining + ' of ' + r.limit +
-        ' left · resets ' + new Date(r.resetAt).toLocaleTimeString()
-    }).catch(fail)
-  })
 
   refresh().then(function () { if (!$('app').hidden) start() })
 })()

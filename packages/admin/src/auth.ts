@@ -49,6 +49,12 @@ export function authHook (options: ResolvedAdminOptions): onRequestAsyncHookHand
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/** What the route says of itself (described routes carry it in their config), else what its method implies. */
+function changesState (request: FastifyRequest): boolean {
+  const declared = (request.routeOptions.config as { changesState?: unknown } | undefined)?.changesState
+  return typeof declared === 'boolean' ? declared : UNSAFE_METHODS.has(request.method)
+}
 /** Bodies a cross-site <form> can send without a CORS preflight; the admin API takes JSON or nothing. */
 const FORM_TYPES = /^\s*(text\/plain|application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i
 
@@ -72,7 +78,7 @@ function sameHost (origin: string, host: string): boolean {
  */
 export function sameOriginHook (options: ResolvedAdminOptions): onRequestAsyncHookHandler {
   return async function adminSameOrigin (request: FastifyRequest): Promise<void> {
-    if (!UNSAFE_METHODS.has(request.method)) return
+    if (!changesState(request)) return
     const type = request.headers['content-type']
     if (typeof type === 'string' && FORM_TYPES.test(type)) {
       throw new AdminCrossSiteError(`content type ${type.split(';')[0]!.trim()} is not accepted; send JSON or no body`)

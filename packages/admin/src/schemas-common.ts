@@ -1,6 +1,4 @@
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './options.js'
-
-/* Pieces the route schemas share: the swagger tag, the error responses and the paging query. */
+/* Pieces the route schemas share: the swagger tag and the error responses. */
 
 export const TAGS = ['redkit-admin']
 
@@ -15,15 +13,3 @@ export const errorSchema = {
 } as const
 
 export const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 500: errorSchema, 503: errorSchema }
-
-/** The query of a paged route: the cursor of the previous page, as the route bounds it, and a page size. */
-export function pageQuery (cursor: Record<string, unknown>): Record<string, unknown> {
-  return {
-    type: 'object',
-    properties: {
-      cursor: { type: 'string', minLength: 1, ...cursor },
-      limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }
-    },
-    additionalProperties: false
-  }
-}

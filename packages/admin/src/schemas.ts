@@ -5,8 +5,6 @@ import { TAGS, errors } from './schemas-common.js'
 /* JSON Schemas of every route, so validation, serialisation and @fastify/swagger share one description. */
 
 export { errorSchema } from './schemas-common.js'
-export * from './schemas-sessions.js'
-export * from './schemas-locks.js'
 
 const healthBody = {
   type: 'object',
@@ -31,16 +29,8 @@ export const readySchema = {
   response: { 200: healthBody, 503: healthBody }
 }
 
-const packageFlags = {
-  type: 'object',
-  properties: {
-    sessions: { type: 'boolean' },
-    locks: { type: 'boolean' },
-    pubsub: { type: 'boolean' },
-    cache: { type: 'boolean' },
-    rateLimit: { type: 'boolean' }
-  }
-} as const
+/** The packages that described themselves to redkit, by name. */
+const packageFlags = { type: 'object', additionalProperties: { type: 'boolean' } } as const
 
 export const overviewSchema = {
   tags: TAGS,
@@ -134,103 +124,6 @@ export const slowlogSchema = {
     },
     ...errors
   }
-}
-
-export const pubsubSchema = {
-  tags: TAGS,
-  summary: 'Channels, subscribers, gaps and counters of this instance',
-  response: {
-    200: {
-      type: 'object',
-      additionalProperties: true,
-      properties: {
-        mode: { type: 'string' },
-        channels: { type: 'array', items: { type: 'object', properties: { channel: { type: 'string' }, subscribers: { type: 'integer' } } } },
-        patterns: { type: 'array', items: { type: 'object', properties: { pattern: { type: 'string' }, subscribers: { type: 'integer' } } } },
-        published: { type: 'integer' },
-        received: { type: 'integer' },
-        malformed: { type: 'integer' },
-        gaps: { type: 'integer' },
-        missed: { type: 'integer' },
-        resubscribes: { type: 'integer' },
-        sseClients: { type: 'integer' }
-      }
-    },
-    ...errors
-  }
-}
-
-const cacheCounters = {
-  type: 'object',
-  properties: {
-    hits: { type: 'integer' },
-    misses: { type: 'integer' },
-    hitRate: { type: 'number' },
-    loaderRuns: { type: 'integer' },
-    staleServes: { type: 'integer' },
-    errors: { type: 'integer' },
-    l1Hits: { type: 'integer' },
-    lockWaits: { type: 'integer' },
-    lockTimeouts: { type: 'integer' }
-  }
-} as const
-
-export const cacheStatsSchema = {
-  tags: TAGS,
-  summary: 'Cache counters, in total and per namespace',
-  response: {
-    200: { type: 'object', properties: { total: cacheCounters, namespaces: { type: 'object', additionalProperties: cacheCounters } } },
-    ...errors
-  }
-}
-
-export const cacheInvalidateSchema = {
-  tags: TAGS,
-  summary: 'Deletes every cache entry filed under the tag(s); repeat ?tag= for several',
-  querystring: {
-    type: 'object',
-    properties: { tag: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 256 }, minItems: 1, maxItems: 100 } },
-    required: ['tag'],
-    additionalProperties: false
-  },
-  response: {
-    200: { type: 'object', properties: { tags: { type: 'array', items: { type: 'string' } }, removed: { type: 'integer' } } },
-    ...errors
-  }
-}
-
-const rateLimitParams = {
-  type: 'object',
-  properties: { key: { type: 'string', minLength: 1, maxLength: 1024 } },
-  required: ['key']
-} as const
-
-export const rateLimitGetSchema = {
-  tags: TAGS,
-  summary: 'Current state of a rate-limit key under the default limit, without consuming',
-  params: rateLimitParams,
-  response: {
-    200: {
-      type: 'object',
-      additionalProperties: true,
-      properties: {
-        key: { type: 'string' },
-        allowed: { type: 'boolean' },
-        remaining: { type: 'number' },
-        limit: { type: 'number' },
-        resetAt: { type: 'number' },
-        retryAfter: { type: 'number' }
-      }
-    },
-    ...errors
-  }
-}
-
-export const rateLimitDeleteSchema = {
-  tags: TAGS,
-  summary: 'Forgets every counter of a rate-limit key',
-  params: rateLimitParams,
-  response: { 200: { type: 'object', properties: { key: { type: 'string' }, reset: { type: 'boolean' } } }, ...errors }
 }
 
 export const metricsSchema = {

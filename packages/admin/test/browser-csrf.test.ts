@@ -41,9 +41,9 @@ if (!existsSync(CHROMIUM)) {
     t.equal(login.status(), 200, 'the admin has a session cookie')
 
     await page.goto(`${base}/admin/`)
-    await page.locator('#panel-sessions').waitFor({ state: 'visible', timeout: 10_000 })
+    await page.locator('section[data-package="session"]').waitFor({ state: 'visible', timeout: 10_000 })
     t.pass('the cookie signs the dashboard in without a token')
-    await page.click('#cleanup')
+    await page.locator('section[data-package="session"] button', { hasText: 'Clean index' }).click()
     await page.locator('#status-line', { hasText: 'Cleanup:' }).waitFor({ timeout: 10_000 })
     t.pass('the dashboard\'s own POST passes with the cookie')
 

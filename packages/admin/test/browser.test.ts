@@ -82,12 +82,23 @@ if (!existsSync(CHROMIUM)) {
     for (const id of made.slice(1)) t.equal((await app.inject({ url: `/admin/sessions/${id}`, headers: AUTH })).statusCode, 200, 'others remain')
 
     // A POST from the page itself passes the cross-site checks.
-    await page.click('#cleanup')
+    await page.locator('section[data-package="session"] button', { hasText: 'Clean index' }).click()
     await page.locator('#status-line', { hasText: 'Cleanup:' }).waitFor({ timeout: 10_000 })
     t.pass('the dashboard\'s own POST is accepted')
 
+    // Actions of other panels: a query parameter (cache tag) and a path parameter (rate-limit key) from a text field.
+    const cache = page.locator('section[data-package="cache"]')
+    await cache.locator('input').fill('team:1')
+    await cache.locator('button', { hasText: 'Invalidate' }).click()
+    await page.locator('#status-line', { hasText: 'Invalidated 0 cache entries tagged team:1.' }).waitFor({ timeout: 10_000 })
+    const limits = page.locator('section[data-package="rate-limit"]')
+    await limits.locator('input').first().fill('10.0.0.7')
+    await limits.locator('button', { hasText: 'Look up' }).click()
+    await page.locator('#status-line', { hasText: '10.0.0.7: allowed true' }).waitFor({ timeout: 10_000 })
+    t.pass('panel actions call their routes')
+
     await page.locator('#redis table').waitFor({ timeout: 10_000 })
-    await page.locator('#locks table').waitFor({ timeout: 10_000 })
+    await page.locator('section[data-package="lock"] table').waitFor({ timeout: 10_000 })
     mkdirSync(dirname(ARTIFACT), { recursive: true })
     await page.screenshot({ path: ARTIFACT, fullPage: true })
     t.ok(existsSync(ARTIFACT), `screenshot saved to ${ARTIFACT}`)

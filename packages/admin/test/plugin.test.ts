@@ -6,6 +6,11 @@ import { Registry } from 'prom-client'
 import redkitAdmin, { checkOptions, MIN_TOKEN_LENGTH } from '../src/index.js'
 import { tokenMatches } from '../src/auth.js'
 import { createHash } from 'node:crypto'
+import redkitSession from '@redkit/session'
+import locks from '@redkit/lock'
+import pubsub from '@redkit/pubsub'
+import redkitCache from '@redkit/cache'
+import redkitRateLimit from '@redkit/rate-limit'
 import { AUTH, build, concrete, TOKEN } from './helpers.js'
 
 const memory = { mode: 'memory' as const, env: {} }
@@ -119,7 +124,8 @@ test('dangerouslyDisableAuth opens every route', async (t) => {
 
 test('custom prefix, health outside it, unregistered packages', async (t) => {
   const { app, routes } = await build(t, memory, { packages: [], admin: { token: TOKEN, prefix: '/ops', healthPrefix: '' } })
-  t.ok(routes.some((r) => r.url === '/ops/sessions'))
+  t.ok(routes.some((r) => r.url === '/ops/overview'))
+  t.notOk(routes.some((r) => r.url === '/ops/sessions'), 'no route of a package that is not registered')
   t.notOk(routes.some((r) => r.url.startsWith('/admin')))
   t.equal((await app.inject({ url: '/health' })).statusCode, 200)
   t.equal((await app.inject({ url: '/ready' })).json().status, 'ok')
@@ -130,7 +136,10 @@ test('custom prefix, health outside it, unregistered packages', async (t) => {
     t.equal(res.json().code, 'FST_REDKIT_ADMIN_NOT_REGISTERED', url)
   }
   const overview = (await app.inject({ url: '/ops/overview', headers: AUTH })).json()
-  t.same(overview.packages, { sessions: false, locks: false, pubsub: false, cache: false, rateLimit: false })
+  t.same(overview.packages, {}, 'no package described itself')
+  const all = await build(t, memory)
+  t.same((await all.app.inject({ url: '/admin/overview', headers: AUTH })).json().packages,
+    { session: true, lock: true, pubsub: true, cache: true, 'rate-limit': true }, 'the packages that described themselves')
 })
 
 test('readiness reports down with 503 when Redis does not answer in time', async (t) => {
@@ -151,12 +160,18 @@ test('readiness reports down with 503 when Redis does not answer in time', async
   t.equal((await app.inject({ url: '/admin/health' })).statusCode, 200, 'liveness is unaffected')
 })
 
-test('@fastify/swagger documents every route with its schemas', async (t) => {
+test('@fastify/swagger documents every route with its schemas, those of the packages too', async (t) => {
   const app = Fastify()
   t.teardown(async () => await app.close())
   await app.register(swagger, { openapi: { info: { title: 'x', version: '1' } } })
   await app.register(redkit, memory)
+  await app.register(redkitSession, { secret: 'a-session-secret-of-at-least-32-characters' })
+  await app.register(locks)
+  await app.register(pubsub)
   await app.register(redkitAdmin, { token: TOKEN })
+  // Registered after admin: their routes are documented all the same.
+  await app.register(redkitCache)
+  await app.register(redkitRateLimit)
   await app.ready()
   const doc = app.swagger() as { paths: Record<string, Record<string, { responses?: Record<string, unknown>, parameters?: unknown[] }>> }
   const paths = Object.keys(doc.paths)

@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { describeCache } from './admin.js'
 import type { BackendEvents } from './backend.js'
 import type { Cache } from './cache.js'
 import { CacheEngine } from './engine.js'
@@ -26,7 +27,9 @@ const plugin: FastifyPluginAsync<CacheOptions> = async (app: FastifyInstance, op
   const backend = await createBackend(redkit, { log: app.log, events, memory: options.memory, l1: options.l1 !== null })
   const cacheEngine = new CacheEngine(backend, options, redkit.prefix, redkit.instanceId, app.log)
   started.engine = cacheEngine
-  app.decorate('cache', cacheEngine.handle(options.namespace))
+  const cache = cacheEngine.handle(options.namespace)
+  app.decorate('cache', cache)
+  app.redkit.describe(describeCache(cache))
   installRouteCache(app, cacheEngine, options)
   app.addHook('onClose', async () => { await cacheEngine.close() })
 }

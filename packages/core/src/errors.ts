@@ -101,3 +101,11 @@ export function isUnavailableError (err: unknown): boolean {
   const kind = classifyError(err)
   return kind === 'timeout' || kind === 'unavailable'
 }
+
+export const RedkitInvalidDescriptionError = createError<[string]>(
+  'FST_REDKIT_INVALID_DESCRIPTION', 'Invalid redkit description: %s', 500, TypeError
+)
+
+export const RedkitDuplicateDescriptionError = createError<[string]>(
+  'FST_REDKIT_DUPLICATE_DESCRIPTION', 'Duplicate redkit description: %s', 500
+)

@@ -6,7 +6,7 @@ import {
   close, connect, createClient, instrument, watch, type BreakerEvents, type ConnectionStats, type RedisClient
 } from './connection.js'
 import { markFailOnTryAgain } from './cluster.js'
-import { Descriptions, type RedkitDescription } from './describe.js'
+import { Descriptions, type RedkitDescription, type RedkitDescriptionListener } from './describe.js'
 import { RedkitMemoryModeError } from './errors.js'
 import { escapeGlob, hashTag, joinKey } from './keys.js'
 import { resolveConfig, type RedkitOptions, type ResolvedConfig } from './options.js'
@@ -83,10 +83,16 @@ export interface Redkit {
    */
   subscribe: (names: string | string[], listener: MessageListener, opts?: SubscribeOptions) => RedkitSubscription
   stats: () => RedkitStats
-  /** A package hands its admin surface (stats, metrics, dashboard panel) to whichever admin is registered. */
+  /** A package hands its admin surface (stats, metrics, dashboard panel, routes) to whichever admin is registered. */
   describe: <S>(description: RedkitDescription<S>) => void
   /** What the packages described, in registration order. */
   descriptions: () => Array<RedkitDescription<unknown>>
+  /**
+   * Calls `listener` with every description, at once for those already given
+   * and as each later one is given (packages describe themselves while they
+   * register, so an admin registered first still sees every one before the app starts).
+   */
+  onDescribe: (listener: RedkitDescriptionListener) => void
 }
 
 // redkit claims only app.redkit: app.redis belongs to @fastify/redis, and both
@@ -227,7 +233,8 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
     },
     stats: () => ({ ...stats, mode, status: client === null ? 'memory' : client.status }),
     describe: (description) => described.add(description),
-    descriptions: () => described.list()
+    descriptions: () => described.list(),
+    onDescribe: (listener) => { described.follow(listener) }
   }
   return redkit
 }
@@ -272,12 +279,15 @@ export type { RedkitOptions, RedkitTlsOptions, HostPort, ResolvedConfig } from '
 export { backoff, type RedisClient, type ConnectionStats } from './connection.js'
 export { escapeGlob, hashTag } from './keys.js'
 export type {
-  RedkitDescription, RedkitMetricDescription, RedkitPanelDescription, RedkitPanelTable, RedkitPanelValue, RedkitSample
+  RedkitDescription, RedkitMetricDescription, RedkitPanelDescription, RedkitPanelTable, RedkitPanelValue, RedkitSample,
+  RedkitPanelList, RedkitPanelRowAction, RedkitPanelAction, RedkitRouteDescription, RedkitRouteMethod, RedkitRouteRequest,
+  RedkitRouteErrors, RedkitRouteSchema, RedkitDescriptionListener
 } from './describe.js'
 export type { ScanOptions } from './scan.js'
 export type { MessageListener, RedkitSubscription, SubscribeOptions, SubscriberStats } from './subscriber.js'
 export {
   RedkitInvalidOptionError, RedkitConnectError, RedkitCommandTimeoutError, RedkitUnavailableError,
-  RedkitOfflineQueueFullError, RedkitMemoryModeError, RedkitCrossSlotError, isUnavailableError, isSlotMigrating, classifyError,
+  RedkitOfflineQueueFullError, RedkitMemoryModeError, RedkitCrossSlotError, RedkitInvalidDescriptionError,
+  RedkitDuplicateDescriptionError, isUnavailableError, isSlotMigrating, classifyError,
   toRedkitError, type RedisErrorKind
 } from './errors.js'

@@ -8,3 +8,4 @@ export { ExpiringMap } from './kit/map.js'
 export { SERVER_NOW_MS, MS_OF, US_OF, defineLua, type LuaScript } from './kit/lua.js'
 /** For scripts run on a client of core's but not defined through defineScript (e.g. on a duplicate): see ScriptOptions.failWhileMigrating. */
 export { markFailOnTryAgain as failWhileMigrating } from './cluster.js'
+export { pageQuerySchema, fieldsSchema, typedFields, panelValues, ADMIN_PAGE_SIZE, ADMIN_MAX_PAGE_SIZE } from './kit/schemas.js'

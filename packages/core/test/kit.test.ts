@@ -2,7 +2,9 @@ import { test } from 'tap'
 import createError from '@fastify/error'
 import { Redis } from 'ioredis'
 import { startRedis } from '@redkit/testing'
-import { ExpiringMap, MS_OF, SERVER_NOW_MS, US_OF, optionChecker } from '../src/kit.js'
+import {
+  ExpiringMap, MS_OF, SERVER_NOW_MS, US_OF, optionChecker, pageQuerySchema, fieldsSchema, panelValues, typedFields
+} from '../src/kit.js'
 
 const TestOptionError = createError('FST_REDKIT_TEST_INVALID_OPTION', 'Invalid option: %s', 500)
 const check = optionChecker(TestOptionError)
@@ -79,4 +81,15 @@ test('SERVER_NOW_MS, MS_OF and US_OF read the Redis server clock in ms and µs',
   t.ok(viaMsOf >= now)
   const viaUsOf = Number(await client.eval(`${US_OF}\nreturn string.format('%d', usOf(redis.call('TIME')))`, 0))
   t.ok(viaUsOf >= viaMsOf * 1000 && viaUsOf < (viaMsOf + 3_600_000) * 1000, 'µs, from the same clock')
+})
+
+test('description helpers: page query, typed fields and panel values', async (t) => {
+  t.same(pageQuerySchema({ maxLength: 10 }), {
+    type: 'object',
+    properties: { cursor: { type: 'string', minLength: 1, maxLength: 10 }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+    additionalProperties: false
+  })
+  t.same(typedFields(['a', 'b'], 'number'), { a: { type: 'number' }, b: { type: 'number' } })
+  t.same(fieldsSchema(['hits']), { type: 'object', properties: { hits: { type: 'integer' } } })
+  t.same(panelValues(['Hits', 'hits'], ['Rate', 'rate', 'percent']), [{ label: 'Hits', path: 'hits' }, { label: 'Rate', path: 'rate', format: 'percent' }])
 })

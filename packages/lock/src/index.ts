@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { describeLocks } from './admin.js'
 import { createBackend } from './factory.js'
 import { LockManager, type Locks } from './locks.js'
 import type { Lock } from './lock.js'
@@ -28,6 +29,7 @@ const plugin: FastifyPluginAsync<LockPluginOptions> = async (app: FastifyInstanc
   const manager = new LockManager(backend, opts, app.log, redkit.instanceId)
 
   app.decorate('locks', manager)
+  app.redkit.describe(describeLocks(manager))
   app.decorateRequest('lock', null)
   app.addHook('onRoute', routeLocks(manager, opts))
   app.addHook('preClose', async () => { await manager.close() })
@@ -39,6 +41,7 @@ export default locks
 export { Lock } from './lock.js'
 export type { Locks, LockHandle, LockInfo, LockWork, ListOptions, LockPage, LockStats } from './locks.js'
 export type { HolderInfo, LockKind } from './backend.js'
+export type { LockAdminStats } from './admin.js'
 export type { LockPluginOptions, AcquireOptions, OnRedisError } from './options.js'
 export type { RouteLockOptions } from './route.js'
 export {

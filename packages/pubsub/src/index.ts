@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import { describePubsub } from './admin.js'
 import { createBackend } from './factory.js'
 import { checkOptions, type PubsubOptions } from './options.js'
 import { Pubsub } from './pubsub.js'
@@ -17,6 +18,7 @@ const plugin: FastifyPluginAsync<PubsubOptions> = async (app: FastifyInstance, o
   const pubsub = new Pubsub<PubsubChannels>(app.redkit, app.log, resolved,
     (hooks) => createBackend(app.redkit, { sharded: resolved.sharded, ...hooks }))
   app.decorate('pubsub', pubsub)
+  app.redkit.describe(describePubsub(() => pubsub.stats()))
   // Open SSE responses would keep the HTTP server from closing.
   app.addHook('preClose', async () => { pubsub.closeSse() })
   app.addHook('onClose', async () => { await pubsub.close() })

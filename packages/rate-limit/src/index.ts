@@ -68,7 +68,7 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, options) 
     throw new RateLimitConflictError('app.limiter is already decorated; register @redkit/rate-limit once per app')
   }
   app.decorate('limiter', api)
-  app.redkit.describe(describeRateLimit(api.metrics))
+  app.redkit.describe(describeRateLimit(api))
   app.addHook('onClose', async () => { backend.close() })
 
   if (resolved.fastifyRateLimit !== undefined) {

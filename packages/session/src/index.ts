@@ -7,7 +7,8 @@ import fp from 'fastify-plugin'
 import { createBridgeTokens, type BridgeTokens } from './bridge.js'
 import { CachedSigner } from './signer.js'
 import { checkPluginOptions, type SessionPluginOptions } from './options.js'
-import type { IndexCleanupReport, SessionCounts, SessionListOptions, SessionListPage, SessionMeta } from './listing.js'
+import { describeSessions } from './admin.js'
+import type { IndexCleanupReport, SessionCounts, SessionInfo, SessionListOptions, SessionListPage } from './listing.js'
 import { FRESH_ID, SessionStore, type UserSession } from './store.js'
 
 /** Per-user session administration. */
@@ -20,7 +21,7 @@ export interface SessionAdmin {
   /** "Log out everywhere": destroys every session of the user except `except`; returns how many. */
   revokeAll: (userId: string | number, opts?: { except?: string | string[] }) => Promise<number>
   /** Metadata of one session (never its contents); null when it does not exist. */
-  meta: (sessionId: string) => Promise<SessionMeta | null>
+  meta: (sessionId: string) => Promise<SessionInfo | null>
   /** A page of session metadata across every Cluster master, resumable with its opaque cursor. */
   list: (opts?: SessionListOptions) => Promise<SessionListPage>
   /** Live sessions and per-user indexes. */
@@ -72,6 +73,7 @@ const plugin: FastifyPluginAsync<SessionPluginOptions> = async (app: FastifyInst
     count: async () => await store.count(),
     cleanup: async () => await store.cleanup()
   })
+  app.redkit.describe(describeSessions(store, app.redkit.mode))
   app.decorate<BridgeTokens>('bridgeTokens', createBridgeTokens(() => store.backend, opts.store.maxSize))
   app.addHook('onClose', async () => { store.close() })
 
@@ -99,9 +101,10 @@ export default redkitSession
 
 export { SessionStore, RedisSessionStore, checkId, type SessionData, type UserSession, type Callback } from './store.js'
 export {
-  type SessionMeta, type SessionListOptions, type SessionListPage, type SessionCounts, type IndexCleanupReport
+  type SessionInfo, type SessionMeta, type SessionListOptions, type SessionListPage, type SessionCounts, type IndexCleanupReport
 } from './listing.js'
 export { MAX_LIST_LIMIT, DEFAULT_LIST_LIMIT } from './cursor.js'
+export type { SessionStats } from './admin.js'
 export { createBridgeTokens, type BridgeTokens, type IssueOptions } from './bridge.js'
 export {
   checkPluginOptions, checkStoreOptions, DEFAULT_TTL, DEFAULT_MAX_SIZE, DEFAULT_USER_FIELD, DEFAULT_TOMBSTONE_TTL,

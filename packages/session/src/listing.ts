@@ -5,17 +5,20 @@ import { SessionInvalidCursorError, SessionInvalidLimitError } from './errors.js
 export type { SessionCounts, IndexCleanupReport } from './backend.js'
 
 /** What an administrator may see of a session: never its contents. */
-export interface SessionMeta {
-  id: string
+export interface SessionInfo {
+  sessionId: string
   /** The indexed user id, when the session holds one. */
   userId?: string
   /** ms since the epoch. */
-  createdAt: number
+  created: number
   /** ms since the epoch, by the Redis server's clock on Redis. */
-  expiresAt: number
+  expires: number
   ip?: string
   userAgent?: string
 }
+
+/** @deprecated The former name of SessionInfo. */
+export type SessionMeta = SessionInfo
 
 export interface SessionListOptions {
   /** The `cursor` of the previous page; omit (or null) for the first page. */
@@ -25,7 +28,7 @@ export interface SessionListOptions {
 }
 
 export interface SessionListPage {
-  sessions: SessionMeta[]
+  sessions: SessionInfo[]
   /** Opaque; pass it back for the next page. null when the listing is complete. */
   cursor: string | null
 }
@@ -33,13 +36,13 @@ export interface SessionListPage {
 /** Sessions whose metadata is read at once; bounds the commands in flight for one page. */
 const CHUNK = 100
 
-export function toSessionMeta ({ id, meta, expiresAt }: StoredMeta): SessionMeta {
+export function toSessionInfo ({ id, meta, expiresAt }: StoredMeta): SessionInfo {
   const m = parseMeta(meta)
   return {
-    id,
+    sessionId: id,
     ...(typeof m?.u === 'string' ? { userId: m.u } : {}),
-    createdAt: typeof m?.c === 'number' ? m.c : 0,
-    expiresAt,
+    created: typeof m?.c === 'number' ? m.c : 0,
+    expires: expiresAt,
     ...(typeof m?.ip === 'string' ? { ip: m.ip } : {}),
     ...(typeof m?.ua === 'string' ? { userAgent: m.ua } : {})
   }

@@ -7,7 +7,7 @@ import {
 import { diffFields, type Change } from './diff.js'
 import { SessionInvalidOptionError } from './errors.js'
 import { checkId, checkUserId, newSessionId, userKey } from './ids.js'
-import { checkListOptions, inChunks, toSessionMeta, type SessionListOptions, type SessionListPage, type SessionMeta } from './listing.js'
+import { checkListOptions, inChunks, toSessionInfo, type SessionInfo, type SessionListOptions, type SessionListPage } from './listing.js'
 import { createBackend } from './factory.js'
 import { checkOwnStoreOptions, type ResolvedStoreOptions, type SessionStoreOptions } from './options.js'
 import { metaFor, requestOf } from './request-meta.js'
@@ -18,15 +18,8 @@ export { checkId, checkUserId } from './ids.js'
 export type SessionData = Record<string, unknown>
 export type Callback<T = void> = (err: unknown, result?: T) => void
 
-export interface UserSession {
-  sessionId: string
-  /** ms since the epoch. */
-  created: number
-  /** ms since the epoch. */
-  expires: number
-  ip?: string
-  userAgent?: string
-}
+/** A session of a listed user: the user is the one asked for. */
+export type UserSession = Omit<SessionInfo, 'userId'>
 
 /**
  * Request property holding the id generateId() issued to the request, until
@@ -207,10 +200,10 @@ export class SessionStore extends EventEmitter {
   }
 
   /** Metadata of one session (never its contents), or null when it does not exist. */
-  async meta (sessionId: string): Promise<SessionMeta | null> {
+  async meta (sessionId: string): Promise<SessionInfo | null> {
     checkId(sessionId)
     const stored = await this.backend.meta(sessionId)
-    return stored === null ? null : toSessionMeta(stored)
+    return stored === null ? null : toSessionInfo(stored)
   }
 
   /**
@@ -224,8 +217,8 @@ export class SessionStore extends EventEmitter {
     // SCAN may return an id twice while the keyspace grows.
     const ids = [...new Set(page.ids)]
     const found = await inChunks(ids, async (id) => await this.backend.meta(id))
-    const sessions: SessionMeta[] = []
-    for (const stored of found) if (stored !== null) sessions.push(toSessionMeta(stored))
+    const sessions: SessionInfo[] = []
+    for (const stored of found) if (stored !== null) sessions.push(toSessionInfo(stored))
     return { sessions, cursor: page.cursor }
   }
 

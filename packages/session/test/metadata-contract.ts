@@ -7,7 +7,7 @@ import { countKeys, login, me } from './helpers.js'
 
 const ID = 'abcdefghijklmnopqrstuvwxyz012345'
 const SECRET_CONTENT = 'TOP-SECRET-SESSION-CONTENT'
-const META_KEYS = new Set(['id', 'userId', 'createdAt', 'expiresAt', 'ip', 'userAgent'])
+const META_KEYS = new Set(['sessionId', 'userId', 'created', 'expires', 'ip', 'userAgent'])
 const cookie = (maxAge = 60_000): Record<string, unknown> => ({ originalMaxAge: maxAge, expires: new Date(Date.now() + maxAge), path: '/', httpOnly: true })
 
 /** Session metadata: meta, list pages and cursors, glob-safe user ids, index cleanup. */
@@ -20,14 +20,14 @@ export function metadataContract (t: Test, make: Factory): void {
     await app.inject({ method: 'POST', url: '/set/cart', payload: { value: SECRET_CONTENT }, cookies: { sessionId: c } })
     t.equal((await me(app, c)).data.cart, SECRET_CONTENT, 'the session holds contents')
     const meta = await app.sessions.meta(sessionId)
-    t.match(meta, { id: sessionId, userId: 'ivan', ip: '127.0.0.1', userAgent: 'phone/1.0' })
-    t.ok(meta!.createdAt >= before - 5000 && meta!.createdAt <= Date.now() + 5000, 'created now')
-    t.ok(meta!.expiresAt > Date.now() + 80_000_000 && meta!.expiresAt <= Date.now() + 86_400_000 + 5000, 'expires after the default ttl')
+    t.match(meta, { sessionId, userId: 'ivan', ip: '127.0.0.1', userAgent: 'phone/1.0' })
+    t.ok(meta!.created >= before - 5000 && meta!.created <= Date.now() + 5000, 'created now')
+    t.ok(meta!.expires > Date.now() + 80_000_000 && meta!.expires <= Date.now() + 86_400_000 + 5000, 'expires after the default ttl')
     for (const key of Object.keys(meta!)) t.ok(META_KEYS.has(key), `${key} is metadata`)
     await app.sessions.store.set(ID, { cookie: cookie(), secret: SECRET_CONTENT })
     const plain = await app.sessions.meta(ID)
-    t.same(Object.keys(plain!).sort(), ['createdAt', 'expiresAt', 'id'], 'no user, no request: only times')
-    t.ok(plain!.expiresAt > Date.now() + 50_000 && plain!.expiresAt <= Date.now() + 65_000, 'expiry from the cookie')
+    t.same(Object.keys(plain!).sort(), ['created', 'expires', 'sessionId'], 'no user, no request: only times')
+    t.ok(plain!.expires > Date.now() + 50_000 && plain!.expires <= Date.now() + 65_000, 'expiry from the cookie')
     t.notOk(JSON.stringify([meta, plain]).includes(SECRET_CONTENT), 'no contents')
     t.equal(await app.sessions.meta('unknownunknown0123'), null, 'unknown id gives null')
     await app.sessions.revoke(sessionId)
@@ -55,7 +55,7 @@ export function metadataContract (t: Test, make: Factory): void {
       t.notOk(JSON.stringify(page).includes(SECRET_CONTENT), 'no contents in a page')
       for (const s of page.sessions) {
         for (const key of Object.keys(s)) if (!META_KEYS.has(key)) t.fail(`${key} is not metadata`)
-        seen.push(s.id)
+        seen.push(s.sessionId)
       }
       cursor = page.cursor
       pages++
@@ -69,7 +69,7 @@ export function metadataContract (t: Test, make: Factory): void {
       t.ok(perMaster.every((n) => n > 0), `sessions live on every master (${perMaster.join(', ')})`)
     }
     const sample = (await app.sessions.list()).sessions[0]!
-    t.match(sample, { id: String, userId: /^user-\d$/, createdAt: Number, expiresAt: Number })
+    t.match(sample, { sessionId: String, userId: /^user-\d$/, created: Number, expires: Number })
     t.equal((await app.sessions.list({ limit: 1000 })).sessions.length, 300, 'limit 1000 in one page')
     t.same(await app.sessions.count(), { sessions: 300, users: 7 })
   })

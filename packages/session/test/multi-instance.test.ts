@@ -95,7 +95,7 @@ test('two instances on one Redis', async (t) => {
     let pages = 0
     do {
       const page: SessionListPage = await (pages % 2 === 0 ? a! : b!).app.sessions.list({ cursor, limit: 4 })
-      seen.push(...page.sessions.map((s) => s.id))
+      seen.push(...page.sessions.map((s) => s.sessionId))
       cursor = page.cursor
       pages++
     } while (cursor !== null && pages < 50)

@@ -132,8 +132,8 @@ export function registryContract (t: Test, make: Factory): void {
     let cursor: string | null = null
     let pages = 0
     do {
-      const got: { sessions: Array<{ id: string }>, cursor: string | null } = await app.sessions.list({ cursor, limit: 1 })
-      for (const s of got.sessions) seen.add(s.id)
+      const got: { sessions: Array<{ sessionId: string }>, cursor: string | null } = await app.sessions.list({ cursor, limit: 1 })
+      for (const s of got.sessions) seen.add(s.sessionId)
       cursor = got.cursor
       pages++
     } while (cursor !== null && pages < 400)

@@ -54,13 +54,13 @@ test('100,000 sessions: counted in one call, listed with cursors under 1 KB at a
     let cursor: string | null = null
     let last = ''
     for (let page = 0; page < 3; page++) {
-      const got: { sessions: Array<{ id: string }>, cursor: string | null } = await app.sessions.list({ cursor, limit })
+      const got: { sessions: Array<{ sessionId: string }>, cursor: string | null } = await app.sessions.list({ cursor, limit })
       t.equal(got.sessions.length, limit, `limit ${limit}, page ${page + 1}`)
       // Every entry shares one expiry here, so the order is by id: pages follow on without a gap.
       const expected = Array.from({ length: limit }, (_, i) => `scale-${String(page * limit + i).padStart(7, '0')}-session`)
-      t.same(got.sessions.map((s) => s.id), expected, `limit ${limit}, page ${page + 1}: the next ids`)
-      t.ok(got.sessions[0]!.id > last, 'after the previous page')
-      last = got.sessions[got.sessions.length - 1]!.id
+      t.same(got.sessions.map((s) => s.sessionId), expected, `limit ${limit}, page ${page + 1}: the next ids`)
+      t.ok(got.sessions[0]!.sessionId > last, 'after the previous page')
+      last = got.sessions[got.sessions.length - 1]!.sessionId
       cursor = got.cursor
       t.type(cursor, 'string')
       longest = Math.max(longest, cursor!.length)

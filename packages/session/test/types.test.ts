@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import { redkit } from '@redkit/core'
 import {
   redkitSession, SessionStore, RedisSessionStore, type BridgeTokens, type IndexCleanupReport, type SessionAdmin, type SessionCounts,
-  type SessionListPage, type SessionMeta, type UserSession
+  type SessionListPage, type SessionInfo, type SessionMeta, type UserSession
 } from '../src/index.js'
 import { SECRET } from './helpers.js'
 
@@ -22,10 +22,11 @@ test('decorator types', async (t) => {
   // The deprecated name stays an alias of both the class and its instance type.
   expectType<Equal<RedisSessionStore, SessionStore>>(true)
   expectType<Equal<typeof RedisSessionStore, typeof SessionStore>>(true)
-  expectType<Equal<ReturnType<SessionAdmin['meta']>, Promise<SessionMeta | null>>>(true)
+  expectType<Equal<ReturnType<SessionAdmin['meta']>, Promise<SessionInfo | null>>>(true)
+  expectType<Equal<SessionMeta, SessionInfo>>(true)
   expectType<Equal<ReturnType<SessionAdmin['list']>, Promise<SessionListPage>>>(true)
   expectType<Equal<SessionListPage['cursor'], string | null>>(true)
-  expectType<Equal<keyof SessionMeta, 'id' | 'userId' | 'createdAt' | 'expiresAt' | 'ip' | 'userAgent'>>(true)
+  expectType<Equal<keyof SessionInfo, 'sessionId' | 'userId' | 'created' | 'expires' | 'ip' | 'userAgent'>>(true)
   expectType<Equal<Awaited<ReturnType<SessionAdmin['count']>>, SessionCounts>>(true)
   expectType<Equal<keyof SessionCounts, 'sessions' | 'users'>>(true)
   expectType<Equal<keyof IndexCleanupReport, 'indexes' | 'checked' | 'removed'>>(true)
