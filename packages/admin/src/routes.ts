@@ -59,12 +59,13 @@ export function dashboardRoute () {
 
 /**
  * Under a prefix of its own, an unknown admin URL is most likely the route of
- * a package that is not registered. Answered without credentials, as Fastify's
- * own 404 would be, but a state-changing request from another site is still refused first.
+ * a package that is not registered. Credentials come first, as on every admin
+ * route, so a caller without them cannot learn which packages the app runs.
  */
 export function notRegisteredRoute (options: ResolvedAdminOptions) {
   return async function redkitAdminNotRegistered (app: FastifyInstance): Promise<void> {
     app.addHook('onRequest', sameOriginHook(options))
+    app.addHook('onRequest', authHook(options))
     app.setNotFoundHandler(async (request) => {
       throw new AdminNotRegisteredError(`a route for ${request.method} ${request.url.split('?')[0]!}`)
     })

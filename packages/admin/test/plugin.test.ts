@@ -134,6 +134,9 @@ test('custom prefix, health outside it, unregistered packages', async (t) => {
     const res = await app.inject({ url, headers: AUTH })
     t.equal(res.statusCode, 404, url)
     t.equal(res.json().code, 'FST_REDKIT_ADMIN_NOT_REGISTERED', url)
+    const anonymous = await app.inject({ url })
+    t.equal(anonymous.statusCode, 401, `${url} without credentials: which packages run is not told`)
+    t.equal(anonymous.json().code, 'FST_REDKIT_ADMIN_UNAUTHORIZED', url)
   }
   const overview = (await app.inject({ url: '/ops/overview', headers: AUTH })).json()
   t.same(overview.packages, {}, 'no package described itself')
@@ -198,7 +201,8 @@ test('the dashboard page is static, strict and carries no data', async (t) => {
   t.match(res.body, /authorization = 'Bearer '/)
   t.notOk(/innerHTML/.test(res.body), 'server text is never parsed as HTML')
   const off = await build(t, memory, { packages: [], admin: { token: TOKEN, dashboard: false, metrics: false } })
-  t.equal((await off.app.inject({ url: '/admin/' })).statusCode, 404)
+  t.equal((await off.app.inject({ url: '/admin/', headers: AUTH })).statusCode, 404)
+  t.equal((await off.app.inject({ url: '/admin/' })).statusCode, 401, 'without credentials an absent dashboard is not told apart from a route')
   t.equal((await off.app.inject({ url: '/admin/metrics', headers: AUTH })).statusCode, 404)
 })
 
