@@ -65,6 +65,8 @@ export class Subscriber {
   private retryTimer: NodeJS.Timeout | undefined
   private closed = false
   private opened = 0
+  /** Connections given up for a new one; their own close and end are no longer ours to act on. */
+  private readonly left = new WeakSet<Redis>()
 
   /**
    * `open` makes a connection, or returns undefined when there is nowhere to
@@ -86,14 +88,14 @@ export class Subscriber {
     const conn = this.open(this.opened++)
     if (conn === undefined) return undefined
     listen(conn, this.hooks.sink)
-    conn.on('close', () => { if (conn === this.conn) this.lost() })
+    conn.on('close', () => { if (conn === this.conn && !this.left.has(conn)) this.lost() })
     conn.on('ready', () => {
       if (conn !== this.conn) return
       this.everReady = true
       if (this.lostAt !== undefined) this.restore(this.generation, 1)
     })
     conn.on('end', () => {
-      if (conn !== this.conn || this.closed || !this.reopen) return
+      if (conn !== this.conn || this.left.has(conn) || this.closed || !this.reopen) return
       this.lost()
       this.replace()
     })
@@ -107,6 +109,21 @@ export class Subscriber {
       if (next === undefined) this.replace()
       else this.conn = next
     }, backoff(this.opened)).unref()
+  }
+
+  /**
+   * Gives up the current connection for one on the next node. Not left to
+   * disconnect() and the 'end' it brings: a connection waiting to reconnect
+   * ends without a word, and would be waited on forever.
+   */
+  moveOn (): void {
+    if (this.closed || !this.reopen) return
+    const conn = this.conn
+    this.lost()
+    this.left.add(conn)
+    conn.disconnect()
+    clearTimeout(this.retryTimer)
+    this.replace()
   }
 
   private lost (): void {
@@ -163,7 +180,7 @@ export function standaloneSubscriber (redkit: Redkit, hooks: SubscriberHooks): S
  */
 export function clusterSubscriber (cluster: Cluster, hooks: SubscriberHooks): Subscriber {
   const onNodeGone = (node: Redis): void => {
-    if (cluster.status === 'ready' && nodeOf(node) === nodeOf(subscriber.connection)) subscriber.connection.disconnect()
+    if (cluster.status === 'ready' && nodeOf(node) === nodeOf(subscriber.connection)) subscriber.moveOn()
   }
   const subscriber = new Subscriber((attempt) => {
     const masters = cluster.nodes('master')
