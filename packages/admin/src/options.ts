@@ -1,12 +1,13 @@
-import { optionChecker, type OptionChecker } from '@redkit/core/kit'
+import { ADMIN_MAX_PAGE_SIZE, ADMIN_PAGE_SIZE, optionChecker, type OptionChecker } from '@redkit/core/kit'
 import type { FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import { AdminInvalidOptionError } from './errors.js'
 
 export const DEFAULT_PREFIX = '/admin'
 export const DEFAULT_READY_TIMEOUT = 1000
-export const DEFAULT_PAGE_SIZE = 100
-export const MAX_PAGE_SIZE = 1000
+/** The page sizes of the listings, which the packages' own route schemas take from core. */
+export const DEFAULT_PAGE_SIZE = ADMIN_PAGE_SIZE
+export const MAX_PAGE_SIZE = ADMIN_MAX_PAGE_SIZE
 export const DEFAULT_SLOWLOG_COUNT = 50
 export const MAX_SLOWLOG_COUNT = 1000
 /** A shorter token is too easy to guess for something that can revoke every session. */

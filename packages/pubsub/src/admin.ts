@@ -1,4 +1,5 @@
 import type { RedkitDescription, RedkitSample } from '@redkit/core'
+import { panelValues, typedFields } from '@redkit/core/kit'
 import type { PubsubStats } from './types.js'
 
 /* What @redkit/admin (or any admin reading core's descriptions) shows and serves of this package. */
@@ -20,8 +21,7 @@ const statsSchema = {
     mode: { type: 'string' },
     channels: { type: 'array', items: { type: 'object', properties: { channel: { type: 'string' }, subscribers: { type: 'integer' } } } },
     patterns: { type: 'array', items: { type: 'object', properties: { pattern: { type: 'string' }, subscribers: { type: 'integer' } } } },
-    ...Object.fromEntries(COUNTERS.map(([field]) => [field, { type: 'integer' }])),
-    sseClients: { type: 'integer' }
+    ...typedFields([...COUNTERS.map(([field]) => field), 'sseClients'])
   }
 }
 
@@ -55,8 +55,8 @@ export function describePubsub (stats: () => PubsubStats): RedkitDescription<Pub
         { label: 'SSE clients', path: 'sseClients' }
       ],
       tables: [
-        { title: 'Channels', path: 'channels', columns: [{ label: 'Channel', path: 'channel' }, { label: 'Subscribers', path: 'subscribers' }], empty: 'No channel subscriptions on this instance.' },
-        { title: 'Patterns', path: 'patterns', columns: [{ label: 'Pattern', path: 'pattern' }, { label: 'Subscribers', path: 'subscribers' }], empty: 'No pattern subscriptions on this instance.' }
+        { title: 'Channels', path: 'channels', columns: panelValues(['Channel', 'channel'], ['Subscribers', 'subscribers']), empty: 'No channel subscriptions on this instance.' },
+        { title: 'Patterns', path: 'patterns', columns: panelValues(['Pattern', 'pattern'], ['Subscribers', 'subscribers']), empty: 'No pattern subscriptions on this instance.' }
       ]
     }
   }

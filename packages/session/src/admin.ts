@@ -2,6 +2,7 @@ import type { RedkitDescription, RedkitRouteDescription, RedkitRouteErrors } fro
 import { fieldsSchema, pageQuerySchema, panelValues } from '@redkit/core/kit'
 import type { FastifyBaseLogger } from 'fastify'
 import type { SessionCounts } from './backend.js'
+import { MAX_USER_ID } from './ids.js'
 import type { SessionInfo } from './listing.js'
 import type { SessionStore } from './store.js'
 
@@ -11,7 +12,6 @@ export interface SessionStats extends SessionCounts {
   mode: 'redis' | 'memory'
 }
 
-const MAX_USER_ID = 512
 const USER_ID = `user id: expected 1 to ${MAX_USER_ID} printable characters`
 
 const sessionInfo = {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { SESSION_ID } from './backend.js'
 import { SessionInvalidIdError, SessionInvalidUserIdError } from './errors.js'
 
-const MAX_USER_ID = 512
+export const MAX_USER_ID = 512
 
 export function checkId (id: unknown): asserts id is string {
   if (typeof id !== 'string' || !SESSION_ID.test(id)) throw new SessionInvalidIdError()
