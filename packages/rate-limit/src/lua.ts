@@ -29,11 +29,12 @@ local onRefusal = ARGV[5]
  * event-loop turn that share a key and a limit this way: one round trip and
  * one script call where a burst from one client would have cost one each.
  */
-function decider (body: string): string {
-  return clock + 'local function decide ()' + body + `end
+function decider (body: string, once: { before: string, after: string } = { before: '', after: '' }): string {
+  return clock + once.before + 'local function decide ()' + body + `end
 local n = tonumber(ARGV[6]) or 1
 if n == 1 then
   local r = decide()
+  ${once.after}
   return { r[1], r[2], r[3], r[4], now, r[5] }
 end
 local out = {}
@@ -41,6 +42,7 @@ for i = 1, n do
   local r = decide()
   for j = 1, 5 do out[#out + 1] = r[j] end
 end
+${once.after}
 out[#out + 1] = now
 return out
 `
@@ -161,8 +163,12 @@ return { 0, remaining, resetAt, retryAt - now, 0 }
  * '<seq>:<cost>', score = time in ms), KEYS[2] a hash with the running sum of
  * their costs (n) and a sequence (s). A request at time t sees the requests
  * with score in (t - window, t].
+ *
+ * The checks of one call share the server time, so the state is read and
+ * pruned once before them and written once after them: a burst of n checks
+ * costs one ZADD of its accepted entries, not n rounds of reads and writes.
  */
-export const SLIDING_LOG = decider(`
+const LOG_BEFORE = `
 local log = KEYS[1]
 local meta = KEYS[2]
 local cutoff = now - window
@@ -193,51 +199,74 @@ if #expired > 0 then
   redis.call('ZREMRANGEBYSCORE', log, '-inf', cutoff)
   changed = true
 end
-
-local allowed = used + cost <= limit
+-- Entries accepted by this call (score, member, ...), all at now; written after the last check.
+local added = {}
+local addedCost = {}
 local newestAt
+local newestRead = false
+local function newest ()
+  if not newestRead then
+    newestRead = true
+    local top = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')
+    if #top > 0 then newestAt = tonumber(top[2]) end
+  end
+  return newestAt
+end
+`
+
+const LOG_AFTER = `
+if #added > 0 then redis.call('ZADD', log, unpack(added)) end
+if changed then
+  if not newest() then
+    redis.call('DEL', log, meta)
+  else
+    local left = newestAt + window - now
+    redis.call('HSET', meta, 'n', used, 's', seq)
+    redis.call('PEXPIRE', log, left)
+    redis.call('PEXPIRE', meta, left)
+  end
+end
+`
+
+export const SLIDING_LOG = decider(`
+local allowed = used + cost <= limit
 if allowed and consume then
   seq = seq + 1
-  redis.call('ZADD', log, now, seq .. ':' .. cost)
+  added[#added + 1] = now
+  added[#added + 1] = seq .. ':' .. cost
+  addedCost[#addedCost + 1] = cost
   used = used + cost
   changed = true
+  newestRead = true
   newestAt = now
-else
-  local newest = redis.call('ZRANGE', log, -1, -1, 'WITHSCORES')
-  if #newest > 0 then newestAt = tonumber(newest[2]) end
 end
 
 local resetAt = now
-if not newestAt then
+if not newest() then
   used = 0
-  if changed then redis.call('DEL', log, meta) end
 else
   resetAt = newestAt + window
-  if changed then
-    redis.call('HSET', meta, 'n', used, 's', seq)
-    redis.call('PEXPIRE', log, resetAt - now)
-    redis.call('PEXPIRE', meta, resetAt - now)
-  end
 end
 
 if allowed then
   return { 1, limit - used, resetAt, 0, 0 }
 end
 -- Walk the oldest entries until enough cost has expired for this request;
--- every entry costs at least 1, so 'need' entries always suffice.
+-- every entry costs at least 1, so 'need' entries always suffice. Entries
+-- this call accepted are the newest, all at now.
 local need = used + cost - limit
 local oldest = redis.call('ZRANGE', log, 0, need - 1, 'WITHSCORES')
 local freed = 0
-local retryAt = resetAt
 for i = 1, #oldest, 2 do
   freed = freed + costOf(oldest[i])
-  if freed >= need then
-    retryAt = tonumber(oldest[i + 1]) + window
-    break
-  end
+  if freed >= need then return { 0, limit - used, resetAt, tonumber(oldest[i + 1]) + window - now, 0 } end
 end
-return { 0, limit - used, resetAt, retryAt - now, 0 }
-`)
+for i = 1, #addedCost do
+  freed = freed + addedCost[i]
+  if freed >= need then return { 0, limit - used, resetAt, window, 0 } end
+end
+return { 0, limit - used, resetAt, resetAt - now, 0 }
+`, { before: LOG_BEFORE, after: LOG_AFTER })
 
 /**
  * Token bucket, stored as the time the bucket will be full again ("theoretical
