@@ -27,15 +27,20 @@ function run (name) {
 
 /**
  * Ratio lines as the package benches print them: "ratio <what>: 1.23x",
- * "throughput ratio <what>: 0.80x" or "<what> = 1.20x".
+ * "throughput ratio <what>: 0.80x", "<what> = 1.20x", or several named
+ * values on one line: "latency ratio <what>: p50 1.00x, p99 0.69x".
  */
 function ratiosIn (out) {
   const found = []
   for (const line of out.split('\n')) {
-    const labelled = /^\s*(?:(\w+) )?ratio (.+?):\s*([\d.]+)x?\b/.exec(line)
+    const labelled = /^\s*(?:(\w+) )?ratio (.+?):\s*(.*)$/.exec(line)
     const equals = /^\s*(\S.*?)\s+=\s+([\d.]+)x\b/.exec(line)
-    if (labelled !== null) found.push([`${labelled[1] === undefined ? '' : `${labelled[1]} `}${labelled[2]}`, labelled[3]])
-    else if (equals !== null) found.push([equals[1], equals[2]])
+    if (labelled !== null) {
+      const what = `${labelled[1] === undefined ? '' : `${labelled[1]} `}${labelled[2]}`
+      const single = /^([\d.]+)x?\b/.exec(labelled[3])
+      if (single !== null) found.push([what, single[1]])
+      else for (const [, name, value] of labelled[3].matchAll(/(\w+) ([\d.]+)x\b/g)) found.push([`${what} ${name}`, value])
+    } else if (equals !== null) found.push([equals[1], equals[2]])
   }
   return found
 }
