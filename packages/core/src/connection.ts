@@ -91,10 +91,14 @@ export const WRITE_BATCH = 16
 /**
  * Coalesces the commands sent during one turn of the event loop into few
  * socket writes. ioredis writes each command on its own, which costs a system
- * call per command; commands sent together (a burst of publishes, the next
- * command of many requests woken by one batch of replies) then leave
- * WRITE_BATCH at a time. The socket is uncorked on the next tick, so nothing
- * waits for later I/O.
+ * call per command here and a read per command in Redis; commands sent
+ * together (a burst of publishes, the next command of many requests woken by
+ * one batch of replies) then leave WRITE_BATCH at a time.
+ *
+ * The socket is uncorked by setImmediate, after every I/O callback of this
+ * turn, not on the next tick: an HTTP server runs one callback per request,
+ * and a tick per callback wrote one GET per request (a 50-connection GET route
+ * cost Redis 13 µs of CPU per request, 3 µs batched). Nothing waits for later I/O.
  */
 function writeCoalescer (client: object): () => void {
   let corked: ReturnType<typeof socketStream>
@@ -118,7 +122,7 @@ function writeCoalescer (client: object): () => void {
     stream.cork()
     corked = stream
     queued = 1
-    process.nextTick(uncork)
+    setImmediate(uncork)
   }
 }
 

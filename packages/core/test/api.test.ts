@@ -100,6 +100,28 @@ test('close waits for pending replies', async (t) => {
   t.ok(results.every((r) => r.status === 'fulfilled'), 'every command sent before close got its reply')
 })
 
+test('commands sent from separate callbacks of one turn share a socket write', async (t) => {
+  const server = await startRedis()
+  t.teardown(server.stop)
+  const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
+  const redis = app.redkit.client as import('ioredis').Redis
+  await redis.ping()
+  const socket = redis.stream as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>
+  let writes = 0
+  for (const name of ['_write', '_writev'] as const) {
+    const original = socket[name].bind(socket)
+    socket[name] = (...args: unknown[]) => { writes++; return original(...args) }
+  }
+  const key = app.redkit.key('cb')
+  // Timers due together run as separate callbacks of one turn, with a tick
+  // between each, as the requests an HTTP server reads in one turn do.
+  const replies = await Promise.all(Array.from({ length: 10 }, async () =>
+    await new Promise((resolve, reject) => setTimeout(() => { redis.incr(key).then(resolve, reject) }, 1))))
+  t.same([...replies].sort((a, b) => Number(a) - Number(b)), Array.from({ length: 10 }, (_, i) => i + 1), 'each command got its own reply')
+  t.equal(writes, 1, `10 commands from 10 callbacks in ${writes} writes`)
+  await redis.pexpire(key, 60_000)
+})
+
 test('backoff is capped and jittered', async (t) => {
   const values = Array.from({ length: 200 }, (_, i) => backoff(i % 30))
   t.ok(values.every((v) => v >= 25 && v <= 2000), 'between half the base and the cap')
