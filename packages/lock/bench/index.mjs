@@ -21,8 +21,10 @@ import locks from '../dist/index.js'
 
 const IN_FLIGHT = 50
 const PAIRS = 10_000
-const ROUNDS = 7
-const HANDOFFS = 300
+// BENCH_ROUNDS and BENCH_HANDOFFS shorten a run; BENCH_ONLY=<part of a name>,… runs only the matching contenders.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
+const HANDOFFS = Number(process.env.BENCH_HANDOFFS ?? 300)
+const ONLY = process.env.BENCH_ONLY?.split(',').map((part) => part.trim().toLowerCase())
 const TTL = 10_000
 // BENCH_CPU_PROF=<dir>: each contender's process writes a --cpu-prof profile there.
 const PROFILE = process.env.BENCH_CPU_PROF
@@ -63,17 +65,22 @@ function client (server, extra = {}) {
   return c
 }
 
-/** Runs `pair(slot, i)` PAIRS times with IN_FLIGHT concurrent slots; returns pairs per second. */
+/**
+ * Runs `pair(slot, i)` PAIRS times with IN_FLIGHT concurrent slots; returns pairs per second and
+ * this process's CPU µs per pair (steadier than the rate on a busy machine).
+ */
 async function throughput (pair) {
   let next = 0
   const started = performance.now()
+  const cpu = process.cpuUsage()
   await Promise.all(Array.from({ length: IN_FLIGHT }, async (_, slot) => {
     while (next < PAIRS) {
       const i = next++
       await pair(slot, i)
     }
   }))
-  return PAIRS / ((performance.now() - started) / 1000)
+  const used = process.cpuUsage(cpu)
+  return { rate: PAIRS / ((performance.now() - started) / 1000), cpu: (used.user + used.system) / PAIRS }
 }
 
 /** The hand-written fenced lock: a script takes the lock and the next fencing token, a second deletes it if still ours. */
@@ -189,26 +196,43 @@ async function spawn (server, name) {
   return c
 }
 
-async function round (c) {
+/** redis-server's CPU time so far, in µs. */
+async function redisCpu (info) {
+  const text = await info.info('cpu')
+  const seconds = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(text)[1])
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6
+}
+
+/** One round of a contender: its rate, its process's CPU per pair and redis-server's CPU per pair. */
+async function round (c, info) {
+  const before = await redisCpu(info)
   c.send('run')
-  const [rate] = await once(c, 'message')
-  return rate
+  const [{ rate, cpu }] = await once(c, 'message')
+  return { rate, cpu, redisCpu: (await redisCpu(info) - before) / PAIRS }
 }
 
 async function main () {
   const server = await startRedis({ local: true })
-  const names = Object.keys(contenders)
+  const names = Object.keys(contenders).filter((name) => ONLY === undefined || ONLY.some((part) => name.toLowerCase().includes(part)))
+  const info = client(server)
   const children = {}
   for (const name of names) children[name] = await spawn(server, name)
 
   // Alternating rounds; each round starts with a different contender and odd rounds run
   // in reverse, so no contender always follows the same neighbour.
   const results = Object.fromEntries(names.map((name) => [name, []]))
+  const cpu = Object.fromEntries(names.map((name) => [name, { own: [], redis: [] }]))
   for (let r = 0; r < ROUNDS; r++) {
     const order = names.map((_, j) => names[(r + j) % names.length])
     if (r % 2 === 1) order.reverse()
-    for (const name of order) results[name].push(await round(children[name]))
+    for (const name of order) {
+      const measured = await round(children[name], info)
+      results[name].push(measured.rate)
+      cpu[name].own.push(measured.cpu)
+      cpu[name].redis.push(measured.redisCpu)
+    }
   }
+  info.disconnect()
   for (const c of Object.values(children)) {
     c.send('stop')
     await once(c, 'exit')
@@ -217,18 +241,24 @@ async function main () {
   console.log(`\nacquire + release pairs, ${IN_FLIGHT} in flight, ${PAIRS} pairs per round, ${ROUNDS} alternating rounds`)
   console.log('(one child process per contender, each on its own connection; redis-server spawned locally by this script;')
   console.log(' a full GC before each measurement;')
-  console.log(' pairs/s is the median over rounds, spread is the slowest–fastest round)\n')
+  console.log(' pairs/s is the median over rounds, spread is the slowest–fastest round;')
+  console.log(' CPU µs per pair, median over rounds: the contender\'s process, and redis-server)\n')
   const rate = (name) => median(results[name])
+  const has = (name) => names.includes(name)
   console.table(names.map((name) => ({
     contender: name,
     'pairs/s': Math.round(rate(name)),
     'spread pairs/s': spread(results[name]),
-    'vs raw': fixed(rate(name) / rate(RAW)) + 'x',
+    'vs raw': has(RAW) ? fixed(rate(name) / rate(RAW)) + 'x' : '-',
+    'CPU µs/pair': fixed(median(cpu[name].own), 1),
+    'redis CPU µs/pair': fixed(median(cpu[name].redis), 1),
     'fencing token': name === OURS || name === FENCED || name === FENCED_AP ? 'yes' : 'no'
   })))
   // Rounds run back to back, so the per-round ratio cancels much of the machine's drift.
-  const perRound = results[OURS].map((x, i) => x / results[RAW][i])
-  console.log(`@redkit/lock / raw per round: ${perRound.map((x) => fixed(x)).join(' ')} (median ${fixed(median(perRound))})`)
+  if (has(OURS) && has(RAW)) {
+    const perRound = results[OURS].map((x, i) => x / results[RAW][i])
+    console.log(`@redkit/lock / raw per round: ${perRound.map((x) => fixed(x)).join(' ')} (median ${fixed(median(perRound))})`)
+  }
 
   // Contended hand-off: time from the holder calling release to the waiter holding the lock.
   const ours = await app(server, 'bench:ours:')
@@ -274,12 +304,13 @@ async function main () {
   })))
 
   console.log('')
-  console.log(`ratio @redkit/lock / raw SET NX + CAD: ${fixed(rate(OURS) / rate(RAW))}`)
-  console.log(`ratio @redkit/lock / raw SET NX + CAD on the redkit connection: ${fixed(rate(OURS) / rate(RAW_CORE))}`)
-  console.log(`ratio @redkit/lock / raw fenced SET NX + INCR, CAD: ${fixed(rate(OURS) / rate(FENCED))}`)
-  console.log(`ratio @redkit/lock / raw fenced, ioredis auto-pipelined: ${fixed(rate(OURS) / rate(FENCED_AP))}`)
-  console.log(`ratio @redkit/lock / redlock: ${fixed(rate(OURS) / rate(REDLOCK))}`)
-  console.log(`ratio @redkit/lock / redis-semaphore: ${fixed(rate(OURS) / rate(SEM))}`)
+  const ratios = [
+    [RAW, 'raw SET NX + CAD'], [RAW_CORE, 'raw SET NX + CAD on the redkit connection'], [FENCED, 'raw fenced SET NX + INCR, CAD'],
+    [FENCED_AP, 'raw fenced, ioredis auto-pipelined'], [REDLOCK, 'redlock'], [SEM, 'redis-semaphore']
+  ]
+  for (const [name, label] of ratios) {
+    if (has(OURS) && has(name)) console.log(`ratio @redkit/lock / ${label}: ${fixed(rate(OURS) / rate(name))}`)
+  }
   console.log(`ratio hand-off p50 redis-semaphore / @redkit/lock: ${fixed(p50(SEM) / p50(OURS), 1)}`)
   console.log(`ratio hand-off p99 redis-semaphore / @redkit/lock: ${fixed(p99(SEM) / p99(OURS), 1)}`)
 

@@ -7,6 +7,8 @@ export interface LockRef {
   limit: number
   /** The backend's cache of this lock's key names, filled on first use. */
   keys?: string[]
+  /** The backend's cache of the keys its release script takes. */
+  releaseKeys?: string[]
 }
 
 /**

@@ -85,6 +85,9 @@ function lockInfo (kind: LockKind, name: string, holders: HolderInfo[]): LockInf
   return { name, kind, owner: newest.owner, token: newest.token, ttl: newest.ttl, holders }
 }
 
+/** Lock refs kept per name, so a name is checked and its keys are built once, not on every acquire. */
+const REFS_KEPT = 1024
+
 function lockRef (name: string): LockRef {
   return { kind: 'lock', name: checkName(name), limit: 1 }
 }
@@ -100,6 +103,7 @@ export class LockManager implements Locks {
   readonly #hooks: LockHooks = { settled: (lock) => { this.#held.delete(lock) } }
   /** How long a waiter keeps its place in the queue without retrying. */
   readonly #lease: number
+  readonly #refs = new Map<string, LockRef>()
   #seq = 0
   #listening = false
   /** The held count above which the next grant drops lost locks; doubles, so sweeps cost O(1) per grant. */
@@ -122,10 +126,10 @@ export class LockManager implements Locks {
     this.acquireRef(undefined, name, opts, true)
 
   withLock = async <T>(name: string, fn: LockWork<T>, opts?: AcquireOptions): Promise<T> =>
-    await this.withRef(lockRef(name), fn, opts)
+    await this.withRef(this.#lockRef(name), fn, opts)
 
   isLocked = async (name: string): Promise<LockInfo | null> =>
-    await this.inspectRef(lockRef(name))
+    await this.inspectRef(this.#lockRef(name))
 
   list = async (opts?: ListOptions): Promise<LockPage> => {
     const { cursor, limit } = checkListOptions(opts)
@@ -227,7 +231,7 @@ export class LockManager implements Locks {
 
   /** Without a ref, `name` is a lock name, checked here. `once` means tryAcquire: never wait, null when held. */
   async acquireRef (known: LockRef | undefined, name: string, opts: AcquireOptions | undefined, once: boolean): Promise<Lock | null> {
-    const ref = known ?? lockRef(name)
+    const ref = known ?? this.#lockRef(name)
     const { ttl, timeout, signal } = checkAcquireOptions(opts, this.#opts)
     if (signal?.aborted === true) throw new LockAbortedError(ref.name, { cause: signal.reason })
     const owner = `${this.#instanceId}:${++this.#seq}`
@@ -295,6 +299,17 @@ export class LockManager implements Locks {
       this.#waiters.delete(owner)
       if (queued && !granted) this.#leave(ref, owner)
     }
+  }
+
+  // Bounded by clearing: an app with more names than this rebuilds refs, as it did on every call before.
+  #lockRef (name: string): LockRef {
+    let ref = this.#refs.get(name)
+    if (ref === undefined) {
+      ref = lockRef(name)
+      if (this.#refs.size >= REFS_KEPT) this.#refs.clear()
+      this.#refs.set(name, ref)
+    }
+    return ref
   }
 
   #register (owner: string): Waiter {

@@ -31,7 +31,8 @@ import { SEM_ACQUIRE, SEM_EXTEND, SEM_INSPECT, SEM_LEAVE, SEM_RELEASE } from './
  *            and release, and pruned of ended leases whenever it is read:
  *            "l|<token>|<owner>|<name>"  a held lock, its holder in the entry
  *            "s|<name>"                  a semaphore with holders (until its last lease ends)
- *            "~"                         scored +inf: keeps the key while nothing is held
+ *            256 "~"                     scored +inf: keeps the key while nothing is held, and
+ *                                        keeps it a skiplist (see REGISTER; earlier versions wrote "~")
  *            PX = up to twice its longest lease.
  * Every script declares every key it touches, all in one Cluster slot.
  *

@@ -55,8 +55,10 @@ export function redisBackend (redkit: Redkit, counterTtl: number): Backend {
   }
   /** [holder(s), queue, alive, registry]: the keys of release. */
   const releaseKeys = (ref: LockRef): string[] => {
+    if (ref.releaseKeys !== undefined) return ref.releaseKeys
     const k = keysOf(ref)
-    return [k[0]!, k[2]!, k[3]!, k[4]!]
+    ref.releaseKeys = [k[0]!, k[2]!, k[3]!, k[4]!]
+    return ref.releaseKeys
   }
   const leaveKeys = (ref: LockRef): string[] => releaseKeys(ref).slice(0, 3)
   const extendKeys = (ref: LockRef): string[] => [keysOf(ref)[0]!, keysOf(ref)[4]!]

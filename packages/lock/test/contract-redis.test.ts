@@ -49,6 +49,20 @@ test('single Redis', async (t) => {
     t.equal(await a.release(), true)
   })
 
+  t.test('the registry is a skiplist from its first entry, and its keeper member is never listed nor counted', async (t) => {
+    const { app, keyPrefix } = await appOn(t, target)
+    const lock = await app.locks.acquire('encoding')
+    const registry = `${keyPrefix}lock:registry`
+    t.equal(await admin.object('ENCODING', registry), 'skiplist')
+    t.equal(await admin.zcard(registry), 2, 'the lock and the keeper')
+    t.equal(await app.locks.count(), 1)
+    t.same((await app.locks.list()).locks.map((l) => l.name), ['encoding'])
+    await lock.release()
+    t.equal(await app.locks.count(), 0)
+    t.same((await app.locks.list()).locks, [])
+    t.equal(await admin.object('ENCODING', registry), 'skiplist', 'kept while nothing is held')
+  })
+
   t.test('key layout: a lock is one string key with its lease as TTL, plus the fencing counter', async (t) => {
     const { app, keyPrefix } = await appOn(t, target, { counterTtl: 3_600_000 })
     const lock = await app.locks.acquire('layout', { ttl: 4000 })

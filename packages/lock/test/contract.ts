@@ -189,6 +189,20 @@ export function contract (t: Test, target: TestTarget): void {
     await Promise.all(held.map(async (l) => await l.release()))
   })
 
+  t.test('a held lock still excludes others after more than a thousand other names were used', async (t) => {
+    const { apps: [app] } = await setup(t)
+    const first = await app!.locks.acquire('first', { ttl: 60_000 })
+    for (let i = 0; i < 1100; i += 100) {
+      const locks = await Promise.all(Array.from({ length: 100 }, async (_, k) => await app!.locks.acquire(`other:${i + k}`)))
+      await Promise.all(locks.map(async (l) => await l.release()))
+    }
+    t.equal(await app!.locks.tryAcquire('first'), null, 'still held')
+    t.equal((await app!.locks.isLocked('first'))?.token, first.token)
+    t.equal(code(await app!.locks.acquire('a{b}').catch((e: unknown) => e)), 'FST_REDKIT_LOCK_INVALID_NAME', 'names are still checked')
+    t.equal(await first.release(), true)
+    t.ok(await app!.locks.tryAcquire('first') !== null, 'free after release')
+  })
+
   t.test('semaphore admits limit holders with increasing tokens', async (t) => {
     const { apps } = await setup(t, 2)
     const semA = apps[0]!.locks.semaphore('pool', 3)
