@@ -20,39 +20,54 @@ function publishNode (cluster: Cluster, channel: string): Cluster | Redis {
   return nodes[Math.abs(hash) % nodes.length]!
 }
 
-/** Characters of publishes held back before they are written: a few of the 16 kB reads Redis makes of a socket. */
+/** Most characters of publishes held back before they are written: a few of the 16 kB reads Redis makes of a socket. */
 const HOLD_CHARS = 64 * 1024
 
 /**
- * Holds a connection's publishes until the end of the tick or HOLD_CHARS,
- * whichever comes first. Core flushes its coalesced writes every few commands,
- * which suits request/reply traffic; a burst of small publishes then reaches
- * Redis in many small reads, and after each read Redis writes to every
- * subscriber again. Written in larger pieces, Redis reads and fans out the
- * burst in far fewer system calls, while still working on the first part as
- * the rest is encoded.
+ * Writes a tick's publishes in growing pieces: the first at once, then after
+ * 2, 4, 8… messages, at most HOLD_CHARS at a time, the rest at the end of the
+ * tick. Core flushes its coalesced writes every 16 commands, which suits
+ * request/reply traffic; a burst of small publishes then reaches Redis in many
+ * small reads, and after each read Redis writes to every subscriber again.
+ * Larger pieces cut those system calls on both sides, while the first messages
+ * still leave early, so Redis works on them as the rest are encoded.
  */
 class PublishBatch {
   private readonly held: Writable[] = []
-  private bytes = 0
+  private sent = 0
+  private chars = 0
+  private next = 1
   private readonly release = (): void => {
     for (const stream of this.held) stream.uncork()
     this.held.length = 0
-    this.bytes = 0
+    this.sent = 0
+    this.chars = 0
+    this.next = 1
   }
 
-  hold (conn: Redis | Cluster, size: number): void {
-    if (conn.status !== 'ready') return
+  publish (conn: Redis | Cluster, channel: string, payload: string): Promise<number> {
+    const holding = this.hold(conn)
+    const reply = conn.publish(channel, payload)
+    if (holding) this.written(payload.length)
+    return reply
+  }
+
+  private hold (conn: Redis | Cluster): boolean {
+    if (conn.status !== 'ready') return false
     const stream = (conn as { stream?: Writable }).stream
-    if (stream === undefined || !stream.writable) return
-    this.bytes += size
-    if (this.bytes > HOLD_CHARS) {
-      this.bytes = size
-      for (const held of this.held) flush(held)
-    }
-    if (this.held.includes(stream)) return
+    if (stream === undefined || !stream.writable) return false
+    if (this.held.includes(stream)) return true
     stream.cork()
     if (this.held.push(stream) === 1) process.nextTick(this.release)
+    return true
+  }
+
+  private written (size: number): void {
+    this.chars += size
+    if (++this.sent < this.next && this.chars < HOLD_CHARS) return
+    for (const stream of this.held) flush(stream)
+    this.next = this.sent * 2
+    this.chars = 0
   }
 }
 
@@ -129,8 +144,7 @@ export class RedisTransport implements Transport {
   publish (channel: string, payload: string): Promise<number> {
     if (this.sharded) return (this.client as Cluster).spublish(channel, payload) as Promise<number>
     const conn = this.redkit.isCluster ? publishNode(this.client as Cluster, channel) : this.client
-    this.batch.hold(conn, payload.length)
-    return conn.publish(channel, payload)
+    return this.batch.publish(conn, channel, payload)
   }
 
   async subscribe (channel: string): Promise<void> {
