@@ -173,6 +173,22 @@ export function contract (t: Test, backend: ContractBackend): void {
     t.equal(b.pubsub.stats().gaps, 0, 'no gap reported')
   })
 
+  t.test('a burst of large messages published in one tick arrives whole and in order on each channel', async (t) => {
+    const { a, b } = await pair(t, backend)
+    const got: Record<string, number[]> = { left: [], right: [] }
+    await b.pubsub.subscribe('left', (m) => { got.left!.push((m.data as { i: number }).i) })
+    await b.pubsub.subscribe('right', (m) => { got.right!.push((m.data as { i: number }).i) })
+    // Several hundred kB: more than a connection holds back before writing.
+    const pad = 'x'.repeat(3000)
+    const sent = Array.from({ length: 200 }, (_, i) => i)
+    const replies = sent.map(async (i) => await a.pubsub.publish(i % 2 === 0 ? 'left' : 'right', { i, pad }))
+    await Promise.all(replies)
+    await until(() => got.left!.length + got.right!.length === sent.length)
+    t.same(got.left, sent.filter((i) => i % 2 === 0))
+    t.same(got.right, sent.filter((i) => i % 2 === 1))
+    t.equal(b.pubsub.stats().gaps, 0, 'no gap reported')
+  })
+
   t.test('a throwing or slow handler does not affect the others', async (t) => {
     const { a, b } = await pair(t, backend, { slowHandlerMs: 20 })
     const gate = deferred()
