@@ -7,11 +7,16 @@ import { MS_OF, type LuaScript } from '@redkit/core/kit'
 
 /**
  * Sorted sets scored by expiry in ms on the server clock. An expired member
- * is never counted (ZCOUNT skips it), and each write drops a bounded number
- * of them, so no call does work in proportion to the keyspace.
+ * is never counted (ZCOUNT skips it), and each write that adds or removes a
+ * member drops a bounded number of them, so no call does work in proportion
+ * to the keyspace. A write that only moves a member's score leaves the set's
+ * size as it was, so it has nothing to make up for.
  */
 const LIB = MS_OF + `
 local PRUNE = 100
+-- A set's expiry is moved past its latest score by this much more, so the
+-- writes that follow within that time find it far enough and skip the move.
+local SLACK = 60000
 local function now_ms()
   return msOf(redis.call('TIME'))
 end
@@ -20,11 +25,12 @@ local function trim(key, now)
   if #old > 0 then redis.call('ZREM', key, unpack(old)) end
 end
 -- Adds a member at score (or removes it when score is nil) and keeps the
--- set alive at least until its latest score.
+-- set alive at least until its latest score (and at most SLACK past it).
 local function place(key, member, score, now)
   if score then
-    redis.call('ZADD', key, score, member)
-    if redis.call('PTTL', key) < score - now then redis.call('PEXPIREAT', key, score) end
+    local added = redis.call('ZADD', key, score, member)
+    if redis.call('PTTL', key) < score - now then redis.call('PEXPIREAT', key, score + SLACK) end
+    if added == 0 then return end
   else
     redis.call('ZREM', key, member)
   end
