@@ -88,6 +88,20 @@ export function createClient (config: ResolvedConfig): RedisClient {
  */
 export const WRITE_BATCH = 16
 
+/** The uncork of every coalescer holding a corked socket, until its setImmediate runs. */
+const corkedNow = new Set<() => void>()
+
+/**
+ * Writes every socket corked for this turn now. A package that gathers its
+ * commands in a setImmediate callback of its own calls it after sending
+ * them: a setImmediate queued in that phase runs only in the next turn of the
+ * loop, after a whole round of I/O callbacks, and a deadline armed at the
+ * send would count that wait against Redis.
+ */
+export function flushWrites (): void {
+  for (const uncork of corkedNow) uncork()
+}
+
 /**
  * Coalesces the commands sent during one turn of the event loop into few
  * socket writes. ioredis writes each command on its own, which costs a system
@@ -104,8 +118,10 @@ function writeCoalescer (client: object): () => void {
   let corked: ReturnType<typeof socketStream>
   let queued = 0
   const uncork = (): void => {
-    const stream = corked!
+    const stream = corked
+    if (stream === undefined) return
     corked = undefined
+    corkedNow.delete(uncork)
     stream.uncork()
   }
   return () => {
@@ -122,6 +138,7 @@ function writeCoalescer (client: object): () => void {
     stream.cork()
     corked = stream
     queued = 1
+    corkedNow.add(uncork)
     setImmediate(uncork)
   }
 }

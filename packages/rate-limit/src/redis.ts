@@ -1,4 +1,5 @@
 import type { Redkit } from '@redkit/core'
+import { flushWrites } from '@redkit/core/kit'
 import type { Backend, BackendLimit, DecideCallback, Decision, OnRefusal } from './backend.js'
 import { RateLimitDeadlineError } from './errors.js'
 import { FIXED_WINDOW, SLIDING_COUNTER, SLIDING_LOG, TOKEN_BUCKET } from './lua.js'
@@ -179,7 +180,9 @@ export class RedisBackend implements Backend {
         else this.#together(same)
       }
     }
-    // Armed after the commands are handed to the connection (which writes them in this turn).
+    // This runs in the check phase, where core's own end-of-turn write would wait
+    // for the next turn; the deadlines start with the write, so write now.
+    flushWrites()
     for (const item of batch) this.#watch(item)
     this.#groups.clear()
   }

@@ -1,5 +1,5 @@
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
-import { defineLua } from '@redkit/core/kit'
+import { defineLua, flushWrites } from '@redkit/core/kit'
 import {
   META_FIELD, parseMeta, SESSION_ID, type IdPage, type IndexCleanupReport, type IndexEntry, type LoadedRaw, type SavePlan,
   type SessionBackend, type SessionCounts, type StoredMeta
@@ -72,6 +72,8 @@ export class RedisBackend implements SessionBackend {
     const queue = this.queue
     this.queue = []
     for (const send of queue) send()
+    // Core writes a turn's commands in a setImmediate, which, queued from this one, would wait a turn.
+    flushWrites()
   }
 
   constructor (private readonly redkit: Redkit, private readonly options: ResolvedStoreOptions) {
