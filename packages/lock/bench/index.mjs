@@ -1,7 +1,8 @@
 // Compares @redkit/lock with redlock, redis-semaphore, a raw SET NX PX +
 // compare-and-delete, and the same raw lock with a fencing counter (INCR in
 // the acquire script), also on an ioredis client with auto-pipelining (what a
-// performance-minded user writes by hand), against one redis-server this
+// performance-minded user writes by hand) and on the redkit connection (the
+// lock's own cost), against one redis-server this
 // script starts itself.
 // Each contender runs in a child process of its own (this script, forked with
 // BENCH_CONTENDER set), as in an app that uses one lock library: no other
@@ -84,7 +85,7 @@ async function throughput (pair) {
 }
 
 /** The hand-written fenced lock: a script takes the lock and the next fencing token, a second deletes it if still ours. */
-function fencedRaw (fenced, label) {
+function fencedRaw (fenced, label, close = async () => fenced.disconnect()) {
   fenced.defineCommand('fencedAcquire', { numberOfKeys: 2, lua: FENCED_ACQUIRE })
   fenced.defineCommand('compareAndDelete', { numberOfKeys: 1, lua: COMPARE_AND_DELETE })
   const pair = async (slot, i) => {
@@ -93,13 +94,14 @@ function fencedRaw (fenced, label) {
     if (!(await fenced.fencedAcquire(key, `${key}:fence`, value, TTL) > 0)) throw new Error('raw fenced lock held')
     await fenced.compareAndDelete(key, value)
   }
-  return { pair, close: async () => fenced.disconnect() }
+  return { pair, close }
 }
 
 const RAW = 'raw SET NX PX + CAD'
 const RAW_CORE = 'raw SET NX PX + CAD, redkit connection'
 const FENCED = 'raw fenced: SET NX PX + INCR script, CAD'
 const FENCED_AP = 'raw fenced, ioredis auto-pipelined'
+const FENCED_CORE = 'raw fenced, redkit connection'
 const OURS = '@redkit/lock'
 const REDLOCK = 'redlock 5.0.0-beta.2'
 const SEM = 'redis-semaphore Mutex'
@@ -138,6 +140,12 @@ const contenders = {
       await a.redkit.client.benchCompareAndDelete(key, value)
     }
     return { pair, close: async () => await a.close() }
+  },
+  // The fenced raw pair on the redkit connection: the same Redis work as the lock's
+  // common path minus the registry, on the same connection.
+  [FENCED_CORE]: async (server) => {
+    const a = await app(server, 'bench:fencedcore:')
+    return fencedRaw(a.redkit.client, 'fencedcore', async () => await a.close())
   },
   [FENCED]: async (server) => fencedRaw(client(server), 'fenced'),
   [FENCED_AP]: async (server) => fencedRaw(client(server, { enableAutoPipelining: true }), 'fencedap'),
@@ -252,7 +260,7 @@ async function main () {
     'vs raw': has(RAW) ? fixed(rate(name) / rate(RAW)) + 'x' : '-',
     'CPU µs/pair': fixed(median(cpu[name].own), 1),
     'redis CPU µs/pair': fixed(median(cpu[name].redis), 1),
-    'fencing token': name === OURS || name === FENCED || name === FENCED_AP ? 'yes' : 'no'
+    'fencing token': [OURS, FENCED, FENCED_AP, FENCED_CORE].includes(name) ? 'yes' : 'no'
   })))
   // Rounds run back to back, so the per-round ratio cancels much of the machine's drift.
   if (has(OURS) && has(RAW)) {
@@ -305,7 +313,8 @@ async function main () {
 
   console.log('')
   const ratios = [
-    [RAW, 'raw SET NX + CAD'], [RAW_CORE, 'raw SET NX + CAD on the redkit connection'], [FENCED, 'raw fenced SET NX + INCR, CAD'],
+    [RAW, 'raw SET NX + CAD'], [RAW_CORE, 'raw SET NX + CAD on the redkit connection'],
+    [FENCED_CORE, 'raw fenced SET NX + INCR, CAD on the redkit connection'], [FENCED, 'raw fenced SET NX + INCR, CAD'],
     [FENCED_AP, 'raw fenced, ioredis auto-pipelined'], [REDLOCK, 'redlock'], [SEM, 'redis-semaphore']
   ]
   for (const [name, label] of ratios) {
