@@ -11,6 +11,7 @@ import { RedkitMemoryModeError } from './errors.js'
 import { escapeGlob, hashTag, joinKey } from './keys.js'
 import { resolveConfig, type RedkitOptions, type ResolvedConfig } from './options.js'
 import { scanKeys, type ScanOptions } from './scan.js'
+import { scriptRunner } from './script.js'
 import { SubscriberHub, type MessageListener, type RedkitSubscription, type SubscribeOptions } from './subscriber.js'
 
 export type RedkitMode = 'redis' | 'memory'
@@ -211,15 +212,12 @@ function buildRedkit (client: RedisClient | null, config: ResolvedConfig, stats:
     defineScript: <T>(name: string, lua: string, numberOfKeys?: number, opts?: ScriptOptions): RedkitScript<T> => {
       if (client === null) return memoryOnly(`script ${name}`)
       if (opts?.failWhileMigrating === true) markFailOnTryAgain(lua)
+      // Also a client command under its name, for callers that pipeline it or call it with a flat argument list.
       if (scripts.get(name) !== lua) {
         client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys })
         scripts.set(name, lua)
       }
-      const run = (client as unknown as Record<string, (...args: unknown[]) => Promise<T>>)[name]!.bind(client)
-      // ioredis takes the key count as the first argument when it is not fixed.
-      // Returned as is, without an async wrapper: scripts sit on hot paths.
-      if (numberOfKeys === undefined) return (keys, args = []) => run(keys.length, ...keys, ...args)
-      return (keys, args = []) => run(...keys, ...args)
+      return scriptRunner<T>(client, lua, numberOfKeys)
     },
     subscribe: (names, listener, opts) => {
       if (client === null) return memoryOnly('subscribe()')
