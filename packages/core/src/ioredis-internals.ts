@@ -69,6 +69,25 @@ export function socketStream (client: object): Writable | undefined {
   return (client as { stream?: Writable }).stream
 }
 
+/** The part of ioredis' Command class core builds commands from. */
+export type CommandClass = new (name: string, args: unknown[], options: Record<string, unknown>) => IoredisCommand & { args: unknown[] }
+
+/**
+ * A Command class whose name and arguments are chosen as ioredis writes it,
+ * with the socket it goes to: ioredis calls toWritable(socket) at that
+ * moment, and its own Script class picks EVAL or EVALSHA there the same way.
+ */
+export function commandChosenAtWrite (Base: CommandClass, choose: (command: InstanceType<CommandClass>, socket: object) => void): CommandClass {
+  const base = Base as unknown as new (...args: ConstructorParameters<CommandClass>) => InstanceType<CommandClass>
+  const write = (Base.prototype as { toWritable: (this: object, socket: object) => unknown }).toWritable
+  return class extends base {
+    toWritable (socket: object): unknown {
+      choose(this, socket)
+      return write.call(this, socket)
+    }
+  }
+}
+
 /** Calls `listener` with each node connection a Cluster client opens ('+node'). */
 export function onClusterNode<N> (cluster: { on: (event: string, listener: (node: N) => void) => unknown }, listener: (node: N) => void): void {
   cluster.on('+node', listener)

@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import { freePort } from '@redkit/testing'
 import {
-  interceptSendCommand, IOREDIS_TIMEOUT_MESSAGE, IOREDIS_UNAVAILABLE_PREFIXES, isMaxRetriesError, isSettled,
-  offlineQueueLength, onClusterNode, pendingQueues, queuedCommand, socketStream, type IoredisCommand
+  commandChosenAtWrite, interceptSendCommand, IOREDIS_TIMEOUT_MESSAGE, IOREDIS_UNAVAILABLE_PREFIXES, isMaxRetriesError, isSettled,
+  offlineQueueLength, onClusterNode, pendingQueues, queuedCommand, socketStream, type CommandClass, type IoredisCommand
 } from '../src/ioredis-internals.js'
 
 interface Client {
@@ -18,7 +18,7 @@ interface Client {
 }
 type ClientClass = new (...args: any[]) => Client
 /** The part of an ioredis module the checks use: ioredis 6 from the workspace, or 5 from a temp dir. */
-export interface IoredisModule { Redis: ClientClass, Cluster: ClientClass }
+export interface IoredisModule { Redis: ClientClass, Cluster: ClientClass, Command: CommandClass }
 
 type T = Test
 
@@ -86,6 +86,20 @@ export async function checkInternals (t: T, io: IoredisModule, root: string, red
     t.ok(stream.writableLength > 0, 'the writes wait in the corked socket')
     stream.uncork()
     t.equal((await Promise.all(replies)).join(), 'PONG,PONG,PONG')
+  })
+
+  await t.test('a Command learns its socket as it is written, and may change its name and arguments then', async (t) => {
+    const client = single()
+    await client.connect()
+    const sockets: object[] = []
+    const Echo = commandChosenAtWrite(io.Command, (command, socket) => {
+      sockets.push(socket)
+      command.name = 'echo'
+      command.args[0] = 'chosen at write'
+    })
+    const send = (client as unknown as { sendCommand: (c: object) => Promise<unknown> }).sendCommand.bind(client)
+    t.equal(await send(new Echo('ping', ['placeholder'], { replyEncoding: 'utf8' })), 'chosen at write')
+    t.equal(sockets[0], socketStream(client), 'toWritable got the connection\'s socket')
   })
 
   await t.test('ioredis rejects with the messages core classifies', async (t) => {

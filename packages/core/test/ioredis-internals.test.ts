@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { dirname } from 'node:path'
 import { test } from 'tap'
-import { Cluster, Redis } from 'ioredis'
+import { Cluster, Command, Redis } from 'ioredis'
 import { startCluster, startRedis } from '@redkit/testing'
 import { checkInternals, type IoredisModule } from './ioredis-internals-checks.js'
 
@@ -12,5 +12,5 @@ test('ioredis internals core relies on, on the installed ioredis', async (t) => 
   const cluster = await startCluster()
   t.teardown(cluster.stop)
   const root = dirname(createRequire(import.meta.url).resolve('ioredis/package.json'))
-  await checkInternals(t, { Redis, Cluster } as unknown as IoredisModule, root, server, cluster.nodes)
+  await checkInternals(t, { Redis, Cluster, Command } as unknown as IoredisModule, root, server, cluster.nodes)
 })

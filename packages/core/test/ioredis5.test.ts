@@ -27,8 +27,8 @@ test('ioredis internals core relies on, on ioredis 5', async (t) => {
     const { version } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }
     await t.test(`ioredis ${version}`, async (t) => {
       t.match(version, /^5\./)
-      const mod = await import(pathToFileURL(join(root, 'built', 'index.js')).href) as { default: IoredisModule['Redis'] & { Cluster: IoredisModule['Cluster'] } }
-      await checkInternals(t, { Redis: mod.default, Cluster: mod.default.Cluster }, root, server, cluster.nodes)
+      const mod = await import(pathToFileURL(join(root, 'built', 'index.js')).href) as { default: IoredisModule['Redis'] & { Cluster: IoredisModule['Cluster'], Command: IoredisModule['Command'] } }
+      await checkInternals(t, { Redis: mod.default, Cluster: mod.default.Cluster, Command: mod.default.Command }, root, server, cluster.nodes)
     })
   }
 })
