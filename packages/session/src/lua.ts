@@ -20,8 +20,8 @@ local SLACK = 60000
 local function now_ms()
   return msOf(redis.call('TIME'))
 end
-local function trim(key, now)
-  local old = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, PRUNE)
+local function trim(key, now, limit)
+  local old = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, limit or PRUNE)
   if #old > 0 then redis.call('ZREM', key, unpack(old)) end
 end
 -- Adds a member at score (or removes it when score is nil) and keeps the
@@ -35,6 +35,14 @@ local function place(key, member, score, now)
     redis.call('ZREM', key, member)
   end
   trim(key, now)
+end
+-- place() for many members at once: flat {score, member, ...} and their
+-- highest score. A write that adds n members drops up to max(n, PRUNE)
+-- expired ones, so a batch still makes up for its growth.
+local function placeMany(key, pairs, top, now)
+  local added = redis.call('ZADD', key, unpack(pairs))
+  if redis.call('PTTL', key) < top - now then redis.call('PEXPIREAT', key, top + SLACK) end
+  if added > 0 then trim(key, now, math.max(added, PRUNE)) end
 end
 local function live(key, now)
   return redis.call('ZCARD', key) - redis.call('ZCOUNT', key, '-inf', now)
@@ -113,6 +121,69 @@ if KEYS[3] then
   if ARGV[7] ~= '' then index(KEYS[k], KEYS[4], ARGV[5], ARGV[7], nil, now) end
 end
 return 1
+`
+
+/**
+ * Single server only: the first saves ('n' and 'f' modes, no fields to
+ * delete, no previous user) of several sessions queued in one turn of the
+ * event loop, as SAVE would write each of them, in order, with one read of
+ * the clock and one variadic ZADD per registry for the lot. Each session
+ * is checked and written on its own: one refused (a tombstoned 'n' id)
+ * leaves the others written.
+ *
+ * KEYS[1] = registry
+ * KEYS[2] = users registry
+ * KEYS[3..] = per session, in ARGV order: its hash, its tombstone, then the
+ *   index of its user when one is set
+ * ARGV[1] = number of sessions
+ * ARGV[2..] = per session: mode ('n' or 'f', as for SAVE), ttl (ms), number
+ *   of field/value pairs, session id, user or '', then the field/value pairs
+ * returns = {1 when written or 0 when refused, ...} in ARGV order
+ */
+export const SAVE_BATCH = LIB + `
+local now = now_ms()
+local out = {}
+local reg, regTop = {}, 0
+local users, usersTop = {}, 0
+local k, a = 3, 2
+for i = 1, tonumber(ARGV[1]) do
+  local mode, ttl, nset = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local id, user = ARGV[a + 3], ARGV[a + 4]
+  local key, gone, idx = KEYS[k], KEYS[k + 1], nil
+  k = k + 2
+  if user ~= '' then
+    idx = KEYS[k]
+    k = k + 1
+  end
+  local first = a + 5
+  local last = first + nset * 2 - 1
+  a = last + 1
+  out[i] = 1
+  if mode == 'n' then
+    if redis.call('EXISTS', gone) == 1 then out[i] = 0 else redis.call('DEL', key) end
+  end
+  if out[i] == 1 then
+    while first <= last do
+      local stop = math.min(first + 999, last)
+      redis.call('HSET', key, unpack(ARGV, first, stop))
+      first = stop + 1
+    end
+    redis.call('PEXPIRE', key, ttl)
+    local score = now + ttl
+    reg[#reg + 1] = score
+    reg[#reg + 1] = id
+    if score > regTop then regTop = score end
+    if idx then
+      local latest = index(idx, false, id, user, score, now)
+      users[#users + 1] = latest
+      users[#users + 1] = user
+      if latest > usersTop then usersTop = latest end
+    end
+  end
+end
+if #reg > 0 then placeMany(KEYS[1], reg, regTop, now) end
+if #users > 0 then placeMany(KEYS[2], users, usersTop, now) end
+return out
 `
 
 /**
@@ -284,6 +355,7 @@ return {meta, msOf(redis.call('TIME')) + pttl}
 /** Every script with its command name and key count (undefined: it varies with the server kind and the user, and is passed per call). */
 export const SCRIPTS = {
   save: { name: 'redkitSessionSave', keys: undefined, lua: SAVE },
+  saveBatch: { name: 'redkitSessionSaveBatch', keys: undefined, lua: SAVE_BATCH },
   touch: { name: 'redkitSessionTouch', keys: undefined, lua: TOUCH },
   index: { name: 'redkitSessionIndex', keys: undefined, lua: INDEX },
   register: { name: 'redkitSessionRegister', keys: 2, lua: REGISTER },

@@ -8,6 +8,8 @@ import { decodeCursor, encodeCursor } from './cursor.js'
 import { SessionInvalidCursorError } from './errors.js'
 import { SCRIPTS } from './lua.js'
 import type { ResolvedStoreOptions } from './options.js'
+import { batchable, SaveBatch } from './save-batch.js'
+import { SessionKeys } from './keys.js'
 
 const CLEAR_BATCH = 100
 const MODES = { new: 'n', fresh: 'f', update: 'u' } as const
@@ -16,28 +18,15 @@ const SEND_BATCH = 256
 const INDEX_SCAN_COUNT = 100
 const REPAIR_CHUNK = 100
 
-/** Escapes what hashTag would fold, so distinct user ids never share a key. */
-function tagSafe (text: string): string {
-  return text.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-}
-
 function isUnknownCommand (err: unknown): boolean {
   return /unknown command/i.test((err as Error | null)?.message ?? '')
 }
 
-/**
- * Key layout (under the core prefix):
- *   sess:{<id>}              hash: '#meta', '#cookie' and '.<field>' JSON values
- *   sess-gone:{<id>}         tombstone of a destroyed session
- *   sess-user:{<user>}       sorted set of a user's session ids scored by expiry (ms)
- *   sess-reg:{<tag>}         sorted set of every session id scored by expiry (ms)
- *   sess-reg-users:{<tag>}   sorted set of user ids scored by their latest session expiry (ms)
- *   sess-bridge:<hash>       bridge token payload
- * The two registries share the tag <prefix>sess, so one script updates both on Cluster.
- */
+/** Sessions on Redis; keys.ts has the key layout. */
 export class RedisBackend implements SessionBackend {
   private readonly client: RedisClient
   private readonly saveScript: RedkitScript<number>
+  private readonly saveBatchScript: RedkitScript<number[]>
   private readonly touchScript: RedkitScript<number>
   private readonly indexScript: RedkitScript<number>
   private readonly registerScript: RedkitScript<number>
@@ -47,9 +36,7 @@ export class RedisBackend implements SessionBackend {
   private readonly userListScript: RedkitScript<string[]>
   private readonly takeScript: RedkitScript<string | null>
   private readonly metaScript: RedkitScript<[string, number] | null>
-  private readonly sessionPrefix: string
-  private readonly gonePrefix: string
-  private readonly userPrefix: string
+  private readonly keys: SessionKeys
   readonly registry: string
   readonly usersRegistry: string
   /** On a single server, one script updates the session, its user index and the registries at once. */
@@ -68,9 +55,12 @@ export class RedisBackend implements SessionBackend {
    * they were issued.
    */
   private queue: Array<() => void> = []
+  /** The batch of first saves in the queue that later first saves join (single server). */
+  private batch: SaveBatch | undefined
   private readonly flushQueue = (): void => {
     const queue = this.queue
     this.queue = []
+    this.batch = undefined
     for (const send of queue) send()
     // Core writes a turn's commands in a setImmediate, which, queued from this one, would wait a turn.
     flushWrites()
@@ -79,14 +69,12 @@ export class RedisBackend implements SessionBackend {
   constructor (private readonly redkit: Redkit, private readonly options: ResolvedStoreOptions) {
     if (redkit.client === null) throw new Error('RedisBackend needs a Redis client')
     this.client = redkit.client
-    this.sessionPrefix = redkit.key('sess', '')
-    this.gonePrefix = redkit.key('sess-gone', '')
-    this.userPrefix = redkit.key('sess-user', '')
-    const tag = redkit.hashTag(`${redkit.prefix}sess`)
-    this.registry = redkit.key('sess-reg', tag)
-    this.usersRegistry = redkit.key('sess-reg-users', tag)
+    this.keys = new SessionKeys(redkit)
+    this.registry = this.keys.registry
+    this.usersRegistry = this.keys.usersRegistry
     this.inline = !redkit.isCluster
     this.saveScript = defineLua(redkit, SCRIPTS.save)
+    this.saveBatchScript = defineLua(redkit, SCRIPTS.saveBatch)
     this.touchScript = defineLua(redkit, SCRIPTS.touch)
     this.indexScript = defineLua(redkit, SCRIPTS.index)
     this.registerScript = defineLua(redkit, SCRIPTS.register)
@@ -98,38 +86,39 @@ export class RedisBackend implements SessionBackend {
     this.metaScript = defineLua(redkit, SCRIPTS.meta)
   }
 
-  /** Sends `send()` with the commands queued in this turn of the event loop, in order. */
-  private enqueue<T> (send: () => Promise<T>): Promise<T> {
+  private push (send: () => void): void {
+    if (this.queue.length >= SEND_BATCH) this.flushQueue()
+    if (this.queue.length === 0) setImmediate(this.flushQueue)
+    this.queue.push(send)
+  }
+
+  /** Sends `send()`, a command of session `id`, with the commands queued in this turn of the event loop, in order. */
+  private enqueue<T> (id: string, send: () => Promise<T>): Promise<T> {
+    this.batch?.after.add(id)
     return new Promise<T>((resolve, reject) => {
-      if (this.queue.length >= SEND_BATCH) this.flushQueue()
-      if (this.queue.length === 0) setImmediate(this.flushQueue)
-      this.queue.push(() => { send().then(resolve, reject) })
+      this.push(() => { send().then(resolve, reject) })
     })
+  }
+
+  /**
+   * Queues a first save into the open batch, or opens one at this point of
+   * the queue: the saves of one turn then cost Redis one script call and one
+   * ZADD per registry instead of one of each per session.
+   */
+  private async saveFirst (plan: SavePlan): Promise<boolean> {
+    let batch = this.batch
+    if (batch === undefined || !batch.accepts(plan.id, plan.set)) {
+      const opened = new SaveBatch(this.registry, this.usersRegistry, this.saveBatchScript)
+      this.push(() => { opened.send() })
+      this.batch = batch = opened
+    }
+    const user = plan.user === undefined ? undefined : this.keys.user(plan.user)
+    return await batch.add(plan, this.keys.session(plan.id), this.keys.gone(plan.id), user)
   }
 
   /** Sends what is queued now, before a command that bypasses the queue. */
   private flush (): void {
     if (this.queue.length > 0) this.flushQueue()
-  }
-
-  private sessionPattern (): string {
-    return `${this.redkit.escapeGlob(this.sessionPrefix)}{*}`
-  }
-
-  private userPattern (): string {
-    return `${this.redkit.escapeGlob(this.userPrefix)}*`
-  }
-
-  sessionKey (id: string): string {
-    return `${this.sessionPrefix}{${id}}`
-  }
-
-  private goneKey (id: string): string {
-    return `${this.gonePrefix}{${id}}`
-  }
-
-  userKey (user: string): string {
-    return `${this.userPrefix}{${tagSafe(user)}}`
   }
 
   /**
@@ -143,8 +132,8 @@ export class RedisBackend implements SessionBackend {
   async load (id: string): Promise<LoadedRaw | null> {
     let reply = this.loading.get(id)
     if (reply === undefined) {
-      const key = this.sessionKey(id)
-      const sent = this.enqueue(() => this.client.hgetall(key))
+      const key = this.keys.session(id)
+      const sent = this.enqueue(id, () => this.client.hgetall(key))
       // Registered first, so it runs before anything waiting on a later reply.
       const forget = (): void => { if (this.loading.get(id) === sent) this.loading.delete(id) }
       sent.then(forget, forget)
@@ -157,19 +146,20 @@ export class RedisBackend implements SessionBackend {
   }
 
   async save (plan: SavePlan): Promise<boolean> {
+    if (this.inline && batchable(plan)) return await this.saveFirst(plan)
     const { id, user, previousUser } = plan
     const moved = previousUser !== undefined && previousUser !== user ? previousUser : undefined
-    const keys = [this.sessionKey(id), this.goneKey(id)]
+    const keys = [this.keys.session(id), this.keys.gone(id)]
     const args: Array<string | number> = [MODES[plan.mode], plan.ttlMs, plan.set.length / 2, plan.del.length, id]
     if (this.inline) {
       keys.push(this.registry, this.usersRegistry)
-      if (user !== undefined) keys.push(this.userKey(user))
-      if (moved !== undefined) keys.push(this.userKey(moved))
+      if (user !== undefined) keys.push(this.keys.user(user))
+      if (moved !== undefined) keys.push(this.keys.user(moved))
     }
     args.push(user ?? '', moved ?? '')
     for (const item of plan.set) args.push(item)
     for (const item of plan.del) args.push(item)
-    const saved = await this.enqueue(() => this.saveScript(keys, args)) === 1
+    const saved = await this.enqueue(id, () => this.saveScript(keys, args)) === 1
     if (saved && !this.inline) await this.registerApart(id, plan.ttlMs, user, moved)
     return saved
   }
@@ -182,31 +172,31 @@ export class RedisBackend implements SessionBackend {
   private async registerApart (id: string, ttl: number, user: string | undefined, moved: string | undefined): Promise<void> {
     this.flush()
     const args: Array<string | number> = [id, ttl]
-    if (moved !== undefined) args.push(moved, await this.indexScript([this.userKey(moved)], [0, id, moved]))
-    if (user !== undefined) args.push(user, await this.indexScript([this.userKey(user)], [ttl, id, user]))
+    if (moved !== undefined) args.push(moved, await this.indexScript([this.keys.user(moved)], [0, id, moved]))
+    if (user !== undefined) args.push(user, await this.indexScript([this.keys.user(user)], [ttl, id, user]))
     await this.registerScript([this.registry, this.usersRegistry], args)
   }
 
   async touch (id: string, ttlMs: number, user: string | undefined): Promise<boolean> {
     if (this.inline) {
-      const keys = [this.sessionKey(id), this.registry, this.usersRegistry]
-      if (user !== undefined) keys.push(this.userKey(user))
-      return await this.enqueue(() => this.touchScript(keys, [ttlMs, id, user ?? ''])) === 1
+      const keys = [this.keys.session(id), this.registry, this.usersRegistry]
+      if (user !== undefined) keys.push(this.keys.user(user))
+      return await this.enqueue(id, () => this.touchScript(keys, [ttlMs, id, user ?? ''])) === 1
     }
-    const key = this.sessionKey(id)
-    const touched = await this.enqueue(() => this.touchScript([key], [ttlMs, id, ''])) === 1
+    const key = this.keys.session(id)
+    const touched = await this.enqueue(id, () => this.touchScript([key], [ttlMs, id, ''])) === 1
     if (touched) await this.registerApart(id, ttlMs, user, undefined)
     return touched
   }
 
   async destroy (id: string, tombstone: boolean): Promise<void> {
-    const keys = [this.sessionKey(id), this.goneKey(id)]
+    const keys = [this.keys.session(id), this.keys.gone(id)]
     if (this.inline) keys.push(this.registry)
-    const meta = await this.enqueue(() => this.destroyScript(keys, [tombstone ? this.options.tombstoneTtlMs : 0, id]))
+    const meta = await this.enqueue(id, () => this.destroyScript(keys, [tombstone ? this.options.tombstoneTtlMs : 0, id]))
     const user = parseMeta(meta)?.u
     if (this.inline) {
       this.flush()
-      if (user !== undefined) await this.indexScript([this.userKey(user), this.usersRegistry], [0, id, user])
+      if (user !== undefined) await this.indexScript([this.keys.user(user), this.usersRegistry], [0, id, user])
       return
     }
     await this.registerApart(id, 0, undefined, user)
@@ -214,15 +204,14 @@ export class RedisBackend implements SessionBackend {
 
   async * ids (): AsyncIterable<string> {
     this.flush()
-    const start = this.sessionPrefix.length + 1
-    for await (const key of this.redkit.scan(this.sessionPattern(), { type: 'hash' })) {
-      yield key.slice(start, -1)
+    for await (const key of this.redkit.scan(this.keys.sessionPattern, { type: 'hash' })) {
+      yield this.keys.idOf(key)
     }
   }
 
   async clear (): Promise<void> {
     this.flush()
-    for (const pattern of [this.sessionPattern(), this.userPattern()]) {
+    for (const pattern of [this.keys.sessionPattern, this.keys.userPattern]) {
       let batch: string[] = []
       for await (const key of this.redkit.scan(pattern)) {
         batch.push(key)
@@ -243,11 +232,11 @@ export class RedisBackend implements SessionBackend {
 
   async listUser (user: string): Promise<IndexEntry[]> {
     this.flush()
-    const index = this.userKey(user)
+    const index = this.keys.user(user)
     const flat = await this.userListScript([index])
     const entries: Array<{ id: string, expires: number }> = []
     for (let i = 0; i < flat.length; i += 2) entries.push({ id: flat[i]!, expires: Number(flat[i + 1]) })
-    const metas = await Promise.all(entries.map(async (e) => await this.client.hget(this.sessionKey(e.id), META_FIELD)))
+    const metas = await Promise.all(entries.map(async (e) => await this.client.hget(this.keys.session(e.id), META_FIELD)))
     const out: IndexEntry[] = []
     const dead: string[] = []
     entries.forEach((entry, i) => {
@@ -261,7 +250,7 @@ export class RedisBackend implements SessionBackend {
 
   async meta (id: string): Promise<StoredMeta | null> {
     this.flush()
-    const found = await this.metaScript([this.sessionKey(id)])
+    const found = await this.metaScript([this.keys.session(id)])
     return found === null ? null : { id, meta: found[0], expiresAt: Number(found[1]) }
   }
 
@@ -299,7 +288,7 @@ export class RedisBackend implements SessionBackend {
   async cleanup (): Promise<IndexCleanupReport> {
     this.flush()
     const report: IndexCleanupReport = { indexes: 0, checked: 0, removed: 0 }
-    for await (const index of this.redkit.scan(this.userPattern(), { type: 'zset' })) {
+    for await (const index of this.redkit.scan(this.keys.userPattern, { type: 'zset' })) {
       report.indexes++
       let cursor = '0'
       do {
@@ -308,8 +297,8 @@ export class RedisBackend implements SessionBackend {
         const members = flat.filter((_, i) => i % 2 === 0)
         report.checked += members.length
         const owners = await Promise.all(members.map(async (id) =>
-          SESSION_ID.test(id) ? parseMeta(await this.client.hget(this.sessionKey(id), META_FIELD))?.u : undefined))
-        const dead = members.filter((_, i) => owners[i] === undefined || this.userKey(owners[i]!) !== index)
+          SESSION_ID.test(id) ? parseMeta(await this.client.hget(this.keys.session(id), META_FIELD))?.u : undefined))
+        const dead = members.filter((_, i) => owners[i] === undefined || this.keys.user(owners[i]!) !== index)
         if (dead.length > 0) report.removed += await this.client.zrem(index, ...dead)
       } while (cursor !== '0')
     }
@@ -319,12 +308,12 @@ export class RedisBackend implements SessionBackend {
 
   async putToken (key: string, value: string, ttlMs: number): Promise<void> {
     this.flush()
-    await this.client.psetex(this.redkit.key('sess-bridge', key), ttlMs, value)
+    await this.client.psetex(this.keys.bridge(key), ttlMs, value)
   }
 
   async takeToken (key: string): Promise<string | null> {
     this.flush()
-    const full = this.redkit.key('sess-bridge', key)
+    const full = this.keys.bridge(key)
     if (this.hasGetdel) {
       try {
         return await this.client.getdel(full)
@@ -343,17 +332,16 @@ export class RedisBackend implements SessionBackend {
    * gone (evicted), and rescores users by the sessions their index still has.
    */
   private async repairRegistries (): Promise<void> {
-    const start = this.sessionPrefix.length + 1
     let batch: string[] = []
     const register = async (ids: string[]): Promise<void> => {
       await Promise.all(ids.map(async (id) => {
         if (await this.client.zscore(this.registry, id) !== null) return
-        const [ttl, meta] = await Promise.all([this.client.pttl(this.sessionKey(id)), this.client.hget(this.sessionKey(id), META_FIELD)])
+        const [ttl, meta] = await Promise.all([this.client.pttl(this.keys.session(id)), this.client.hget(this.keys.session(id), META_FIELD)])
         if (ttl > 0) await this.registerApart(id, ttl, parseMeta(meta)?.u, undefined)
       }))
     }
-    for await (const key of this.redkit.scan(this.sessionPattern(), { type: 'hash' })) {
-      const id = key.slice(start, -1)
+    for await (const key of this.redkit.scan(this.keys.sessionPattern, { type: 'hash' })) {
+      const id = this.keys.idOf(key)
       if (SESSION_ID.test(id)) batch.push(id)
       if (batch.length >= REPAIR_CHUNK) {
         await register(batch)
@@ -362,14 +350,14 @@ export class RedisBackend implements SessionBackend {
     }
     await register(batch)
     await this.walk(this.registry, async (ids) => {
-      const alive = await Promise.all(ids.map(async (id) => SESSION_ID.test(id) && await this.client.exists(this.sessionKey(id)) === 1))
+      const alive = await Promise.all(ids.map(async (id) => SESSION_ID.test(id) && await this.client.exists(this.keys.session(id)) === 1))
       const dead = ids.filter((_, i) => !alive[i])
       if (dead.length > 0) await this.client.zrem(this.registry, ...dead)
     })
     await this.walk(this.usersRegistry, async (users) => {
       const args: Array<string | number> = ['', '-']
       for (const user of users) {
-        const top = await this.client.zrange(this.userKey(user), '-1', '-1', 'WITHSCORES')
+        const top = await this.client.zrange(this.keys.user(user), '-1', '-1', 'WITHSCORES')
         args.push(user, top.length === 2 ? Number(top[1]) : 0)
       }
       await this.registerScript([this.registry, this.usersRegistry], args)
