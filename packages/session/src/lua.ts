@@ -138,13 +138,39 @@ return 1
  * ARGV[1] = number of sessions
  * ARGV[2..] = per session: mode ('n' or 'f', as for SAVE), ttl (ms), number
  *   of field/value pairs, session id, user or '', then the field/value pairs
- * returns = {1 when written or 0 when refused, ...} in ARGV order
+ * returns = per session in ARGV order: 1 when written, 0 when refused, or the
+ *   text of the error that stopped its writes
  */
 export const SAVE_BATCH = LIB + `
 local now = now_ms()
 local out = {}
 local reg, regTop = {}, 0
 local users, usersTop = {}, 0
+-- One session's checks and writes; an error (a key of the wrong type, say)
+-- is caught by the loop below, so it fails that session alone.
+local function saveOne(mode, ttl, id, user, key, gone, idx, first, last)
+  if mode == 'n' then
+    if redis.call('EXISTS', gone) == 1 then return 0 end
+    redis.call('DEL', key)
+  end
+  while first <= last do
+    local stop = math.min(first + 999, last)
+    redis.call('HSET', key, unpack(ARGV, first, stop))
+    first = stop + 1
+  end
+  redis.call('PEXPIRE', key, ttl)
+  local score = now + ttl
+  reg[#reg + 1] = score
+  reg[#reg + 1] = id
+  if score > regTop then regTop = score end
+  if idx then
+    local latest = index(idx, false, id, user, score, now)
+    users[#users + 1] = latest
+    users[#users + 1] = user
+    if latest > usersTop then usersTop = latest end
+  end
+  return 1
+end
 local k, a = 3, 2
 for i = 1, tonumber(ARGV[1]) do
   local mode, ttl, nset = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
@@ -158,27 +184,11 @@ for i = 1, tonumber(ARGV[1]) do
   local first = a + 5
   local last = first + nset * 2 - 1
   a = last + 1
-  out[i] = 1
-  if mode == 'n' then
-    if redis.call('EXISTS', gone) == 1 then out[i] = 0 else redis.call('DEL', key) end
-  end
-  if out[i] == 1 then
-    while first <= last do
-      local stop = math.min(first + 999, last)
-      redis.call('HSET', key, unpack(ARGV, first, stop))
-      first = stop + 1
-    end
-    redis.call('PEXPIRE', key, ttl)
-    local score = now + ttl
-    reg[#reg + 1] = score
-    reg[#reg + 1] = id
-    if score > regTop then regTop = score end
-    if idx then
-      local latest = index(idx, false, id, user, score, now)
-      users[#users + 1] = latest
-      users[#users + 1] = user
-      if latest > usersTop then usersTop = latest end
-    end
+  local ok, result = pcall(saveOne, mode, ttl, id, user, key, gone, idx, first, last)
+  if ok then
+    out[i] = result
+  else
+    out[i] = type(result) == 'table' and result.err or tostring(result)
   end
 end
 if #reg > 0 then placeMany(KEYS[1], reg, regTop, now) end

@@ -26,7 +26,7 @@ function isUnknownCommand (err: unknown): boolean {
 export class RedisBackend implements SessionBackend {
   private readonly client: RedisClient
   private readonly saveScript: RedkitScript<number>
-  private readonly saveBatchScript: RedkitScript<number[]>
+  private readonly saveBatchScript: RedkitScript<Array<number | string>>
   private readonly touchScript: RedkitScript<number>
   private readonly indexScript: RedkitScript<number>
   private readonly registerScript: RedkitScript<number>

@@ -1,4 +1,5 @@
 import type { RedkitScript } from '@redkit/core'
+import { ReplyError } from 'ioredis'
 import type { SavePlan } from './backend.js'
 
 /** Sessions written by one batch script call at most (it unpacks two values per session into one ZADD). */
@@ -34,7 +35,7 @@ export class SaveBatch {
   private readonly pending: Pending[] = []
   private chars = 0
 
-  constructor (registry: string, usersRegistry: string, private readonly script: RedkitScript<number[]>) {
+  constructor (registry: string, usersRegistry: string, private readonly script: RedkitScript<Array<number | string>>) {
     this.keys = [registry, usersRegistry]
   }
 
@@ -59,7 +60,11 @@ export class SaveBatch {
     const pending = this.pending
     this.args[0] = pending.length
     this.script(this.keys, this.args).then((replies) => {
-      for (let i = 0; i < pending.length; i++) pending[i]!.resolve(replies[i] === 1)
+      for (let i = 0; i < pending.length; i++) {
+        const reply = replies[i]
+        if (typeof reply === 'string') pending[i]!.reject(new ReplyError(reply))
+        else pending[i]!.resolve(reply === 1)
+      }
     }, (err: unknown) => {
       for (const p of pending) p.reject(err)
     })

@@ -77,6 +77,30 @@ export function freshContract (t: Test, make: Factory): void {
     t.same(await app.sessions.count(), { sessions: 2, users: 1 })
   })
 
+  t.test('first saves issued together: one stopped by a key of the wrong type fails alone', async (t) => {
+    const env = await make(t)
+    if (env.redis === undefined) return
+    const { app } = env.handle
+    const store = app.sessions.store
+    await store.set('wrongtype-warm-up-session', { cookie: cookie() })
+    await env.redis.set(`${app.redkit.key('sess-user', '')}{wrongtype-user}`, 'not a sorted set', 'PX', 60_000)
+    const [kept, broken, other] = ids('wrongtype', 3) as [string, string, string]
+    const before = await scriptCalls(env)
+    const results = await Promise.allSettled([
+      store.set(kept, { cookie: cookie(), v: 1 }),
+      store.set(broken, { cookie: cookie(), userId: 'wrongtype-user', v: 2 }),
+      store.set(other, { cookie: cookie(), userId: 'wrongtype-fine', v: 3 })
+    ])
+    const after = await scriptCalls(env)
+    if (before !== undefined) t.equal(after! - before, 1, 'one script call')
+    t.equal(results[0].status, 'fulfilled')
+    t.equal(results[2].status, 'fulfilled')
+    t.match(results[1], { status: 'rejected', reason: { message: /WRONGTYPE/ } }, 'the save that hit the wrong type rejects with the reply error')
+    t.equal((await store.get(kept))?.v, 1)
+    t.equal((await store.get(other))?.v, 3)
+    t.same((await app.sessions.listByUser('wrongtype-fine')).map((s) => s.sessionId), [other], 'the next session of the batch is indexed')
+  })
+
   t.test('first saves issued together keep issue order with other commands of the same id', async (t) => {
     const { handle } = await make(t)
     const store = handle.app.sessions.store
