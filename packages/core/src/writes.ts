@@ -2,12 +2,15 @@ import type { Writable } from 'node:stream'
 import { socketStream } from './ioredis-internals.js'
 
 /**
- * Most commands written together. Pieces grow to this size so Redis starts on
- * the first commands while the app still produces the rest: with 50 lock
- * requests in flight, acquire+release ran at about 15k pairs/s with unbounded
- * writes and 20–23k with pieces of 8 to 32 commands.
+ * Most commands written together. Pieces grow to it from one command, so
+ * Redis starts on the first commands while the app still produces the rest:
+ * with 50 lock requests in flight, acquire+release ran at about 15k pairs/s
+ * written as one piece and 20–23k in pieces of 8 to 32, and growing pieces
+ * (1, 2… 16, then the rest) cost the same with any cap from 32. A burst of
+ * 30,000 publishes took Redis 53 reads per 1,000 messages with a cap of 16,
+ * 32 with 32 and 20 from 64 on (19 unbounded).
  */
-export const WRITE_BATCH = 32
+export const WRITE_BATCH = 64
 
 /**
  * Most characters (bytes for Buffer arguments) held back before a write: a
