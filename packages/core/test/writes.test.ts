@@ -30,7 +30,7 @@ function expectedPieces (n: number): number[] {
   return out
 }
 
-async function connected (t: Parameters<Parameters<typeof test>[1]>[0]): Promise<{ redis: Redis, key: (name: string) => string }> {
+async function connected (t: { teardown: (fn: () => unknown) => void }): Promise<{ redis: Redis, key: (name: string) => string }> {
   const server = await startRedis()
   t.teardown(server.stop)
   const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix('writes') })
@@ -111,7 +111,7 @@ test('TurnQueue: items of one turn sent together in order from one setImmediate,
   const writtenAt: number[] = []
   const queue = new TurnQueue<number>((items) => {
     sends.push(items)
-    for (const _ of items) redis.incr(key('q')).catch(() => {})
+    for (let i = 0; i < items.length; i++) redis.incr(key('q')).catch(() => {})
   }, { written: (items) => { writtenAt.push(pieces.reduce((a, b) => a + b, 0)); t.equal(items.length, sends.at(-1)!.length) } })
   for (let i = 0; i < 5; i++) queue.push(i)
   t.equal(queue.length, 5)
