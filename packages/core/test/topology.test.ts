@@ -74,6 +74,6 @@ test('Cluster: commands sent in one turn leave each node in few socket writes', 
   }
   const replies = await Promise.all(Array.from({ length: 10 }, async () => await Promise.all(keys.map(async (key) => await redis.incr(key)))))
   t.same(replies[9], keys.map(() => 10), 'every key counted every increment, in order')
-  // Each master carries about 100 of them, in pieces of 1, 2, 4… WRITE_BATCH.
+  // Each master carries about 100 of them, in pieces of 16, 32… WRITE_BATCH.
   t.ok(writes <= 3 * (Math.log2(WRITE_BATCH) + Math.ceil(120 / WRITE_BATCH) + 1), `300 commands over 3 masters in ${writes} writes`)
 })

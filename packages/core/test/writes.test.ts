@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import type { Redis } from 'ioredis'
 import { startRedis, uniquePrefix } from '@redkit/testing'
-import { WRITE_BATCH, WRITE_HOLD } from '../src/writes.js'
+import { WRITE_BATCH, WRITE_FIRST, WRITE_HOLD } from '../src/writes.js'
 import { flushWrites, TurnQueue } from '../src/kit.js'
 import { buildApp } from './helpers.js'
 
@@ -16,10 +16,10 @@ function spyWrites (redis: Redis): number[] {
   return pieces
 }
 
-/** The pieces one turn of `n` small commands is written in: 1, 2, 4… up to WRITE_BATCH, the rest at the end of the turn. */
+/** The pieces one turn of `n` small commands is written in: WRITE_FIRST, twice that… up to WRITE_BATCH, the rest at the end of the turn. */
 function expectedPieces (n: number): number[] {
   const out: number[] = []
-  let piece = 1
+  let piece = WRITE_FIRST
   let left = n
   while (left > piece) {
     out.push(piece)
@@ -50,24 +50,22 @@ test('a turn\'s commands leave in growing pieces up to WRITE_BATCH, the rest at 
   t.same(replies, Array.from({ length: n }, (_, i) => i + 1), 'replies in order')
   t.ok(pieces.length < n / 8, 'far fewer writes than commands')
 
-  // The next turn starts over with a piece of one.
+  // The next turn starts over with a first piece.
   pieces.length = 0
-  await Promise.all(Array.from({ length: 3 }, async () => await redis.incr(key('g'))))
-  t.same(pieces, [1, 2])
+  await Promise.all(Array.from({ length: WRITE_FIRST + 3 }, async () => await redis.incr(key('g'))))
+  t.same(pieces, [WRITE_FIRST, 3])
   await redis.pexpire(key('g'), 60_000)
 })
 
-test('the first command of a turn leaves as soon as a second one is sent', async (t) => {
+test('the first piece of a turn leaves as soon as the command after it is sent', async (t) => {
   const { redis, key } = await connected(t)
   const pieces = spyWrites(redis)
-  const first = redis.incr(key('f'))
-  t.same(pieces, [], 'a lone command waits for the end of the turn or the next command')
-  const second = redis.incr(key('f'))
-  t.same(pieces, [1], 'the first is written when the second is sent')
-  redis.incr(key('f')).catch(() => {})
-  t.same(pieces, [1], 'the second piece holds two')
-  await Promise.all([first, second])
-  t.same(pieces, [1, 2], 'the rest leaves at the end of the turn')
+  const replies = Array.from({ length: WRITE_FIRST }, async () => await redis.incr(key('f')))
+  t.same(pieces, [], 'a first piece waits for the end of the turn or the next command')
+  replies.push(redis.incr(key('f')))
+  t.same(pieces, [WRITE_FIRST], 'written when the next command is sent')
+  await Promise.all(replies)
+  t.same(pieces, [WRITE_FIRST, 1], 'the rest leaves at the end of the turn')
   await redis.pexpire(key('f'), 60_000)
 })
 
@@ -97,10 +95,10 @@ test('flushWrites() writes what the turn holds now', async (t) => {
       Promise.all(replies).then(() => resolve([before, after]), reject)
     })
   })
-  t.same(written[0], [1], 'two commands held')
-  t.same(written[1], [1, 2], 'written by flushWrites, not a turn later')
+  t.same(written[0], [], 'three commands held')
+  t.same(written[1], [3], 'written by flushWrites, not a turn later')
   flushWrites()
-  t.same(pieces, [1, 2], 'nothing held, nothing written')
+  t.same(pieces, [3], 'nothing held, nothing written')
   await redis.pexpire(key('w'), 60_000)
 })
 
