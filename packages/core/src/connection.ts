@@ -6,8 +6,9 @@ import {
 import type { SubscriberStats } from './subscriber.js'
 import { ClusterDeadlines, clusterRetryOptions, patchNode, type ClusterCommand } from './cluster.js'
 import { stamp, watchDeadlines, type Expirable } from './deadlines.js'
-import { interceptSendCommand, isMaxRetriesError, offlineQueueLength, onClusterNode, socketStream } from './ioredis-internals.js'
+import { interceptSendCommand, isMaxRetriesError, offlineQueueLength, onClusterNode } from './ioredis-internals.js'
 import { DEFAULT_RECONNECT_BASE, DEFAULT_RECONNECT_CAP, type ResolvedConfig } from './options.js'
+import { writeCoalescer } from './writes.js'
 
 export type RedisClient = Redis | Cluster
 
@@ -78,69 +79,6 @@ export function createClient (config: ResolvedConfig): RedisClient {
     return new Cluster(target.nodes, options)
   }
   throw new Error(`no client for target ${target.kind}`)
-}
-
-/**
- * Commands written together at most. Redis starts on the first ones while
- * the app still produces the rest, rather than idling until the whole turn
- * is written: with 50 requests in flight, a lock's acquire+release ran at
- * about 15k pairs/s unbounded and 20–23k with 8 to 32.
- */
-export const WRITE_BATCH = 16
-
-/** The uncork of every coalescer holding a corked socket, until its setImmediate runs. */
-const corkedNow = new Set<() => void>()
-
-/**
- * Writes every socket corked for this turn now. A package that gathers its
- * commands in a setImmediate callback of its own calls it after sending
- * them: a setImmediate queued in that phase runs only in the next turn of the
- * loop, after a whole round of I/O callbacks, and a deadline armed at the
- * send would count that wait against Redis.
- */
-export function flushWrites (): void {
-  for (const uncork of corkedNow) uncork()
-}
-
-/**
- * Coalesces the commands sent during one turn of the event loop into few
- * socket writes. ioredis writes each command on its own, which costs a system
- * call per command here and a read per command in Redis; commands sent
- * together (a burst of publishes, the next command of many requests woken by
- * one batch of replies) then leave WRITE_BATCH at a time.
- *
- * The socket is uncorked by setImmediate, after every I/O callback of this
- * turn, not on the next tick: an HTTP server runs one callback per request,
- * and a tick per callback wrote one GET per request (a 50-connection GET route
- * cost Redis 13 µs of CPU per request, 3 µs batched). Nothing waits for later I/O.
- */
-function writeCoalescer (client: object): () => void {
-  let corked: ReturnType<typeof socketStream>
-  let queued = 0
-  const uncork = (): void => {
-    const stream = corked
-    if (stream === undefined) return
-    corked = undefined
-    corkedNow.delete(uncork)
-    stream.uncork()
-  }
-  return () => {
-    if (corked !== undefined) {
-      if (++queued > WRITE_BATCH) {
-        corked.uncork()
-        corked.cork()
-        queued = 1
-      }
-      return
-    }
-    const stream = socketStream(client)
-    if (stream === undefined || !stream.writable) return
-    stream.cork()
-    corked = stream
-    queued = 1
-    corkedNow.add(uncork)
-    setImmediate(uncork)
-  }
 }
 
 interface CommandLike extends Expirable, ClusterCommand {}

@@ -9,4 +9,5 @@ export { SERVER_NOW_MS, MS_OF, US_OF, defineLua, type LuaScript } from './kit/lu
 /** For scripts run on a client of core's but not defined through defineScript (e.g. on a duplicate): see ScriptOptions.failWhileMigrating. */
 export { markFailOnTryAgain as failWhileMigrating } from './cluster.js'
 export { pageQuerySchema, fieldsSchema, typedFields, panelValues, ADMIN_PAGE_SIZE, ADMIN_MAX_PAGE_SIZE } from './kit/schemas.js'
-export { flushWrites } from './connection.js'
+export { flushWrites } from './writes.js'
+export { TurnQueue, type TurnQueueOptions } from './kit/turn.js'

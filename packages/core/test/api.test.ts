@@ -1,7 +1,7 @@
 import { test } from 'tap'
 import { startRedis, uniquePrefix } from '@redkit/testing'
 import { escapeGlob, backoff } from '../src/index.js'
-import { WRITE_BATCH } from '../src/connection.js'
+import { WRITE_BATCH } from '../src/writes.js'
 import { buildApp } from './helpers.js'
 
 test('key, hashTag and escapeGlob', async (t) => {
@@ -100,7 +100,7 @@ test('close waits for pending replies', async (t) => {
   t.ok(results.every((r) => r.status === 'fulfilled'), 'every command sent before close got its reply')
 })
 
-test('commands sent from separate callbacks of one turn share a socket write', async (t) => {
+test('commands sent from separate callbacks of one turn share socket writes', async (t) => {
   const server = await startRedis()
   t.teardown(server.stop)
   const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
@@ -128,7 +128,7 @@ test('backoff is capped and jittered', async (t) => {
   t.ok(new Set(values.filter((_, i) => i % 30 === 20)).size > 1, 'jittered')
 })
 
-test('commands sent in one turn leave in one socket write, each with its own reply', async (t) => {
+test('commands sent in one turn leave in few socket writes, each with its own reply', async (t) => {
   const server = await startRedis()
   t.teardown(server.stop)
   const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
@@ -147,13 +147,16 @@ test('commands sent in one turn leave in one socket write, each with its own rep
     redis.multi().incr(key).pexpire(key, 60_000).exec(),
     redis.get(key)
   ])
-  // SET, 200 INCR, MULTI/INCR/PEXPIRE/EXEC and GET: 206 commands, 16 to a write.
-  t.equal(writes, Math.ceil(206 / WRITE_BATCH), `206 commands in ${writes} writes`)
+  // SET, 200 INCR, MULTI/INCR/PEXPIRE/EXEC and GET: 206 commands, in pieces of 16, 32… WRITE_BATCH
+  // (writes.test.ts checks the pieces one by one).
+  const most = Math.log2(WRITE_BATCH) + Math.ceil(206 / WRITE_BATCH) + 1
+  t.ok(writes <= most, `206 commands in ${writes} writes`)
   t.same(replies.slice(1, 201), Array.from({ length: 200 }, (_, i) => i + 1), 'replies in order')
   t.same(replies[201], [[null, 201], [null, 1]])
   t.equal(replies[202], '201')
   // A command of a later turn is not held back by the previous turn's batch.
   await new Promise((resolve) => setImmediate(resolve))
+  const first = writes
   t.equal(await redis.incr(key), 202)
-  t.equal(writes, Math.ceil(206 / WRITE_BATCH) + 1)
+  t.equal(writes, first + 1)
 })

@@ -16,7 +16,21 @@ const PACED_SECONDS = 2
 const payload = { user: 'u-123', action: 'updated', fields: { plan: 'pro', seats: 12 }, at: '2024-01-01T00:00:00Z' }
 
 const server = await startRedis({ local: true })
+const info = server.client()
 let round = 0
+
+/** redis-server's CPU time so far, in µs: steadier than msg/s on a shared machine. */
+async function redisCpu () {
+  const text = await info.info('cpu')
+  const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(text)?.[1] ?? Number.NaN)
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
+}
+
+/** This process's CPU time so far (publisher and subscriber), in µs. */
+function ownCpu () {
+  const { user, system } = process.cpuUsage()
+  return user + system
+}
 
 async function redkitPair () {
   const keyPrefix = `bench:${round++}:`
@@ -58,6 +72,7 @@ async function burst (make) {
   let done
   const all = new Promise((resolve) => { done = resolve })
   await pair.subscribe('burst', () => { if (++received === BURST) done() })
+  const cpuBefore = [ownCpu(), await redisCpu()]
   const started = performance.now()
   for (let sent = 0; sent < BURST; sent += CHUNK) {
     const batch = []
@@ -66,8 +81,10 @@ async function burst (make) {
   }
   await all
   const seconds = (performance.now() - started) / 1000
+  const own = (ownCpu() - cpuBefore[0]) / BURST
+  const redis = (await redisCpu() - cpuBefore[1]) / BURST
   await pair.close()
-  return BURST / seconds
+  return { rate: BURST / seconds, own, redis }
 }
 
 function percentile (sorted, p) {
@@ -104,14 +121,17 @@ async function paced (make) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
 
 const CONTENDERS = [['redkit', redkitPair], ['raw', rawPair], ['raw auto-pipelined', pipelinedPair]]
-const results = Object.fromEntries(CONTENDERS.map(([name]) => [name, { burst: [], p50: [], p99: [], lost: 0 }]))
+const results = Object.fromEntries(CONTENDERS.map(([name]) => [name, { burst: [], own: [], redis: [], p50: [], p99: [], lost: 0 }]))
 // Warm up both paths (JIT, connections) before measuring.
 for (const [, make] of CONTENDERS) await burst(make)
 // Each round starts with a different contender, so none always runs first or last.
 const rotated = (r) => CONTENDERS.map((_, j) => CONTENDERS[(r + j) % CONTENDERS.length])
 for (let r = 0; r < ROUNDS; r++) {
   for (const [name, make] of rotated(r)) {
-    results[name].burst.push(await burst(make))
+    const { rate, own, redis } = await burst(make)
+    results[name].burst.push(rate)
+    results[name].own.push(own)
+    results[name].redis.push(redis)
   }
 }
 for (let r = 0; r < ROUNDS; r++) {
@@ -129,6 +149,8 @@ const row = (name) => {
   return {
     name,
     burst: Math.round(median(r.burst)),
+    own: median(r.own),
+    redis: median(r.redis),
     p50: median(r.p50),
     p99: median(r.p99),
     lost: r.lost
@@ -141,10 +163,12 @@ console.log(`@redkit/pubsub vs raw ioredis pub/sub — local redis-server, publi
 console.log(`burst: ${BURST} messages published in pipelined chunks of ${CHUNK}, timed until the last one is received`)
 console.log(`paced: ${PACED_RATE} msg/s for ${PACED_SECONDS} s, end-to-end latency publish → handler`)
 console.log('')
-console.log('| client             | burst msg/s | paced p50 ms | paced p99 ms | lost |')
-console.log('|--------------------|-------------|--------------|--------------|------|')
+console.log('burst CPU: µs per message of this process (publisher and subscriber) and of redis-server')
+console.log('')
+console.log('| client             | burst msg/s | burst µs CPU/msg: process | redis | paced p50 ms | paced p99 ms | lost |')
+console.log('|--------------------|-------------|---------------------------|-------|--------------|--------------|------|')
 for (const r of [ours, raw, pipelined]) {
-  console.log(`| ${r.name.padEnd(18)} | ${String(r.burst).padStart(11)} | ${r.p50.toFixed(3).padStart(12)} | ${r.p99.toFixed(3).padStart(12)} | ${String(r.lost).padStart(4)} |`)
+  console.log(`| ${r.name.padEnd(18)} | ${String(r.burst).padStart(11)} | ${r.own.toFixed(2).padStart(25)} | ${r.redis.toFixed(2).padStart(5)} | ${r.p50.toFixed(3).padStart(12)} | ${r.p99.toFixed(3).padStart(12)} | ${String(r.lost).padStart(4)} |`)
 }
 console.log('')
 console.log(`throughput ratio redkit/raw: ${(ours.burst / raw.burst).toFixed(2)}x (goal >= 0.9x)`)

@@ -1,7 +1,6 @@
 import type { Redkit, RedisClient, RedkitScript } from '@redkit/core'
 import { defineLua } from '@redkit/core/kit'
 import type { Cluster, Redis } from 'ioredis'
-import type { Writable } from 'node:stream'
 import type { ClaimResult, StreamEntry, StreamReader, Transport } from './backend.js'
 import { SCRIPTS } from './lua.js'
 import { clusterSubscriber, shardedSubscriber, standaloneSubscriber, type Subscriber, type SubscriberHooks } from './subscriber.js'
@@ -18,64 +17,6 @@ function publishNode (cluster: Cluster, channel: string): Cluster | Redis {
   let hash = 0
   for (let i = 0; i < channel.length; i++) hash = (hash * 31 + channel.charCodeAt(i)) | 0
   return nodes[Math.abs(hash) % nodes.length]!
-}
-
-/** Most characters of publishes held back before they are written: a few of the 16 kB reads Redis makes of a socket. */
-const HOLD_CHARS = 64 * 1024
-
-/**
- * Writes a tick's publishes in growing pieces: the first at once, then after
- * 2, 4, 8… messages, at most HOLD_CHARS at a time, the rest at the end of the
- * tick. Core flushes its coalesced writes every 16 commands, which suits
- * request/reply traffic; a burst of small publishes then reaches Redis in many
- * small reads, and after each read Redis writes to every subscriber again.
- * Larger pieces cut those system calls on both sides, while the first messages
- * still leave early, so Redis works on them as the rest are encoded.
- */
-class PublishBatch {
-  private readonly held: Writable[] = []
-  private sent = 0
-  private chars = 0
-  private next = 1
-  private readonly release = (): void => {
-    for (const stream of this.held) stream.uncork()
-    this.held.length = 0
-    this.sent = 0
-    this.chars = 0
-    this.next = 1
-  }
-
-  publish (conn: Redis | Cluster, channel: string, payload: string): Promise<number> {
-    const holding = this.hold(conn)
-    const reply = conn.publish(channel, payload)
-    if (holding) this.written(payload.length)
-    return reply
-  }
-
-  private hold (conn: Redis | Cluster): boolean {
-    if (conn.status !== 'ready') return false
-    const stream = (conn as { stream?: Writable }).stream
-    if (stream === undefined || !stream.writable) return false
-    if (this.held.includes(stream)) return true
-    stream.cork()
-    if (this.held.push(stream) === 1) process.nextTick(this.release)
-    return true
-  }
-
-  private written (size: number): void {
-    this.chars += size
-    if (++this.sent < this.next && this.chars < HOLD_CHARS) return
-    for (const stream of this.held) flush(stream)
-    this.next = this.sent * 2
-    this.chars = 0
-  }
-}
-
-/** Writes what a corked stream holds, leaving it corked as deep as it was (core corks it too). */
-function flush (stream: Writable): void {
-  const depth = stream.writableCorked
-  for (let i = 0; i < depth; i++) stream.uncork()
-  for (let i = 0; i < depth; i++) stream.cork()
 }
 
 type RawEntry = [string, string[] | null]
@@ -117,7 +58,6 @@ export class RedisTransport implements Transport {
   private readonly markScript: RedkitScript<string | null>
   private readonly unmarkScript: RedkitScript<number>
   private readonly client: RedisClient
-  private readonly batch = new PublishBatch()
 
   constructor (private readonly redkit: Redkit, sharded: boolean, private readonly hooks: Omit<SubscriberHooks, 'channels' | 'patterns'>) {
     this.client = redkit.client!
@@ -144,7 +84,7 @@ export class RedisTransport implements Transport {
   publish (channel: string, payload: string): Promise<number> {
     if (this.sharded) return (this.client as Cluster).spublish(channel, payload) as Promise<number>
     const conn = this.redkit.isCluster ? publishNode(this.client as Cluster, channel) : this.client
-    return this.batch.publish(conn, channel, payload)
+    return conn.publish(channel, payload)
   }
 
   async subscribe (channel: string): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Redkit } from '@redkit/core'
-import { flushWrites } from '@redkit/core/kit'
+import { TurnQueue } from '@redkit/core/kit'
 import type { Backend, BackendLimit, DecideCallback, Decision, OnRefusal } from './backend.js'
 import { RateLimitDeadlineError } from './errors.js'
 import { FIXED_WINDOW, SLIDING_COUNTER, SLIDING_LOG, TOKEN_BUCKET } from './lua.js'
@@ -11,8 +11,8 @@ export type Done = (err: Error | null, reply?: Reply) => void
 
 /**
  * The timer functions as loaded: an app's fake timers (node:test's
- * mock.timers, sinon) must neither stall the flush nor fire deadlines that
- * are about real time.
+ * mock.timers, sinon) must neither stall a deadline's judgement nor fire
+ * deadlines that are about real time.
  */
 const { setImmediate: soon, setTimeout: after, clearTimeout: cancel } = globalThis
 
@@ -85,11 +85,9 @@ export class RedisBackend implements Backend {
   readonly #redkit: Redkit
   readonly #commands: Record<string, Command>
   readonly #keyStart: string
-  #queue: Pending[] = []
+  readonly #queue = new TurnQueue<Pending>((batch) => { this.#flush(batch) }, { written: (batch) => { this.#watchAll(batch) } })
   #groups = new Map<number, Group>()
   readonly #progress: Progress = { at: 0 }
-  #scheduled = false
-  readonly #flushBound = (): void => { this.#flush() }
 
   constructor (redkit: Redkit) {
     this.#redkit = redkit
@@ -141,10 +139,6 @@ export class RedisBackend implements Backend {
       : [base + suffixes[0]!, base + suffixes[1]!, spec.limit, spec.window, spec.cost, consume ? 1 : 0, refusal]
     const item: Pending = { name, argv, key, spec, consume, done, settled: false, group: undefined, deadline }
     this.#queue.push(item)
-    if (!this.#scheduled) {
-      this.#scheduled = true
-      soon(this.#flushBound)
-    }
   }
 
   /** Adds the written check to this turn's group for its deadline, arming the group's one timer. */
@@ -168,10 +162,7 @@ export class RedisBackend implements Backend {
    * writes the commands of one turn together (one system call on a single
    * Redis), while each stays its own atomic script with its own reply.
    */
-  #flush (): void {
-    const batch = this.#queue
-    this.#queue = []
-    this.#scheduled = false
+  #flush (batch: Pending[]): void {
     if (batch.length === 1) {
       this.#single(batch[0]!)
     } else {
@@ -180,9 +171,10 @@ export class RedisBackend implements Backend {
         else this.#together(same)
       }
     }
-    // This runs in the check phase, where core's own end-of-turn write would wait
-    // for the next turn; the deadlines start with the write, so write now.
-    flushWrites()
+  }
+
+  /** The queue wrote the batch's commands: their deadlines start now. */
+  #watchAll (batch: Pending[]): void {
     for (const item of batch) this.#watch(item)
     this.#groups.clear()
   }
