@@ -19,7 +19,9 @@ const { setImmediate: soon, setTimeout: after, clearTimeout: cancel } = globalTh
 /** Identical checks decided by one script call at most; bounds the time one call holds Redis. */
 export const MAX_TOGETHER = 16
 
-type Command = (...args: Array<string | number>) => Promise<unknown>
+type Script = (keys: string[], args: Array<string | number>) => Promise<unknown>
+/** A script's keys travel at the head of the flat argument list (see send), so none are passed apart. */
+const NO_KEYS: string[] = []
 
 interface ScriptInfo { name: string, lua: string, suffixes: readonly string[] }
 
@@ -83,7 +85,7 @@ export const MAX_EXTENSIONS = 9
  */
 export class RedisBackend implements Backend {
   readonly #redkit: Redkit
-  readonly #commands: Record<string, Command>
+  readonly #commands: Record<string, Script>
   readonly #keyStart: string
   readonly #queue = new TurnQueue<Pending>((batch) => { this.#flush(batch) }, { written: (batch) => { this.#watchAll(batch) } })
   #groups = new Map<number, Group>()
@@ -93,13 +95,9 @@ export class RedisBackend implements Backend {
     this.#redkit = redkit
     this.#keyStart = redkit.key('rl', '{')
     this.#commands = {}
-    const client = redkit.client as unknown as Record<string, Command>
     for (const algorithm of ALGORITHMS) {
       const { name, lua, suffixes } = SCRIPTS[algorithm]
-      // defineScript registers the script as a client command (EVALSHA, EVAL after NOSCRIPT);
-      // calling that command with a flat argument list avoids a copy per check.
-      redkit.defineScript<Reply>(name, lua, suffixes.length)
-      this.#commands[name] = client[name]!.bind(client)
+      this.#commands[name] = redkit.defineScript<Reply>(name, lua, suffixes.length)
     }
   }
 
@@ -180,7 +178,7 @@ export class RedisBackend implements Backend {
   }
 
   #single (item: Pending): void {
-    this.#commands[item.name]!(...item.argv).then(
+    this.#commands[item.name]!(NO_KEYS, item.argv).then(
       (reply) => {
         this.#progress.at = performance.now()
         settle(item, null, reply as Reply)
@@ -191,7 +189,7 @@ export class RedisBackend implements Backend {
   /** Identical checks in one script call; it replies with each decision in turn. */
   #together (items: Pending[]): void {
     const { name, argv } = items[0]!
-    this.#commands[name]!(...argv, items.length).then(
+    this.#commands[name]!(NO_KEYS, [...argv, items.length]).then(
       (reply) => {
         this.#progress.at = performance.now()
         // Five numbers per check, then the server time they share.

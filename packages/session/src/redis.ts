@@ -1,5 +1,5 @@
 import type { Redkit, RedkitScript, RedisClient } from '@redkit/core'
-import { defineLua, flushWrites } from '@redkit/core/kit'
+import { defineLua, TurnQueue } from '@redkit/core/kit'
 import {
   META_FIELD, parseMeta, SESSION_ID, type IdPage, type IndexCleanupReport, type IndexEntry, type LoadedRaw, type SavePlan,
   type SessionBackend, type SessionCounts, type StoredMeta
@@ -54,17 +54,13 @@ export class RedisBackend implements SessionBackend {
    * what is queued first, so Redis sees the store's commands in the order
    * they were issued.
    */
-  private queue: Array<() => void> = []
+  private readonly queue = new TurnQueue<() => void>((sends) => {
+    this.batch = undefined
+    for (const send of sends) send()
+  })
+
   /** The batch of first saves in the queue that later first saves join (single server). */
   private batch: SaveBatch | undefined
-  private readonly flushQueue = (): void => {
-    const queue = this.queue
-    this.queue = []
-    this.batch = undefined
-    for (const send of queue) send()
-    // Core writes a turn's commands in a setImmediate, which, queued from this one, would wait a turn.
-    flushWrites()
-  }
 
   constructor (private readonly redkit: Redkit, private readonly options: ResolvedStoreOptions) {
     if (redkit.client === null) throw new Error('RedisBackend needs a Redis client')
@@ -87,8 +83,8 @@ export class RedisBackend implements SessionBackend {
   }
 
   private push (send: () => void): void {
-    if (this.queue.length >= SEND_BATCH) this.flushQueue()
-    if (this.queue.length === 0) setImmediate(this.flushQueue)
+    // Sent before this one joins, so a batch opened by this push is never sent before its first save is added.
+    if (this.queue.length >= SEND_BATCH) this.queue.flush()
     this.queue.push(send)
   }
 
@@ -118,7 +114,7 @@ export class RedisBackend implements SessionBackend {
 
   /** Sends what is queued now, before a command that bypasses the queue. */
   private flush (): void {
-    if (this.queue.length > 0) this.flushQueue()
+    this.queue.flush()
   }
 
   /**
