@@ -27,7 +27,8 @@ import { SEM_ACQUIRE, SEM_EXTEND, SEM_INSPECT, SEM_LEAVE, SEM_RELEASE } from './
  *
  * The registry lists what is held, for list() and count() without a SCAN:
  *   registry zset, one per shard (see redis.ts), scored by when the entry's
- *            lease ends (server µs, unique in the registry), kept by the scripts that grant, extend
+ *            lease ends (server µs; entries may share a score, and Redis orders those by member,
+ *            so a page resumes after the last score and member it listed), kept by the scripts that grant, extend
  *            and release, and pruned of ended leases whenever it is read:
  *            "l|<token>|<owner>|<name>"  a held lock, its holder in the entry
  *            "s|<name>"                  a semaphore with holders (until its last lease ends)

@@ -93,13 +93,15 @@ export function redisBackend (redkit: Redkit, counterTtl: number): Backend {
   }
 
   /** One shard's entries from `at`, as read. */
-  const readShard = async (at: Position, want: number): Promise<Array<{ entry: Entry, score: string }>> => {
-    const reply = await registryPage([registries[at.shard]!], [at.after === null ? '-inf' : `(${at.after}`, want])
+  const readShard = async (at: Position, want: number): Promise<Array<{ entry: Entry, member: string, score: string }>> => {
+    const from = at.after === null ? [] : at.entry === null ? [at.after] : [at.after, at.entry]
+    const reply = await registryPage([registries[at.shard]!], [want, ...from])
     const now = Number(reply[0])
     const rows = []
     for (let i = 1; i + 1 < reply.length; i += 2) {
+      const member = reply[i]!
       const score = reply[i + 1]!
-      rows.push({ score, entry: parseEntry(reply[i]!, Math.max(0, Math.floor((Number(score) - now) / 1000))) })
+      rows.push({ score, member, entry: parseEntry(member, Math.max(0, Math.floor((Number(score) - now) / 1000))) })
     }
     return rows
   }
@@ -115,7 +117,7 @@ export function redisBackend (redkit: Redkit, counterTtl: number): Backend {
       const want = limit - entries.length
       const from = at
       const batch = Array.from({ length: Math.min(width, shards - from.shard) }, (_, i) => from.shard + i)
-      const replies = await Promise.all(batch.map(async (shard) => await readShard(shard === from.shard ? from : { shard, after: null }, want)))
+      const replies = await Promise.all(batch.map(async (shard) => await readShard(shard === from.shard ? from : { shard, after: null, entry: null }, want)))
       for (let i = 0; i < batch.length && entries.length < limit; i++) {
         const rows = replies[i]!
         const take = rows.slice(0, limit - entries.length)
@@ -126,9 +128,11 @@ export function redisBackend (redkit: Redkit, counterTtl: number): Backend {
             : inspectSemaphore({ kind: 'semaphore', name: entry.name, limit: 1 }).then((holders) => ({ ...entry, holders })))
         }
         // A shard read to its end is done; otherwise the next page resumes after the last entry taken.
+        // Entries may share a lease end, so the cursor names the last one too.
+        const last = take[take.length - 1]!
         at = take.length === rows.length && rows.length < want
-          ? { shard: batch[i]! + 1, after: null }
-          : { shard: batch[i]!, after: take[take.length - 1]!.score }
+          ? { shard: batch[i]! + 1, after: null, entry: null }
+          : { shard: batch[i]!, after: last.score, entry: last.member }
       }
     }
     const held = (await Promise.all(entries)).filter((e) => e.holders.length > 0)

@@ -39,20 +39,30 @@ export function parseEntry (entry: string, ttl: number): Entry {
   return { kind: 'lock', name: entry.slice(owner + 1), holder: { ...parseMember(entry.slice(2, owner)), ttl } }
 }
 
-/** Where a listing resumes: a shard, and the last lease end listed in it (scores are unique in a registry). */
+/**
+ * Where a listing resumes: a shard, and the lease end and entry listed last in it. Entries
+ * may share a lease end, and Redis orders those by entry, so the next page starts after both.
+ */
 export interface Position {
   shard: number
   after: string | null
+  /** The entry listed last; null in cursors of earlier versions, whose lease ends were unique. */
+  entry: string | null
 }
 
-export const START: Position = { shard: 0, after: null }
+export const START: Position = { shard: 0, after: null, entry: null }
 
+/** "<shard>.", "<shard>.<lease end>" (earlier versions) or "<shard>.<lease end>.<entry>". */
 export function encodeCursor (p: Position): string {
-  return `${p.shard}.${p.after ?? ''}`
+  if (p.after === null) return `${p.shard}.`
+  return p.entry === null ? `${p.shard}.${p.after}` : `${p.shard}.${p.after}.${p.entry}`
 }
+
+// An entry as written by the scripts: "l|<token>|<owner>|<name>" or "s|<name>".
+const CURSOR = /^(\d{1,5})\.(?:(\d{1,17})(?:\.((?:l\|\d{1,17}\|[^|]*\||s\|)[^]+))?)?$/
 
 export function decodeCursor (cursor: string, shards: number): Position {
-  const m = /^(\d{1,5})\.(\d{1,17})?$/.exec(cursor)
+  const m = CURSOR.exec(cursor)
   if (m === null || Number(m[1]) >= shards) throw new LockInvalidCursorError()
-  return { shard: Number(m[1]), after: m[2] ?? null }
+  return { shard: Number(m[1]), after: m[2] ?? null, entry: m[3] ?? null }
 }

@@ -1,9 +1,11 @@
 import { test } from 'tap'
 import { useTarget } from '@redkit/testing'
 import { Redis } from 'ioredis'
+import { hashTag } from '@redkit/core'
 import { contract } from './contract.js'
 import { appsOn, makeApp } from './helpers.js'
 import { resubscribe, SLOW } from './resubscribe.js'
+import { tiedPaging } from './tied.js'
 
 test('3-master Cluster', async (t) => {
   const target = await useTarget(t, 'cluster')
@@ -22,6 +24,12 @@ test('3-master Cluster', async (t) => {
     t.equal(slots.size, 1)
     await held.release()
     await (await waiting).release()
+  })
+
+  t.test('entries ending at the same time page fully and each once, across shards', async (t) => {
+    const { apps: [app], keyPrefix } = await appsOn(t, target)
+    const registry = (shard: number): string => `${keyPrefix}lock:${hashTag(`${keyPrefix}lock:${shard}`)}:registry`
+    await tiedPaging(t, app!, target.admin, [0, 5, 15].map((shard) => [shard, registry(shard)]))
   })
 
   t.test('the wake-up subscription is retried until it works, and waiters are woken again', async (t) => {

@@ -5,6 +5,7 @@ import { appOn, appsOn, makeApp, sleep } from './helpers.js'
 import type { LockPage } from '../src/index.js'
 import { resubscribe, SLOW } from './resubscribe.js'
 import { LOCK_ACQUIRE } from '../src/lua.js'
+import { tiedPaging } from './tied.js'
 
 test('single Redis', async (t) => {
   const target = await useTarget(t, 'redis')
@@ -61,6 +62,11 @@ test('single Redis', async (t) => {
     t.equal(await app.locks.count(), 0)
     t.same((await app.locks.list()).locks, [])
     t.equal(await admin.object('ENCODING', registry), 'skiplist', 'kept while nothing is held')
+  })
+
+  t.test('entries ending at the same time page fully and each once; cursors of earlier versions still resume', async (t) => {
+    const { app, keyPrefix } = await appOn(t, target)
+    await tiedPaging(t, app, admin, [[0, `${keyPrefix}lock:registry`]])
   })
 
   t.test('key layout: a lock is one string key with its lease as TTL, plus the fencing counter', async (t) => {

@@ -34,8 +34,7 @@ local text = clockText(t)
 -- The new holder's entry in the registry, ending with its lease.
 local function registered (token)
   local nowUs = usOf(t)
-  -- The entry names the new token, so it is not in the registry yet.
-  register(KEYS[5], 'l|' .. token .. '|' .. owner .. '|' .. ARGV[5], nowUs + tonumber(ARGV[2]) * 1000, nowUs, true)
+  register(KEYS[5], 'l|' .. token .. '|' .. owner .. '|' .. ARGV[5], nowUs + tonumber(ARGV[2]) * 1000, nowUs)
   return token
 end
 -- The first two live waiters, after dead ones are pruned.

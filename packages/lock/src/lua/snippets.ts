@@ -120,29 +120,23 @@ end
 `
 
 /*
- * Adds or moves an entry of the registry. Scores (µs) are unique within a
- * registry, so a page resumes right after the last score it listed. The
- * registry keeps a member of 256 "~" scored +inf, never listed nor counted, so that
- * releasing the last lock does not delete the key only for the next grant to
- * create it again; its TTL is set to twice the longest lease it has to cover,
- * so most grants need not set it. That member is longer than Redis'
+ * Adds or moves an entry of the registry, scored by the end of its lease.
+ * Entries may share a score: Redis orders them by member, and a page resumes
+ * from its last score and member (see REGISTRY_PAGE). The registry keeps a
+ * member of 256 "~" scored +inf, never listed nor counted, so that releasing
+ * the last lock does not delete the key only for the next grant to create it
+ * again; its TTL is set to twice the longest lease it has to cover, so most
+ * grants need not set it. That member is longer than Redis'
  * zset-max-listpack-value, so the registry is a skiplist from its first entry:
  * each grant and release then costs O(log N), where a listpack of up to 128
- * entries was scanned and shifted by each ZADD, ZCOUNT and ZREM.
+ * entries was scanned and shifted by each ZADD and ZREM.
  */
 export const REGISTER = `
-local function register (reg, entry, untilUs, nowUs, fresh)
+local function register (reg, entry, untilUs, nowUs)
   -- Leases that ended without a release are dropped by reads and by about one grant in eight
   -- (by the clock's last digits), so the registry stays bounded even when nobody lists it.
   if nowUs % 8 == 0 then redis.call('ZREMRANGEBYSCORE', reg, '-inf', string.format('%d', nowUs)) end
-  local own = false
-  if not fresh then own = redis.call('ZSCORE', reg, entry) end
-  local score = string.format('%d', untilUs)
-  while own ~= score and redis.call('ZCOUNT', reg, score, score) > 0 do
-    untilUs = untilUs + 1
-    score = string.format('%d', untilUs)
-  end
-  redis.call('ZADD', reg, score, entry)
+  redis.call('ZADD', reg, string.format('%d', untilUs), entry)
   local left = math.ceil((untilUs - nowUs) / 1000)
   local ttl = redis.call('PTTL', reg)
   if ttl < left then
