@@ -13,6 +13,16 @@ export const MAX_BATCH_BYTES = 64 * 1024
 export const MAX_BATCH_MESSAGES = 1024
 /** Batches a turn holds before sending them early: bounds its memory as core's writes do. */
 const MAX_QUEUED_BATCHES = 64
+/**
+ * Messages of the turn's first batch when it leaves before the end of the
+ * turn; each early send doubles it. Core writes a turn's first 16 commands at
+ * once, then more at a time, so the first messages of a burst leave before
+ * the rest are encoded; a batch must not hold them back longer.
+ */
+const FIRST_SEND = 16
+
+/** setImmediate as loaded: an app's fake timers must not stall the reset of the limit. */
+const { setImmediate: soon } = globalThis
 
 interface Batch {
   channel: string
@@ -30,13 +40,20 @@ interface Batch {
 /**
  * Gathers the messages published to each channel during one turn and sends
  * each channel's messages as one PUBLISH at the end of the turn, the point
- * where core's connection would have written them anyway, so no message
- * waits longer than before.
+ * where core's connection would have written them anyway, or earlier in
+ * growing pieces as core writes, so no message waits longer than before.
  */
 export class PublishBatcher {
   /** The batch still taking messages, per Redis channel; every one of them is queued. */
   private readonly open = new Map<string, Batch>()
   private readonly queue: TurnQueue<Batch>
+  /** Messages a batch takes before it is sent early; back to FIRST_SEND at the end of a turn that sent early. */
+  private limit = FIRST_SEND
+  private resetScheduled = false
+  private readonly reset = (): void => {
+    this.resetScheduled = false
+    this.limit = FIRST_SEND
+  }
 
   constructor (private readonly transport: Transport, private readonly publisher: string) {
     this.queue = new TurnQueue((batches) => { this.send(batches) }, { max: MAX_QUEUED_BATCHES })
@@ -44,9 +61,13 @@ export class PublishBatcher {
 
   add (channel: string, message: Outgoing): Promise<number> {
     const current = this.open.get(channel)
-    if (current !== undefined && this.fits(current, message)) {
-      current.messages.push(message)
-      return current.done
+    if (current !== undefined) {
+      if (this.fits(current, message)) {
+        if (current.messages.push(message) >= this.limit) this.sendEarly()
+        return current.done
+      }
+      // A full batch leaves at once, as core writes its 64k characters at once.
+      this.sendEarly()
     }
     let settle!: Pick<Batch, 'resolve' | 'reject'>
     const done = new Promise<number>((resolve, reject) => { settle = { resolve, reject } })
@@ -77,6 +98,15 @@ export class PublishBatcher {
     if (open.bytes + bytes > MAX_BATCH_BYTES) return false
     open.bytes += bytes
     return true
+  }
+
+  private sendEarly (): void {
+    this.limit = Math.min(this.limit * 2, MAX_BATCH_MESSAGES)
+    if (!this.resetScheduled) {
+      this.resetScheduled = true
+      soon(this.reset)
+    }
+    this.queue.flush()
   }
 
   /** Sends what was gathered now: before a message that bypasses the batches, so it does not overtake them. */
