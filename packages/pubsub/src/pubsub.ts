@@ -3,7 +3,8 @@ import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import { escapeGlob, type Redkit } from '@redkit/core'
 import type { Transport } from './backend.js'
 import { HandlerSlot, type DispatchStats } from './dispatch.js'
-import { checkChannel, decodeMessage, encode } from './envelope.js'
+import { PublishBatcher } from './batch.js'
+import { checkChannel, decodeMessages, encode, prepare, type Outgoing } from './envelope.js'
 import type { TransportFactory } from './factory.js'
 import { PubsubClosedError, PubsubInvalidHandlerError, PubsubShardedPatternError } from './errors.js'
 import { check, checkStreamOptions, type ResolvedOptions, type StreamOptions } from './options.js'
@@ -42,6 +43,7 @@ export interface Pubsub<M extends object = PubsubChannels> {
 export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   readonly instanceId: string
   private readonly transport: Transport
+  private readonly batcher: PublishBatcher
   /**
    * Routes by Redis name, one map per kind: the same text may be subscribed as
    * a channel and as a pattern at once, and a message finds its route without
@@ -78,6 +80,7 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
       },
       onRetry: () => { this.counters.resubscribeFailures++ }
     })
+    this.batcher = new PublishBatcher(this.transport, this.instanceId)
   }
 
   /** The same object, typed with another channel map. */
@@ -85,21 +88,21 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
     return this as unknown as Pubsub<N>
   }
 
-  /** JSON-encodes the message in an envelope and publishes it; resolves to the number of receiving connections. */
+  /** JSON-encodes the message and publishes it at the end of the turn (batch.ts); resolves to the number of receiving connections. */
   publish<C extends string> (channel: C, message: Payload<M, C>): Promise<number> {
     // Not an async function: on the hot path every extra promise layer costs throughput.
-    let payload: string
+    let prepared: Outgoing
     let out: { name: string, seq: number }
     try {
       out = this.outgoingChannel(channel)
-      payload = encode(channel, this.instanceId, out.seq + 1, message, this.options.maxSize)
+      prepared = prepare(channel, this.instanceId, out.seq + 1, message, this.options.maxSize)
     } catch (err) {
       return Promise.reject(err)
     }
     // The sequence number is only taken once the message is known to be valid.
     out.seq++
     this.counters.published++
-    return this.transport.publish(out.name, payload)
+    return this.batcher.add(out.name, prepared)
   }
 
   private outgoingChannel (channel: string): { name: string, seq: number } {
@@ -209,11 +212,16 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   private receive (route: Route | undefined, fullChannel: string, payload: string): void {
     if (route === undefined) return
     const channel = route.pattern ? fullChannel.slice(this.prefix.length) : route.name
-    const message = decodeMessage(payload, channel)
-    if (message === undefined) {
+    const decoded = decodeMessages(payload, channel)
+    if (decoded === undefined) {
       this.counters.malformed++
       return
     }
+    if (!Array.isArray(decoded)) this.deliver(route, channel, decoded)
+    else for (const message of decoded) this.deliver(route, channel, message)
+  }
+
+  private deliver (route: Route, channel: string, message: PubsubMessage): void {
     this.counters.received++
     this.track(route, channel, message.publisher, message.seq)
     if (route.pattern) message.pattern = route.name
@@ -303,7 +311,10 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
       transport: this.transport,
       log: this.log,
       encode: (channel, data) => this.encodeOnce(channel, data),
-      notify: async (channel, payload) => await this.transport.publish(this.prefix + channel, payload),
+      notify: async (channel, payload) => {
+        this.batcher.flush()
+        return await this.transport.publish(this.prefix + channel, payload)
+      },
       isClosed: () => this.closed,
       consumerKey: this.redkit.key('ps', 'consumer', name, resolved.group, resolved.consumer)
     })
@@ -371,6 +382,8 @@ export class Pubsub<M extends object = PubsubChannels> extends EventEmitter {
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
+    // Messages published before close() are sent, as when each went out at once.
+    this.batcher.flush()
     this.emit('close')
     this.closeSse()
     await Promise.all([...this.streams.values()].map(async (s) => await s.stop()))

@@ -173,6 +173,24 @@ export function contract (t: Test, backend: ContractBackend): void {
     t.equal(b.pubsub.stats().gaps, 0, 'no gap reported')
   })
 
+  t.test('messages published in one turn each arrive with their own id, seq and ts, in order', async (t) => {
+    const { a, b } = await pair(t, backend)
+    const got: PubsubMessage[] = []
+    await b.pubsub.subscribe('turn', (m) => { got.push(m) })
+    await b.pubsub.subscribe('turn2', (m) => { got.push(m) })
+    const before = Date.now()
+    const replies = await Promise.all(Array.from({ length: 100 }, async (_, i) => await a.pubsub.publish(i % 4 === 3 ? 'turn2' : 'turn', i)))
+    if (backend.exactCounts !== false) t.same(replies, replies.map(() => 1), 'each resolves to the receiving connections')
+    await until(() => got.length === 100)
+    const of = (channel: string): PubsubMessage[] => got.filter((m) => m.channel === channel)
+    t.same(of('turn').map((m) => m.seq), Array.from({ length: 75 }, (_, i) => i + 1))
+    t.same(of('turn2').map((m) => m.seq), Array.from({ length: 25 }, (_, i) => i + 1))
+    t.same(of('turn').map((m) => m.data), Array.from({ length: 100 }, (_, i) => i).filter((i) => i % 4 !== 3))
+    t.ok(got.every((m) => m.id === `${a.redkit.instanceId}:${m.seq}` && m.ts >= before && m.ts <= Date.now()))
+    t.equal(b.pubsub.stats().received, 100)
+    t.equal(b.pubsub.stats().gaps, 0)
+  })
+
   t.test('a burst of large messages published in one tick arrives whole and in order on each channel', async (t) => {
     const { a, b } = await pair(t, backend)
     const got: Record<string, number[]> = { left: [], right: [] }
