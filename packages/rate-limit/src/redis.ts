@@ -7,7 +7,6 @@ import { ALGORITHMS, type Algorithm } from './options.js'
 
 /** Script reply: allowed (1|0), remaining, resetAt, retryAfter, now, refused. */
 export type Reply = [number, number, number, number, number, number]
-export type Done = (err: Error | null, reply?: Reply) => void
 
 /**
  * The timer functions as loaded: an app's fake timers (node:test's
@@ -42,7 +41,7 @@ interface Pending {
   key: string
   spec: BackendLimit
   consume: boolean
-  done: Done
+  done: DecideCallback
   settled: boolean
   group: Group | undefined
   /** Deadline in ms, counted from the write; 0 = none. */
@@ -109,25 +108,22 @@ export class RedisBackend implements Backend {
 
   async check (key: string, spec: BackendLimit, consume: boolean): Promise<Decision> {
     return await new Promise<Decision>((resolve, reject) => {
-      this.send(key, spec, consume, 0, (err, reply) => {
+      this.send(key, spec, consume, 0, (err, decision) => {
         if (err !== null) reject(err)
-        else resolve(decisionOf(reply!))
+        else resolve(decision!)
       })
     })
   }
 
   submit (key: string, spec: BackendLimit, consume: boolean, deadline: number, done: DecideCallback): void {
-    this.send(key, spec, consume, deadline, (err, reply) => {
-      if (err !== null) done(err)
-      else done(null, decisionOf(reply!))
-    })
+    this.send(key, spec, consume, deadline, done)
   }
 
   /**
    * Queues one check; `done` is called once, with the reply or with an error
    * (FST_REDKIT_RATE_LIMIT_DEADLINE when `deadline` ms pass first; 0 = none).
    */
-  send (key: string, spec: BackendLimit, consume: boolean, deadline: number, done: Done): void {
+  send (key: string, spec: BackendLimit, consume: boolean, deadline: number, done: DecideCallback): void {
     // Stored keys never contain braces (see storedKey), so the tag is the key itself.
     const base = this.#keyStart + key + '}'
     const { name, suffixes } = SCRIPTS[spec.algorithm]
@@ -181,7 +177,7 @@ export class RedisBackend implements Backend {
     this.#commands[item.name]!(NO_KEYS, item.argv).then(
       (reply) => {
         this.#progress.at = performance.now()
-        settle(item, null, reply as Reply)
+        settle(item, null, decisionOf(reply as Reply))
       },
       (err: Error) => { settle(item, err) })
   }
@@ -195,10 +191,9 @@ export class RedisBackend implements Backend {
         // Five numbers per check, then the server time they share.
         const flat = reply as number[]
         const now = flat[flat.length - 1]!
-        items.forEach((item, i) => {
-          const at = i * 5
-          settle(item, null, [flat[at]!, flat[at + 1]!, flat[at + 2]!, flat[at + 3]!, now, flat[at + 4]!])
-        })
+        for (let i = 0, at = 0; i < items.length; i++, at += 5) {
+          settle(items[i]!, null, { allowed: flat[at] === 1, remaining: flat[at + 1]!, resetAt: flat[at + 2]!, retryAfter: flat[at + 3]!, now, refused: flat[at + 4]! })
+        }
       },
       (err: Error) => { for (const item of items) settle(item, err) })
   }
@@ -240,12 +235,12 @@ function sameLimit (a: Pending, b: Pending): boolean {
       x.onRefusal === y.onRefusal))
 }
 
-function settle (item: Pending, err: Error | null, reply?: Reply): void {
+function settle (item: Pending, err: Error | null, decision?: Decision): void {
   if (item.settled) return
   item.settled = true
   const group = item.group
   if (group !== undefined && --group.open === 0) cancel(group.timer)
-  item.done(err, reply)
+  item.done(err, decision)
 }
 
 /**
