@@ -26,9 +26,11 @@ local function trim(key, now, limit)
 end
 -- Adds a member at score (or removes it when score is nil) and keeps the
 -- set alive at least until its latest score (and at most SLACK past it).
+-- Scores are whole ms, passed as integer text: Redis prints a Lua number
+-- given to redis.call with %.17g, several times the cost of this.
 local function place(key, member, score, now)
   if score then
-    local added = redis.call('ZADD', key, score, member)
+    local added = redis.call('ZADD', key, string.format('%d', score), member)
     if redis.call('PTTL', key) < score - now then redis.call('PEXPIREAT', key, score + SLACK) end
     if added == 0 then return end
   else
@@ -109,7 +111,8 @@ while first <= last do
   redis.call('HDEL', KEYS[1], unpack(ARGV, first, stop))
   first = stop + 1
 end
-redis.call('PEXPIRE', KEYS[1], ttl)
+-- The ttl as sent: a Lua number would be printed again with %.17g.
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if KEYS[3] then
   local now = now_ms()
   place(KEYS[3], ARGV[5], now + ttl, now)
@@ -133,8 +136,9 @@ return 1
  *
  * KEYS[1] = registry
  * KEYS[2] = users registry
- * KEYS[3..] = per session, in ARGV order: its hash, its tombstone, then the
- *   index of its user when one is set
+ * KEYS[3..] = per session, in ARGV order: its hash, its tombstone ('n' mode
+ *   only: a fresh id has none to check), then the index of its user when one
+ *   is set
  * ARGV[1] = number of sessions
  * ARGV[2..] = per session: mode ('n' or 'f', as for SAVE), ttl (ms), number
  *   of field/value pairs, session id, user or '', then the field/value pairs
@@ -148,6 +152,8 @@ local reg, regTop = {}, 0
 local users, usersTop = {}, 0
 -- One session's checks and writes; an error (a key of the wrong type, say)
 -- is caught by the loop below, so it fails that session alone.
+-- PEXPIRE gets the ttl as sent and ZADD its scores as integer text (see
+-- place()): printing Lua numbers took a tenth of this script's time.
 local function saveOne(mode, ttl, id, user, key, gone, idx, first, last)
   if mode == 'n' then
     if redis.call('EXISTS', gone) == 1 then return 0 end
@@ -159,13 +165,13 @@ local function saveOne(mode, ttl, id, user, key, gone, idx, first, last)
     first = stop + 1
   end
   redis.call('PEXPIRE', key, ttl)
-  local score = now + ttl
-  reg[#reg + 1] = score
+  local score = now + tonumber(ttl)
+  reg[#reg + 1] = string.format('%d', score)
   reg[#reg + 1] = id
   if score > regTop then regTop = score end
   if idx then
     local latest = index(idx, false, id, user, score, now)
-    users[#users + 1] = latest
+    users[#users + 1] = string.format('%d', latest)
     users[#users + 1] = user
     if latest > usersTop then usersTop = latest end
   end
@@ -173,10 +179,14 @@ local function saveOne(mode, ttl, id, user, key, gone, idx, first, last)
 end
 local k, a = 3, 2
 for i = 1, tonumber(ARGV[1]) do
-  local mode, ttl, nset = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local mode, ttl, nset = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   local id, user = ARGV[a + 3], ARGV[a + 4]
-  local key, gone, idx = KEYS[k], KEYS[k + 1], nil
-  k = k + 2
+  local key, gone, idx = KEYS[k], nil, nil
+  k = k + 1
+  if mode == 'n' then
+    gone = KEYS[k]
+    k = k + 1
+  end
   if user ~= '' then
     idx = KEYS[k]
     k = k + 1

@@ -109,7 +109,8 @@ export class RedisBackend implements SessionBackend {
       this.batch = batch = opened
     }
     const user = plan.user === undefined ? undefined : this.keys.user(plan.user)
-    return await batch.add(plan, this.keys.session(plan.id), this.keys.gone(plan.id), user)
+    const gone = plan.mode === 'fresh' ? undefined : this.keys.gone(plan.id)
+    return await batch.add(plan, this.keys.session(plan.id), gone, user)
   }
 
   /** Sends what is queued now, before a command that bypasses the queue. */

@@ -47,8 +47,13 @@ export class SaveBatch {
     return this.chars + charsOf(set) <= BATCH_CHARS
   }
 
-  add (plan: SavePlan, sessionKey: string, goneKey: string, userKey: string | undefined): Promise<boolean> {
-    this.keys.push(sessionKey, goneKey)
+  /** `goneKey` only for a 'new' save: a fresh id has no tombstone to check, and one key less to send and parse per session. */
+  add (plan: SavePlan, sessionKey: string, goneKey: string | undefined, userKey: string | undefined): Promise<boolean> {
+    this.keys.push(sessionKey)
+    if (plan.mode !== 'fresh') {
+      if (goneKey === undefined) throw new Error('a new session\'s save needs its tombstone key')
+      this.keys.push(goneKey)
+    }
     if (userKey !== undefined) this.keys.push(userKey)
     this.args.push(plan.mode === 'fresh' ? 'f' : 'n', plan.ttlMs, plan.set.length / 2, plan.id, plan.user ?? '')
     for (const item of plan.set) this.args.push(item)
