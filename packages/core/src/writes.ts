@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream'
 import { socketStream } from './ioredis-internals.js'
 
 /**
- * Most commands written together. Pieces grow to it from one command, so
+ * Most commands written together. Pieces grow to it from WRITE_FIRST, so
  * Redis starts on the first commands while the app still produces the rest:
  * with 50 lock requests in flight, acquire+release ran at about 15k pairs/s
  * written as one piece and 20–23k in pieces of 8 to 32. A burst of

@@ -65,19 +65,12 @@ function serialise (channel: string, data: unknown): string {
 
 /** Builds the envelope text by hand: cheaper than stringifying a wrapper object. */
 export function encode (channel: string, publisher: string, seq: number, data: unknown, maxSize: number): string {
-  const json = serialise(channel, data)
-  const text = `{"p":"${publisher}","s":${seq},"t":${Date.now()},"d":${json}}`
-  // Characters are a lower bound of bytes; only count bytes when it could matter.
-  if (text.length * 3 > maxSize) {
-    const bytes = Buffer.byteLength(text)
-    if (bytes > maxSize) throw new PubsubMessageTooLargeError(channel, bytes, maxSize)
-  }
-  return text
+  return classic(publisher, prepare(channel, publisher, seq, data, maxSize))
 }
 
 /**
- * Serialises and size-checks a message as encode() does, with the same errors
- * and the same limit (the classic envelope's bytes), without building it yet.
+ * Serialises and size-checks a message, against the bytes of its classic
+ * envelope, without building it yet: a batch builds its own text.
  */
 export function prepare (channel: string, publisher: string, seq: number, data: unknown, maxSize: number): Outgoing {
   const message: Outgoing = { seq, ts: Date.now(), json: serialise(channel, data) }
@@ -137,14 +130,8 @@ function fromWire (w: Wire, publisher: string, seq: number, channel: string): Pu
   return message
 }
 
-/** Decodes straight into the message handed to handlers: one object per message. */
+/** A received payload in the classic form only (stream entries are never batched). */
 export function decodeMessage (text: string, channel: string): PubsubMessage | undefined {
-  let w: Wire | null
-  try {
-    w = JSON.parse(text) as Wire | null
-  } catch {
-    return undefined
-  }
-  if (w === null || typeof w !== 'object' || typeof w.p !== 'string' || typeof w.s !== 'number') return undefined
-  return fromWire(w, w.p, w.s, channel)
+  const decoded = decodeMessages(text, channel)
+  return Array.isArray(decoded) ? undefined : decoded
 }

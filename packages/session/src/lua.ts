@@ -46,6 +46,15 @@ local function placeMany(key, pairs, top, now)
   if redis.call('PTTL', key) < top - now then redis.call('PEXPIREAT', key, top + SLACK) end
   if added > 0 then trim(key, now, math.max(added, PRUNE)) end
 end
+-- Runs cmd on key with ARGV[first..last], at most 1000 arguments a call
+-- (unpack's stack limit); nothing when first > last.
+local function inChunks(cmd, key, first, last)
+  while first <= last do
+    local stop = math.min(first + 999, last)
+    redis.call(cmd, key, unpack(ARGV, first, stop))
+    first = stop + 1
+  end
+end
 local function live(key, now)
   return redis.call('ZCARD', key) - redis.call('ZCOUNT', key, '-inf', now)
 end
@@ -98,19 +107,9 @@ end
 local ttl = tonumber(ARGV[2])
 local nset = tonumber(ARGV[3])
 local ndel = tonumber(ARGV[4])
-local first = 8
-local last = first + nset * 2 - 1
-while first <= last do
-  local stop = math.min(first + 999, last)
-  redis.call('HSET', KEYS[1], unpack(ARGV, first, stop))
-  first = stop + 1
-end
-last = first + ndel - 1
-while first <= last do
-  local stop = math.min(first + 999, last)
-  redis.call('HDEL', KEYS[1], unpack(ARGV, first, stop))
-  first = stop + 1
-end
+local setEnd = 8 + nset * 2 - 1
+inChunks('HSET', KEYS[1], 8, setEnd)
+inChunks('HDEL', KEYS[1], setEnd + 1, setEnd + ndel)
 -- The ttl as sent: a Lua number would be printed again with %.17g.
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 if KEYS[3] then
@@ -159,11 +158,7 @@ local function saveOne(mode, ttl, id, user, key, gone, idx, first, last)
     if redis.call('EXISTS', gone) == 1 then return 0 end
     redis.call('DEL', key)
   end
-  while first <= last do
-    local stop = math.min(first + 999, last)
-    redis.call('HSET', key, unpack(ARGV, first, stop))
-    first = stop + 1
-  end
+  inChunks('HSET', key, first, last)
   redis.call('PEXPIRE', key, ttl)
   local score = now + tonumber(ttl)
   reg[#reg + 1] = string.format('%d', score)
