@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { startRedis, uniquePrefix } from '@redkit/testing'
 import { escapeGlob, backoff } from '../src/index.js'
 import { WRITE_BATCH } from '../src/writes.js'
-import { buildApp } from './helpers.js'
+import { buildApp, spyWrites } from './helpers.js'
 
 test('key, hashTag and escapeGlob', async (t) => {
   const { app } = await buildApp(t, { keyPrefix: 'shop:' })
@@ -106,19 +106,14 @@ test('commands sent from separate callbacks of one turn share socket writes', as
   const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
   const redis = app.redkit.client as import('ioredis').Redis
   await redis.ping()
-  const socket = redis.stream as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>
-  let writes = 0
-  for (const name of ['_write', '_writev'] as const) {
-    const original = socket[name].bind(socket)
-    socket[name] = (...args: unknown[]) => { writes++; return original(...args) }
-  }
+  const writes = spyWrites(redis)
   const key = app.redkit.key('cb')
   // Timers due together run as separate callbacks of one turn, with a tick
   // between each, as the requests an HTTP server reads in one turn do.
   const replies = await Promise.all(Array.from({ length: 10 }, async () =>
     await new Promise((resolve, reject) => setTimeout(() => { redis.incr(key).then(resolve, reject) }, 1))))
   t.same([...replies].sort((a, b) => Number(a) - Number(b)), Array.from({ length: 10 }, (_, i) => i + 1), 'each command got its own reply')
-  t.equal(writes, 1, `10 commands from 10 callbacks in ${writes} writes`)
+  t.equal(writes.length, 1, `10 commands from 10 callbacks in ${writes.length} writes`)
   await redis.pexpire(key, 60_000)
 })
 
@@ -134,12 +129,7 @@ test('commands sent in one turn leave in few socket writes, each with its own re
   const { app } = await buildApp(t, { url: server.url, keyPrefix: uniquePrefix() })
   const redis = app.redkit.client as import('ioredis').Redis
   await redis.ping()
-  const socket = redis.stream as unknown as { _write: (...a: unknown[]) => unknown, _writev: (...a: unknown[]) => unknown }
-  let writes = 0
-  for (const name of ['_write', '_writev'] as const) {
-    const original = socket[name].bind(socket)
-    socket[name] = (...args: unknown[]) => { writes++; return original(...args) }
-  }
+  const writes = spyWrites(redis)
   const key = app.redkit.key('n')
   const replies = await Promise.all([
     redis.set(key, '0', 'PX', 60_000),
@@ -150,13 +140,13 @@ test('commands sent in one turn leave in few socket writes, each with its own re
   // SET, 200 INCR, MULTI/INCR/PEXPIRE/EXEC and GET: 206 commands, in pieces of 16, 32… WRITE_BATCH
   // (writes.test.ts checks the pieces one by one).
   const most = Math.log2(WRITE_BATCH) + Math.ceil(206 / WRITE_BATCH) + 1
-  t.ok(writes <= most, `206 commands in ${writes} writes`)
+  t.ok(writes.length <= most, `206 commands in ${writes.length} writes`)
   t.same(replies.slice(1, 201), Array.from({ length: 200 }, (_, i) => i + 1), 'replies in order')
   t.same(replies[201], [[null, 201], [null, 1]])
   t.equal(replies[202], '201')
   // A command of a later turn is not held back by the previous turn's batch.
   await new Promise((resolve) => setImmediate(resolve))
-  const first = writes
+  const first = writes.length
   t.equal(await redis.incr(key), 202)
-  t.equal(writes, first + 1)
+  t.equal(writes.length, first + 1)
 })

@@ -3,18 +3,7 @@ import type { Redis } from 'ioredis'
 import { startRedis, uniquePrefix } from '@redkit/testing'
 import { WRITE_BATCH, WRITE_FIRST, WRITE_HOLD } from '../src/writes.js'
 import { flushWrites, TurnQueue } from '../src/kit.js'
-import { buildApp } from './helpers.js'
-
-/** The commands of each socket write the connection makes from now on. */
-function spyWrites (redis: Redis): number[] {
-  const pieces: number[] = []
-  const socket = redis.stream as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>
-  const write = socket._write.bind(socket)
-  const writev = socket._writev.bind(socket)
-  socket._write = (...args: unknown[]) => { pieces.push(1); return write(...args) }
-  socket._writev = (chunks: unknown, ...rest: unknown[]) => { pieces.push((chunks as unknown[]).length); return writev(chunks, ...rest) }
-  return pieces
-}
+import { buildApp, spyWrites } from './helpers.js'
 
 /** The pieces one turn of `n` small commands is written in: WRITE_FIRST, twice that… up to WRITE_BATCH, the rest at the end of the turn. */
 function expectedPieces (n: number): number[] {
