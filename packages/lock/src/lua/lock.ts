@@ -25,18 +25,27 @@ import { HAND_OFF, JOIN_QUEUE, PRUNE_WAITERS, REGISTER, TOKENS } from './snippet
  * returns = the token as decimal text when granted, else {ms until the
  *   holder's lease ends (-1 if free), queued (1|0)}
  */
-export const LOCK_ACQUIRE = MS_OF + US_OF + PRUNE_WAITERS + TOKENS + JOIN_QUEUE + REGISTER + `
+export const LOCK_ACQUIRE = US_OF + TOKENS + REGISTER + `
 local owner = ARGV[1]
-local lease = tonumber(ARGV[3])
 local channel = ARGV[6]
 local t = redis.call('TIME')
 local text = clockText(t)
--- The new holder's entry in the registry, ending with its lease.
-local function registered (token)
+-- The one place a grant happens: the token, the holder when its first value
+-- must change (another token, the waiters' mark, or the queue's "~"), the registry.
+local function granted (mark, rewrite)
+  local token = advanceFence(KEYS[2], text, ARGV[4])
+  if rewrite or token ~= text or mark ~= '' then redis.call('SET', KEYS[1], token .. '|' .. owner .. mark, 'PX', ARGV[2]) end
   local nowUs = usOf(t)
   register(KEYS[5], 'l|' .. token .. '|' .. owner .. '|' .. ARGV[5], nowUs + tonumber(ARGV[2]) * 1000, nowUs)
   return token
 end
+local taken = redis.call('SET', KEYS[1], text .. '|' .. owner, 'NX', 'PX', ARGV[2])
+-- A free lock on a first try: no queue to keep order with (only a waiter's retry carries the
+-- channel). Returning here, before the queue's functions below are defined, spares Redis
+-- creating them on the common path.
+if taken and not channel then return granted('', false) end
+` + MS_OF + PRUNE_WAITERS + JOIN_QUEUE + `
+local lease = tonumber(ARGV[3])
 -- The first two live waiters, after dead ones are pruned.
 local function liveHeads ()
   pruneWaiters(KEYS[3], KEYS[4], msOf(t))
@@ -49,25 +58,18 @@ local function leaveAsHead (heads)
   if heads[2] ~= nil then return '|w' end
   return ''
 end
--- Writes the holder and the counter; nobody sees the first value if the counter forces a higher token.
-if redis.call('SET', KEYS[1], text .. '|' .. owner, 'NX', 'PX', ARGV[2]) then
-  local mark = ''
-  if channel then
-    -- A waiter found the lock free because the last lease ran out. Waiters keep
-    -- their order: an earlier live waiter gets the turn and is woken; otherwise
-    -- this one leaves the queue and marks the lock if others still wait.
-    local heads = liveHeads()
-    if heads[1] ~= nil and heads[1] ~= owner then
-      joinQueue(t, KEYS[3], KEYS[4], owner, lease)
-      redis.call('SET', KEYS[1], '~', 'PX', lease)
-      redis.call('PUBLISH', channel, heads[1])
-      return {-1, 1}
-    end
-    mark = leaveAsHead(heads)
+if taken then
+  -- A waiter found the lock free because the last lease ran out. Waiters keep
+  -- their order: an earlier live waiter gets the turn and is woken; otherwise
+  -- this one leaves the queue and marks the lock if others still wait.
+  local heads = liveHeads()
+  if heads[1] ~= nil and heads[1] ~= owner then
+    joinQueue(t, KEYS[3], KEYS[4], owner, lease)
+    redis.call('SET', KEYS[1], '~', 'PX', lease)
+    redis.call('PUBLISH', channel, heads[1])
+    return {-1, 1}
   end
-  local token = advanceFence(KEYS[2], text, ARGV[4])
-  if token ~= text or mark ~= '' then redis.call('SET', KEYS[1], token .. '|' .. owner .. mark, 'PX', ARGV[2]) end
-  return registered(token)
+  return granted(leaveAsHead(heads), false)
 end
 local value = redis.call('GET', KEYS[1])
 local left = redis.call('PTTL', KEYS[1])
@@ -77,9 +79,7 @@ if value == '~' then
   if heads[1] == nil or (lease > 0 and heads[1] == owner) then
     local mark = ''
     if heads[1] ~= nil then mark = leaveAsHead(heads) end
-    local token = advanceFence(KEYS[2], text, ARGV[4])
-    redis.call('SET', KEYS[1], token .. '|' .. owner .. mark, 'PX', ARGV[2])
-    return registered(token)
+    return granted(mark, true)
   end
   held = -1
 end
@@ -107,7 +107,7 @@ return {held, 1}
  * ARGV[3] = registry entry
  * returns = 1 if the caller still held the lock, else 0
  */
-export const LOCK_RELEASE = MS_OF + PRUNE_WAITERS + HAND_OFF + `
+export const LOCK_RELEASE = `
 local value = redis.call('GET', KEYS[1])
 if value == ARGV[1] then
   redis.call('DEL', KEYS[1])
@@ -115,6 +115,7 @@ if value == ARGV[1] then
   return 1
 end
 if value ~= ARGV[1] .. '|w' then return 0 end
+` + MS_OF + PRUNE_WAITERS + HAND_OFF + `
 handOff(KEYS[1], KEYS[2], KEYS[3], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[3])
 return 1
