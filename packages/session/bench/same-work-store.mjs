@@ -16,6 +16,7 @@
 //           and, when session.userId is set (@redkit/session's default
 //           userField), the same for the user's index (ZADD, trim, TTL
 //           upkeep) plus ZADD GT of the user into the users registry
+//           (the bench routes set no userId, so neither store writes an index there)
 //   destroy one EVALSHA of DESTROY: DEL, ZREM from the registry (not measured)
 // A small Lua script via defineCommand is the fastest hand-written form of
 // this: measured on this machine (50 concurrent loops, a new id per save),
