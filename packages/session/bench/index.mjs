@@ -1,6 +1,9 @@
 // Session benchmark: @redkit/session vs @fastify/session + connect-redis 7
 // (ioredis), vs @fastify/session + a hand-written store on raw ioredis with
-// auto-pipelining, vs @fastify/session's MemoryStore, plus a bare route.
+// auto-pipelining (GET / SET PX / DEL only: less Redis work than ours), vs
+// the same with a hand-written store doing the Redis work @redkit/session
+// does (session value and TTL, registry of live sessions, per-user index; see
+// same-work-store.mjs), vs @fastify/session's MemoryStore, plus a bare route.
 // Each server runs in a child process of its own; autocannon runs here. Each round visits
 // every target in a rotated order; medians over rounds are reported, with
 // the CPU each request cost the server process and redis-server, which is
@@ -61,7 +64,7 @@ async function cookieFor (port) {
 
 const redis = await startRedis({ local: true })
 const admin = redis.client()
-const TARGETS = ['bare', 'redkit', 'connect-redis', 'raw', 'memory', ...(process.env.BENCH_BASELINE === undefined ? [] : ['baseline'])]
+const TARGETS = ['bare', 'redkit', 'connect-redis', 'raw', 'same', 'memory', ...(process.env.BENCH_BASELINE === undefined ? [] : ['baseline'])]
 const children = {}
 const ports = {}
 for (const name of TARGETS) {
@@ -91,10 +94,11 @@ const LABELS = {
   redkit: '@redkit/session',
   'connect-redis': '@fastify/session + connect-redis 7',
   raw: '@fastify/session + raw ioredis store, auto-pipelined',
+  same: '@fastify/session + raw store, same Redis work',
   memory: '@fastify/session + MemoryStore',
   baseline: `@redkit/session of ${process.env.BENCH_BASELINE}`
 }
-const PEER_NAMES = { 'connect-redis': 'connect-redis 7', raw: 'raw ioredis auto-pipelined', memory: 'MemoryStore', baseline: 'baseline build' }
+const PEER_NAMES = { 'connect-redis': 'connect-redis 7', raw: 'raw ioredis auto-pipelined', same: 'raw ioredis auto-pipelined same Redis work', memory: 'MemoryStore', baseline: 'baseline build' }
 
 const plan = {
   rmw: { title: 'fixed-cookie read+modify+write (/rmw)', route: '/rmw', path: '/rmw', cookie: true, targets: ['bare', ...PEERS] },

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis'
 import { redkit } from '@redkit/core'
 import { redkitSession } from '../dist/index.js'
 import { routes } from './routes.mjs'
+import { sameWorkStore } from './same-work-store.mjs'
 
 const SECRET = 'bench-secret-bench-secret-bench-secret-0123'
 const MAX_AGE = 3_600_000
@@ -70,6 +71,7 @@ const targets = {
   redkit: async () => await ours(),
   'connect-redis': async () => await peer(new RedisStore({ client, prefix: 'bench-cr:' })),
   raw: async () => await peer(rawStore(pipelined, 'bench-raw:')),
+  same: async () => await peer(sameWorkStore(pipelined, 'bench-same:')),
   memory: async () => await peer(undefined),
   // BENCH_BASELINE=<path of another build's dist/index.js>: that build, for a side-by-side run.
   baseline: async () => await ours((await import(process.env.BENCH_BASELINE)).redkitSession, 'bench-baseline:')
