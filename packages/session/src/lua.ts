@@ -126,20 +126,20 @@ return 1
 `
 
 /**
- * Single server only: the first saves ('n' and 'f' modes, no fields to
- * delete, no previous user) of several sessions queued in one turn of the
- * event loop, as SAVE would write each of them, in order, with one read of
- * the clock and one variadic ZADD per registry for the lot. Each session
- * is checked and written on its own: one refused (a tombstoned 'n' id)
- * leaves the others written.
+ * Single server only: the saves of several sessions queued in one turn of
+ * the event loop that have no field to delete and no user to move from, as
+ * SAVE would write each of them, in order, with one read of the clock and
+ * one variadic ZADD per registry for the lot. Each session is checked and
+ * written on its own: one refused (a tombstoned 'n' id, an 'u' session
+ * destroyed meanwhile) leaves the others written.
  *
  * KEYS[1] = registry
  * KEYS[2] = users registry
  * KEYS[3..] = per session, in ARGV order: its hash, its tombstone ('n' mode
- *   only: a fresh id has none to check), then the index of its user when one
- *   is set
+ *   only: a fresh id has none, and an update checks its hash), then the index
+ *   of its user when one is set
  * ARGV[1] = number of sessions
- * ARGV[2..] = per session: mode ('n' or 'f', as for SAVE), ttl (ms), number
+ * ARGV[2..] = per session: mode ('n', 'f' or 'u', as for SAVE), ttl (ms), number
  *   of field/value pairs, session id, user or '', then the field/value pairs
  * returns = per session in ARGV order: 1 when written, 0 when refused, or the
  *   text of the error that stopped its writes
@@ -154,7 +154,9 @@ local users, usersTop = {}, 0
 -- PEXPIRE gets the ttl as sent and ZADD its scores as integer text (see
 -- place()): printing Lua numbers took a tenth of this script's time.
 local function saveOne(mode, ttl, id, user, key, gone, idx, first, last)
-  if mode == 'n' then
+  if mode == 'u' then
+    if redis.call('EXISTS', key) == 0 then return 0 end
+  elseif mode == 'n' then
     if redis.call('EXISTS', gone) == 1 then return 0 end
     redis.call('DEL', key)
   end

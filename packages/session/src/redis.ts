@@ -8,11 +8,10 @@ import { decodeCursor, encodeCursor } from './cursor.js'
 import { SessionInvalidCursorError } from './errors.js'
 import { SCRIPTS } from './lua.js'
 import type { ResolvedStoreOptions } from './options.js'
-import { batchable, SaveBatch } from './save-batch.js'
+import { batchable, MODES, SaveBatch } from './save-batch.js'
 import { SessionKeys } from './keys.js'
 
 const CLEAR_BATCH = 100
-const MODES = { new: 'n', fresh: 'f', update: 'u' } as const
 /** Queued session commands sent at once at most; the rest follow in the same flush. */
 const SEND_BATCH = 256
 const INDEX_SCAN_COUNT = 100
@@ -59,7 +58,7 @@ export class RedisBackend implements SessionBackend {
     for (const send of sends) send()
   })
 
-  /** The batch of first saves in the queue that later first saves join (single server). */
+  /** The batch of saves in the queue that later saves join (single server). */
   private batch: SaveBatch | undefined
 
   constructor (private readonly redkit: Redkit, private readonly options: ResolvedStoreOptions) {
@@ -97,11 +96,11 @@ export class RedisBackend implements SessionBackend {
   }
 
   /**
-   * Queues a first save into the open batch, or opens one at this point of
+   * Queues a save into the open batch, or opens one at this point of
    * the queue: the saves of one turn then cost Redis one script call and one
    * ZADD per registry instead of one of each per session.
    */
-  private async saveFirst (plan: SavePlan): Promise<boolean> {
+  private async saveBatched (plan: SavePlan): Promise<boolean> {
     let batch = this.batch
     if (batch === undefined || !batch.accepts(plan.id, plan.set)) {
       const opened = new SaveBatch(this.registry, this.usersRegistry, this.saveBatchScript)
@@ -109,7 +108,7 @@ export class RedisBackend implements SessionBackend {
       this.batch = batch = opened
     }
     const user = plan.user === undefined ? undefined : this.keys.user(plan.user)
-    const gone = plan.mode === 'fresh' ? undefined : this.keys.gone(plan.id)
+    const gone = plan.mode === 'new' ? this.keys.gone(plan.id) : undefined
     return await batch.add(plan, this.keys.session(plan.id), gone, user)
   }
 
@@ -143,7 +142,7 @@ export class RedisBackend implements SessionBackend {
   }
 
   async save (plan: SavePlan): Promise<boolean> {
-    if (this.inline && batchable(plan)) return await this.saveFirst(plan)
+    if (this.inline && batchable(plan)) return await this.saveBatched(plan)
     const { id, user, previousUser } = plan
     const moved = previousUser !== undefined && previousUser !== user ? previousUser : undefined
     const keys = [this.keys.session(id), this.keys.gone(id)]

@@ -9,10 +9,13 @@ const BATCH_ARGS = 4096
 /** Characters of field values of one batch call at most, unless its first session alone has more. */
 const BATCH_CHARS = 512 * 1024
 
-/** Whether a save can be written by the batch script: a first save ('new' or 'fresh') with nothing to delete and no user to move from. */
+/** Whether a save can be written by the batch script: one with no field to delete and no user to move from. */
 export function batchable (plan: SavePlan): boolean {
-  return plan.mode !== 'update' && plan.del.length === 0 && (plan.previousUser === undefined || plan.previousUser === plan.user)
+  return plan.del.length === 0 && (plan.previousUser === undefined || plan.previousUser === plan.user)
 }
+
+/** The mode letters of the SAVE and SAVE_BATCH scripts. */
+export const MODES = { new: 'n', fresh: 'f', update: 'u' } as const
 
 interface Pending {
   resolve: (saved: boolean) => void
@@ -20,9 +23,8 @@ interface Pending {
 }
 
 /**
- * First saves of sessions queued in one turn of the event loop (single
- * server), sent as one SAVE_BATCH call at the queue position of the first
- * of them. Moving a later save up to that position is safe only past
+ * Saves of sessions queued in one turn of the event loop (single server),
+ * sent as one SAVE_BATCH call at the queue position of the first of them. Moving a later save up to that position is safe only past
  * commands of other sessions, so the queue notes the id of every command
  * queued after the batch opened, and a save of such an id starts a batch
  * of its own instead of joining this one.
@@ -47,15 +49,18 @@ export class SaveBatch {
     return this.chars + charsOf(set) <= BATCH_CHARS
   }
 
-  /** `goneKey` only for a 'new' save: a fresh id has no tombstone to check, and one key less to send and parse per session. */
+  /**
+   * `goneKey` only for a 'new' save: a fresh id has no tombstone, and an update checks its hash
+   * instead, so each has one key less to send and parse.
+   */
   add (plan: SavePlan, sessionKey: string, goneKey: string | undefined, userKey: string | undefined): Promise<boolean> {
     this.keys.push(sessionKey)
-    if (plan.mode !== 'fresh') {
+    if (plan.mode === 'new') {
       if (goneKey === undefined) throw new Error('a new session\'s save needs its tombstone key')
       this.keys.push(goneKey)
     }
     if (userKey !== undefined) this.keys.push(userKey)
-    this.args.push(plan.mode === 'fresh' ? 'f' : 'n', plan.ttlMs, plan.set.length / 2, plan.id, plan.user ?? '')
+    this.args.push(MODES[plan.mode], plan.ttlMs, plan.set.length / 2, plan.id, plan.user ?? '')
     for (const item of plan.set) this.args.push(item)
     this.chars += charsOf(plan.set)
     return new Promise<boolean>((resolve, reject) => { this.pending.push({ resolve, reject }) })

@@ -118,6 +118,37 @@ export function freshContract (t: Test, make: Factory): void {
     t.equal(await store.get(late), null, 'the destroy, issued after its save, wins')
   })
 
+  t.test('updates issued together: one script call; each writes only its changes; a revoked session stays revoked', async (t) => {
+    const env = await make(t)
+    const { app } = env.handle
+    const store = app.sessions.store
+    const made = ids('update', 6)
+    await Promise.all(made.map(async (id, i) => { await store.set(id, { cookie: cookie(), userId: `update-user-${i % 2}`, i, keep: `k${i}` }) }))
+    const loaded = await Promise.all(made.map(async (id) => (await store.get(id))!))
+    await app.sessions.revoke(made[2]!)
+    const before = await scriptCalls(env)
+    await Promise.all(loaded.map(async (session, i) => {
+      session.i = i + 100
+      session.cookie = cookie(120_000)
+      await store.set(made[i]!, session)
+    }))
+    const after = await scriptCalls(env)
+    if (before !== undefined) t.equal(after! - before, 1, 'one script call for the lot')
+    for (const [i, id] of made.entries()) {
+      if (i === 2) {
+        t.equal(await store.get(id), null, 'the revoked session is not brought back')
+        continue
+      }
+      const again = await store.get(id)
+      t.equal(again?.i, i + 100, `session ${i} has its change`)
+      t.equal(again?.keep, `k${i}`, `session ${i} keeps its other fields`)
+      const meta = await app.sessions.meta(id)
+      t.ok(meta !== null && meta.expires > Date.now() + 100_000, `session ${i} expires later now`)
+    }
+    t.same(await app.sessions.count(), { sessions: 5, users: 2 })
+    t.same((await app.sessions.listByUser('update-user-0')).map((s) => s.sessionId).sort(), [made[0], made[4]].sort())
+  })
+
   t.test('a burst of first saves is split into bounded script calls', async (t) => {
     const env = await make(t)
     const store = env.handle.app.sessions.store

@@ -55,3 +55,36 @@ test('SAVE_BATCH: fresh and new sessions, with and without a user, in one call',
     t.ok(await redis.pttl(key) > 0, `${key} has a TTL`)
   }
 })
+
+// An update checks its hash, not a tombstone, and moves its registry score.
+test('SAVE_BATCH: updates beside first saves; an update of a destroyed session alone is refused', async (t) => {
+  const server = await startRedis({ local: true })
+  t.teardown(server.stop)
+  const redis = server.client()
+  t.teardown(() => { redis.disconnect() })
+  const sess = (id: string): string => `u:sess:{${id}}`
+  const index = (user: string): string => `u:sess-user:{${user}}`
+  await redis.hset(sess('kept'), '.v', 'old', '.w', 'untouched')
+  await redis.pexpire(sess('kept'), 1000)
+  await redis.zadd('u:reg', 1, 'kept', 1, 'gone')
+  await redis.pexpire('u:reg', 60_000)
+  const sessions = [
+    { mode: 'u', id: 'kept', user: 'cat' },
+    { mode: 'u', id: 'gone', user: '' },
+    { mode: 'f', id: 'fresh', user: '' }
+  ]
+  const keys = ['u:reg', 'u:reg-users']
+  const args: Array<string | number> = [sessions.length]
+  for (const s of sessions) {
+    keys.push(sess(s.id))
+    if (s.user !== '') keys.push(index(s.user))
+    args.push(s.mode, 60_000, 1, s.id, s.user, '.v', 'new')
+  }
+  t.same(await redis.eval(SAVE_BATCH, keys.length, ...keys, ...args), [1, 0, 1])
+  t.same(await redis.hgetall(sess('kept')), { '.v': 'new', '.w': 'untouched' }, 'the update writes its field and keeps the others')
+  t.ok(await redis.pttl(sess('kept')) > 50_000, 'the update moves the expiry')
+  t.equal(await redis.exists(sess('gone')), 0, 'the destroyed session is not brought back')
+  t.ok(Number(await redis.zscore('u:reg', 'kept')) > 1, 'the registry score of the update moved')
+  t.same(await redis.zrange(index('cat'), '0', '-1'), ['kept'])
+  t.same(await redis.zrange('u:reg-users', '0', '-1'), ['cat'])
+})
