@@ -1,10 +1,11 @@
 import type { LuaScript } from '@redkit/core/kit'
+import { LOCK_BATCH } from './lua/batch.js'
 import { LOCK_ACQUIRE, LOCK_EXTEND, LOCK_INSPECT, LOCK_LEAVE, LOCK_RELEASE } from './lua/lock.js'
 import { REGISTRY_COUNT, REGISTRY_PAGE } from './lua/registry.js'
 import { SEM_ACQUIRE, SEM_EXTEND, SEM_INSPECT, SEM_LEAVE, SEM_RELEASE } from './lua/semaphore.js'
 
 /*
- * The scripts live in lua/: lock.ts, semaphore.ts and registry.ts, assembled
+ * The scripts live in lua/: lock.ts, batch.ts, semaphore.ts and registry.ts, assembled
  * from the fragments in lua/snippets.ts. Two layouts share those fragments.
  *
  * A lock (one holder) is a plain string key, so the common case is a SET NX PX
@@ -42,7 +43,7 @@ import { SEM_ACQUIRE, SEM_EXTEND, SEM_INSPECT, SEM_LEAVE, SEM_RELEASE } from './
  * waiters are pruned by the scripts that touch them.
  */
 
-export { LOCK_ACQUIRE, LOCK_EXTEND, LOCK_INSPECT, LOCK_LEAVE, LOCK_RELEASE, REGISTRY_COUNT, REGISTRY_PAGE, SEM_ACQUIRE, SEM_EXTEND, SEM_INSPECT, SEM_LEAVE, SEM_RELEASE }
+export { LOCK_ACQUIRE, LOCK_BATCH, LOCK_EXTEND, LOCK_INSPECT, LOCK_LEAVE, LOCK_RELEASE, REGISTRY_COUNT, REGISTRY_PAGE, SEM_ACQUIRE, SEM_EXTEND, SEM_INSPECT, SEM_LEAVE, SEM_RELEASE }
 
 /** Every script with its command name and key count. */
 export const SCRIPTS = {
@@ -51,6 +52,7 @@ export const SCRIPTS = {
   lockExtend: { name: 'redkitLockExtend', keys: 2, lua: LOCK_EXTEND },
   lockLeave: { name: 'redkitLockLeave', keys: 3, lua: LOCK_LEAVE },
   lockInspect: { name: 'redkitLockInspect', keys: 1, lua: LOCK_INSPECT },
+  lockBatch: { name: 'redkitLockBatch', keys: undefined, lua: LOCK_BATCH },
   semAcquire: { name: 'redkitSemaphoreAcquire', keys: 5, lua: SEM_ACQUIRE },
   semRelease: { name: 'redkitSemaphoreRelease', keys: 4, lua: SEM_RELEASE },
   semExtend: { name: 'redkitSemaphoreExtend', keys: 2, lua: SEM_EXTEND },

@@ -2,6 +2,7 @@ import type { Redkit, RedkitSubscription } from '@redkit/core'
 import { defineLua } from '@redkit/core/kit'
 import type { AcquireReply, Backend, HeldEntry, HolderInfo, LockKind, LockRef } from './backend.js'
 import { parseMember } from './backend.js'
+import { LockBatch, NOT_FREE } from './batch.js'
 import { SCRIPTS } from './lua.js'
 import {
   CLUSTER_SHARDS, decodeCursor, encodeCursor, lockEntry, parseEntry, type Entry, semaphoreEntry, shardOf, START, type Position
@@ -26,6 +27,7 @@ export function redisBackend (redkit: Redkit, counterTtl: number): Backend {
   const semInspect = defineLua<Array<string | number>>(redkit, SCRIPTS.semInspect)
   const registryPage = defineLua<string[]>(redkit, SCRIPTS.registryPage)
   const registryCount = defineLua<number>(redkit, SCRIPTS.registryCount)
+  const lockBatch = defineLua<Array<string | number | [string]>>(redkit, SCRIPTS.lockBatch)
   const channel = redkit.key('lock', 'wake')
   const heads: Record<LockKind, string> = { lock: redkit.key('lock', ''), semaphore: redkit.key('sem', '') }
   const counterTtlText = String(counterTtl)
@@ -63,27 +65,49 @@ export function redisBackend (redkit: Redkit, counterTtl: number): Backend {
   const leaveKeys = (ref: LockRef): string[] => releaseKeys(ref).slice(0, 3)
   const extendKeys = (ref: LockRef): string[] => [keysOf(ref)[0]!, keysOf(ref)[4]!]
 
+  // On one server, first tries and releases of one turn share a script call; every other
+  // command sends the batch first (flushed), so each lock's commands reach Redis in issue order.
+  const batch = redkit.isCluster ? undefined : new LockBatch(lockBatch, registries[0]!, counterTtlText, channel)
+  const flushed = <T>(send: () => T): T => {
+    batch?.flush()
+    return send()
+  }
+
   // The lock paths return the script's promise as it is: no extra async layer per call.
-  const acquireLock = (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number, retry: boolean): Promise<AcquireReply> =>
+  const acquireAlone = (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number, retry: boolean): Promise<AcquireReply> =>
     lockAcquire(keysOf(ref), retry
       ? [owner, ttl, waiter === null ? 0 : lease, counterTtlText, ref.name, channel]
       : [owner, ttl, waiter === null ? 0 : lease, counterTtlText, ref.name])
 
+  // A batch takes only free locks: for a taken one (NOT_FREE) the lock script decides whether to queue.
+  const acquireLock = (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number, retry: boolean): Promise<AcquireReply> => {
+    const alone = (): Promise<AcquireReply> => acquireAlone(ref, owner, ttl, waiter, lease, retry)
+    if (batch === undefined || retry) return flushed(alone)
+    return batch.acquire(keysOf(ref), [owner, ttl, ref.name], alone)
+      .then((reply) => reply === NOT_FREE ? flushed(alone) : reply as AcquireReply)
+  }
+
+  const releaseLock = (ref: LockRef, member: string): Promise<number> => {
+    const entry = lockEntry(member, ref.name)
+    const alone = (): Promise<number> => lockRelease(releaseKeys(ref), [member, channel, entry])
+    return batch === undefined ? alone() : batch.release(keysOf(ref), [member, entry], alone)
+  }
+
   const acquireSemaphore = async (ref: LockRef, owner: string, ttl: number, waiter: string | null, lease: number): Promise<AcquireReply> => {
-    const [granted, x, y] = await semAcquire(keysOf(ref),
-      [owner, ttl, ref.limit, waiter === null ? '' : '1', lease, counterTtlText, semaphoreEntry(ref.name)])
+    const [granted, x, y] = await flushed(() => semAcquire(keysOf(ref),
+      [owner, ttl, ref.limit, waiter === null ? '' : '1', lease, counterTtlText, semaphoreEntry(ref.name)]))
     return granted === 1 ? String(x) : [x, y]
   }
 
   const inspectLock = async (ref: LockRef): Promise<HolderInfo[]> => {
-    const [value, ttl] = await lockInspect([keysOf(ref)[0]!], [])
+    const [value, ttl] = await flushed(() => lockInspect([keysOf(ref)[0]!], []))
     // "~": free while the queue takes its turn; "|w": someone waits (see lua.ts).
     if (value === null || value === '~' || ttl < 0) return []
     return [{ ...parseMember(value.endsWith('|w') ? value.slice(0, -2) : value), ttl }]
   }
 
   const inspectSemaphore = async (ref: LockRef): Promise<HolderInfo[]> => {
-    const reply = await semInspect([keysOf(ref)[0]!], [])
+    const reply = await flushed(() => semInspect([keysOf(ref)[0]!], []))
     const at = Number(reply[0])
     const out: HolderInfo[] = []
     for (let i = 1; i + 1 < reply.length; i += 2) {
@@ -95,7 +119,7 @@ export function redisBackend (redkit: Redkit, counterTtl: number): Backend {
   /** One shard's entries from `at`, as read. */
   const readShard = async (at: Position, want: number): Promise<Array<{ entry: Entry, member: string, score: string }>> => {
     const from = at.after === null ? [] : at.entry === null ? [at.after] : [at.after, at.entry]
-    const reply = await registryPage([registries[at.shard]!], [want, ...from])
+    const reply = await flushed(() => registryPage([registries[at.shard]!], [want, ...from]))
     const now = Number(reply[0])
     const rows = []
     for (let i = 1; i + 1 < reply.length; i += 2) {
@@ -145,18 +169,19 @@ export function redisBackend (redkit: Redkit, counterTtl: number): Backend {
       ? acquireLock(ref, owner, ttl, waiter, lease, retry)
       : acquireSemaphore(ref, owner, ttl, waiter, lease),
     release: (ref, member) => ref.kind === 'lock'
-      ? lockRelease(releaseKeys(ref), [member, channel, lockEntry(member, ref.name)])
-      : semRelease(releaseKeys(ref), [member, ref.limit, channel, semaphoreEntry(ref.name)]),
-    extend: (ref, member, ttl) => ref.kind === 'lock'
+      ? releaseLock(ref, member)
+      : flushed(() => semRelease(releaseKeys(ref), [member, ref.limit, channel, semaphoreEntry(ref.name)])),
+    extend: (ref, member, ttl) => flushed(() => ref.kind === 'lock'
       ? lockExtend(extendKeys(ref), [member, ttl, lockEntry(member, ref.name)])
-      : semExtend(extendKeys(ref), [member, ttl, semaphoreEntry(ref.name)]),
+      : semExtend(extendKeys(ref), [member, ttl, semaphoreEntry(ref.name)])),
     leave: async (ref, waiter) => {
+      batch?.flush()
       if (ref.kind === 'lock') await lockLeave(leaveKeys(ref), [waiter, channel])
       else await semLeave(leaveKeys(ref), [waiter, ref.limit, channel])
     },
     inspect: async (ref) => ref.kind === 'lock' ? await inspectLock(ref) : await inspectSemaphore(ref),
     page,
-    count: async () => (await Promise.all(registries.map(async (key) => await registryCount([key], [])))).reduce((a, b) => a + b, 0),
+    count: async () => (await Promise.all(registries.map(async (key) => await flushed(() => registryCount([key], []))))).reduce((a, b) => a + b, 0),
     // Once subscribed (again), every waiter retries: releases published meanwhile were missed.
     listen: (wake, wakeAll, busy) => {
       subscription ??= redkit.subscribe(channel, (_, message) => { for (const waiter of message.split(' ')) wake(waiter) },

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TestTarget } from '@redkit/testing'
 import { Lock, type LockPage } from '../src/index.js'
 import { appsOn, code, sleep, stall, type Setup } from './helpers.js'
+import { togetherContract } from './together.js'
 import { waitersContract } from './waiters-contract.js'
 
 /** Applies `change` to every fencing counter under the app's prefix; returns how many. */
@@ -97,6 +98,7 @@ export function contract (t: Test, target: TestTarget): void {
   })
 
   waitersContract(t, setup)
+  togetherContract(t, target)
 
   t.test('withLock returns the result, extends while fn runs, and releases', async (t) => {
     const { apps: [app] } = await setup(t)

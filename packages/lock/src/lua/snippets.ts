@@ -132,17 +132,24 @@ end
  * entries was scanned and shifted by each ZADD and ZREM.
  */
 export const REGISTER = `
-local function register (reg, entry, untilUs, nowUs)
-  -- Leases that ended without a release are dropped by reads and by about one grant in eight
-  -- (by the clock's last digits), so the registry stays bounded even when nobody lists it.
+-- Leases that ended without a release are dropped by reads and by about one grant in eight
+-- (by the clock's last digits), so the registry stays bounded even when nobody lists it.
+local function pruneSometimes (reg, nowUs)
   if nowUs % 8 == 0 then redis.call('ZREMRANGEBYSCORE', reg, '-inf', string.format('%d', nowUs)) end
-  redis.call('ZADD', reg, string.format('%d', untilUs), entry)
+end
+-- The registry outlives the lease ending at untilUs.
+local function keepRegistry (reg, untilUs, nowUs)
   local left = math.ceil((untilUs - nowUs) / 1000)
   local ttl = redis.call('PTTL', reg)
   if ttl < left then
     if ttl == -1 then redis.call('ZADD', reg, '+inf', string.rep('~', 256)) end
     redis.call('PEXPIRE', reg, left * 2)
   end
+end
+local function register (reg, entry, untilUs, nowUs)
+  pruneSometimes(reg, nowUs)
+  redis.call('ZADD', reg, string.format('%d', untilUs), entry)
+  keepRegistry(reg, untilUs, nowUs)
 end
 -- A semaphore's entry ends with its last live holder.
 local function registerTop (holders, reg, entry, nowMs, nowUs)
@@ -152,5 +159,20 @@ local function registerTop (holders, reg, entry, nowMs, nowUs)
   else
     redis.call('ZREM', reg, entry)
   end
+end
+`
+
+/**
+ * REGISTER for many locks at once: drops the entries of released locks, then
+ * adds flat {lease end (µs, as text), entry, …}, the latest ending at topUs.
+ * Needs REGISTER.
+ */
+export const REGISTER_MANY = REGISTER + `
+local function registerMany (reg, added, removed, topUs, nowUs)
+  if #removed > 0 then redis.call('ZREM', reg, unpack(removed)) end
+  if #added == 0 then return end
+  pruneSometimes(reg, nowUs)
+  redis.call('ZADD', reg, unpack(added))
+  keepRegistry(reg, topUs, nowUs)
 end
 `
