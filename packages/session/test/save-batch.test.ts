@@ -1,15 +1,21 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { startRedis } from '@redkit/testing'
 import { SAVE_BATCH } from '../src/lua.js'
+
+/** A client of a redis-server of the test's own, both gone at teardown. */
+async function privateRedis (t: Test): Promise<ReturnType<Awaited<ReturnType<typeof startRedis>>['client']>> {
+  const server = await startRedis({ local: true })
+  t.teardown(server.stop)
+  const redis = server.client()
+  t.teardown(() => { redis.disconnect() })
+  return redis
+}
 
 // The batch script's KEYS vary per session (a tombstone only for 'n', an
 // index only with a user), so a batch mixing every kind checks that each
 // session reads its own keys.
 test('SAVE_BATCH: fresh and new sessions, with and without a user, in one call', async (t) => {
-  const server = await startRedis({ local: true })
-  t.teardown(server.stop)
-  const redis = server.client()
-  t.teardown(() => { redis.disconnect() })
+  const redis = await privateRedis(t)
   const sess = (id: string): string => `t:sess:{${id}}`
   const gone = (id: string): string => `t:sess-gone:{${id}}`
   const index = (user: string): string => `t:sess-user:{${user}}`
@@ -58,10 +64,7 @@ test('SAVE_BATCH: fresh and new sessions, with and without a user, in one call',
 
 // An update checks its hash, not a tombstone, and moves its registry score.
 test('SAVE_BATCH: updates beside first saves; an update of a destroyed session alone is refused', async (t) => {
-  const server = await startRedis({ local: true })
-  t.teardown(server.stop)
-  const redis = server.client()
-  t.teardown(() => { redis.disconnect() })
+  const redis = await privateRedis(t)
   const sess = (id: string): string => `u:sess:{${id}}`
   const index = (user: string): string => `u:sess-user:{${user}}`
   await redis.hset(sess('kept'), '.v', 'old', '.w', 'untouched')
