@@ -32,8 +32,7 @@ local added, top = {}, nowUs
 local removed = {}
 local function acquireOne (holder, fence, owner, ttl, name)
   if not redis.call('SET', holder, text .. '|' .. owner, 'NX', 'PX', ttl) then return -1 end
-  local token = advanceFence(fence, text, ARGV[2])
-  if token ~= text then redis.call('SET', holder, token .. '|' .. owner, 'PX', ttl) end
+  local token = issueToken(holder, fence, owner, ttl, text, ARGV[2], '', false)
   local untilUs = nowUs + tonumber(ttl) * 1000
   if untilUs > top then top = untilUs end
   added[#added + 1] = string.format('%d', untilUs)

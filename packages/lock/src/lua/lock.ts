@@ -30,11 +30,9 @@ local owner = ARGV[1]
 local channel = ARGV[6]
 local t = redis.call('TIME')
 local text = clockText(t)
--- The one place a grant happens: the token, the holder when its first value
--- must change (another token, the waiters' mark, or the queue's "~"), the registry.
+-- The one place a grant happens: the token, the holder, the registry.
 local function granted (mark, rewrite)
-  local token = advanceFence(KEYS[2], text, ARGV[4])
-  if rewrite or token ~= text or mark ~= '' then redis.call('SET', KEYS[1], token .. '|' .. owner .. mark, 'PX', ARGV[2]) end
+  local token = issueToken(KEYS[1], KEYS[2], owner, ARGV[2], text, ARGV[4], mark, rewrite)
   local nowUs = usOf(t)
   register(KEYS[5], 'l|' .. token .. '|' .. owner .. '|' .. ARGV[5], nowUs + tonumber(ARGV[2]) * 1000, nowUs)
   return token

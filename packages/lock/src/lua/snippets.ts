@@ -48,6 +48,14 @@ local function advanceFence (fence, text, counterTtl)
   redis.call('SET', fence, text, 'PX', counterTtl)
   return text
 end
+-- A grant's token, for a holder key SET NX wrote as "<text>|<owner>": the key is written
+-- again only when its value must change (a token past the clock, the waiters' mark, or
+-- rewrite, when it held the queue's "~").
+local function issueToken (holder, fence, owner, ttl, text, counterTtl, mark, rewrite)
+  local token = advanceFence(fence, text, counterTtl)
+  if rewrite or token ~= text or mark ~= '' then redis.call('SET', holder, token .. '|' .. owner .. mark, 'PX', ttl) end
+  return token
+end
 `
 
 /** Adds or refreshes a waiter: arrival (µs) keeps its place, the lease keeps it alive. Needs msOf. */
