@@ -24,10 +24,11 @@ interface Pending {
 
 /**
  * Saves of sessions queued in one turn of the event loop (single server),
- * sent as one SAVE_BATCH call at the queue position of the first of them. Moving a later save up to that position is safe only past
- * commands of other sessions, so the queue notes the id of every command
- * queued after the batch opened, and a save of such an id starts a batch
- * of its own instead of joining this one.
+ * sent as one SAVE_BATCH call at the queue position of the first of them.
+ * Moving a later save up to that position is safe only past commands of
+ * other sessions, so the queue notes the id of every command queued after
+ * the batch opened, and a save of such an id starts a batch of its own
+ * instead of joining this one.
  */
 export class SaveBatch {
   /** Ids of commands queued after this batch: a save of one of them must not move ahead of them. */
