@@ -3,8 +3,10 @@
 // exact sliding log ('sliding-log'), @fastify/rate-limit's built-in Redis
 // store (fixed window) and its in-memory store, and a sliding window counter
 // and a sliding log written by hand on an ioredis client with auto-pipelining
-// (each of ours is compared with the hand-written one doing its kind of work). Each server runs in a child
-// process of its own (bench/server.mjs), autocannon in this one, Redis apart.
+// (each of ours is compared with the hand-written one doing its kind of work). The hand-written ones run
+// in a hook of their own, without @fastify/rate-limit; 'sliding, app.limiter hook' runs ours that way
+// too, and is compared with them alone. Each server runs in a child process of its own
+// (bench/server.mjs), autocannon in this one, Redis apart.
 //
 // BENCH_ROUNDS (default 8) rounds of BENCH_SECONDS (default 3) per store,
 // alternating; medians compared. Many short rounds, because this machine's
@@ -45,9 +47,10 @@ const median = (xs) => {
 }
 
 const PEERS = ['@fastify/rate-limit redis', '@fastify/rate-limit memory', 'raw ioredis auto-pipelined', 'raw ioredis auto-pipelined log']
-const STORES = ['sliding', 'sliding-log', ...PEERS]
+const HOOK = 'sliding, app.limiter hook'
+const STORES = ['sliding', 'sliding-log', HOOK, ...PEERS]
 // The hand-written store that does the same Redis work as each of ours.
-const BY_HAND = { sliding: 'raw ioredis auto-pipelined', 'sliding-log': 'raw ioredis auto-pipelined log' }
+const BY_HAND = { sliding: 'raw ioredis auto-pipelined', 'sliding-log': 'raw ioredis auto-pipelined log', [HOOK]: 'raw ioredis auto-pipelined' }
 // BENCH_ONLY=<store> loads a single store (for profiling); ratios need them all.
 const names = process.env.BENCH_ONLY === undefined ? STORES : [process.env.BENCH_ONLY]
 
@@ -106,8 +109,9 @@ for (const name of names) {
 }
 
 const ratios = []
-for (const ours of names.length === STORES.length ? ['sliding', 'sliding-log'] : []) {
-  for (const peer of PEERS.filter((p) => !p.startsWith('raw ') || p === BY_HAND[ours])) {
+for (const ours of names.length === STORES.length ? ['sliding', 'sliding-log', HOOK] : []) {
+  // The hook is compared only with the hand-written hook: neither goes through @fastify/rate-limit.
+  for (const peer of PEERS.filter((p) => ours === HOOK ? p === BY_HAND[ours] : !p.startsWith('raw ') || p === BY_HAND[ours])) {
     const perRound = samples[ours].map((rps, i) => rps / samples[peer][i])
     console.log(`per-round ${ours} / ${peer}: ${perRound.map((r) => r.toFixed(2)).join(' ')} (median ${median(perRound).toFixed(2)})`)
     ratios.push([`${ours} / ${peer}`, med[ours] / med[peer]])

@@ -56,8 +56,8 @@ const plugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, options) 
   const limiter = new Limiter(backend, resolved, app.log, () => client?.status ?? 'ready')
   const api: RateLimitApi = {
     backend: app.redkit.mode,
-    check: async (key, opts) => await limiter.check(key, opts),
-    peek: async (key, opts) => await limiter.peek(key, opts),
+    check: (key, opts) => limiter.check(key, opts),
+    peek: (key, opts) => limiter.peek(key, opts),
     reset: async (key) => { await limiter.reset(key) },
     clientKey: (request) => clientKeyOf(request.ip, resolved.ipv6Subnet),
     store: (opts) => createStore(limiter, opts),

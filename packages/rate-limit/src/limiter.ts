@@ -70,12 +70,25 @@ export class Limiter {
     return storedKey(key, this.options.maxKeyLength)
   }
 
-  async check (key: string, opts?: LimitOptions): Promise<RateLimitDecision> {
-    return await this.run(this.storedKey(key), this.resolve(opts), true)
+  /**
+   * Not async, like run(): each async layer would cost a promise and a
+   * microtask per check, and check() is called on the request path.
+   */
+  check (key: string, opts?: LimitOptions): Promise<RateLimitDecision> {
+    return this.start(key, opts, true)
   }
 
-  async peek (key: string, opts?: LimitOptions): Promise<RateLimitDecision> {
-    return await this.run(this.storedKey(key), this.resolve(opts), false)
+  peek (key: string, opts?: LimitOptions): Promise<RateLimitDecision> {
+    return this.start(key, opts, false)
+  }
+
+  /** A bad key or bad options reject the promise, as from an async function. */
+  private start (key: string, opts: LimitOptions | undefined, consume: boolean): Promise<RateLimitDecision> {
+    try {
+      return this.run(this.storedKey(key), this.resolve(opts), consume)
+    } catch (err) {
+      return Promise.reject(err)
+    }
   }
 
   async reset (key: string, deadline = this.options.defaults.deadline): Promise<void> {
@@ -83,8 +96,8 @@ export class Limiter {
   }
 
   /** Runs one decision on an already normalised key and resolved limit. */
-  async run (key: string, spec: ResolvedLimit, consume: boolean): Promise<RateLimitDecision> {
-    return await new Promise<RateLimitDecision>((resolve, reject) => {
+  run (key: string, spec: ResolvedLimit, consume: boolean): Promise<RateLimitDecision> {
+    return new Promise<RateLimitDecision>((resolve, reject) => {
       this.decide(key, spec, consume, (err, decision) => {
         if (err !== null) reject(err)
         else resolve(decision!)

@@ -298,6 +298,9 @@ export function contract (target: Target): void {
     await t.rejects(app.limiter.check('k', { limit: 0 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
     await t.rejects(app.limiter.check('k', { window: 1.5 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
     await t.rejects(app.limiter.check('k', { algorithm: 'leaky' as Algorithm }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
+    // A rejected promise, never a synchronous throw: callers chain .catch() on check() and peek().
+    await t.rejects(app.limiter.peek('', spec), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_KEY' })
+    await t.rejects(app.limiter.peek('k', { limit: 0 }), { code: 'FST_REDKIT_RATE_LIMIT_INVALID_OPTION' })
   })
 
   test(`${target.name}: store for @fastify/rate-limit, per-route algorithm and counters`, async (t) => {
