@@ -137,6 +137,12 @@ for (const key of SCENARIOS) {
     console.log(`  ratio @redkit/session / ${PEER_NAMES[peer]} ${route}: ${fmt(med('redkit', 'rps') / med(peer, 'rps'))}x` +
       `  (per-round median ${fmt(median(perRound))}x, range ${fmt(Math.min(...perRound))}–${fmt(Math.max(...perRound))}; by server CPU per request ${fmt(cpuRatio)}x, by server + Redis CPU ${fmt(totalRatio)}x)`)
   }
+  // A store that costs nothing: the most @fastify/session with any store scores here against
+  // the hand-written ones, since the HTTP server, @fastify/session and autocannon cost them all alike.
+  for (const peer of ['raw', 'same']) {
+    console.log(`  ratio MemoryStore (ceiling) / ${PEER_NAMES[peer]} ${route}: ${fmt(med('memory', 'rps') / med(peer, 'rps'))}x` +
+      `  (by server CPU per request ${fmt(med(peer, 'cpu') / med('memory', 'cpu'))}x)`)
+  }
   if (targets.includes('bare')) {
     for (const name of PEERS) console.log(`  ratio ${LABELS[name]} / bare route: ${fmt(med(name, 'rps') / med('bare', 'rps'))}x`)
   }
