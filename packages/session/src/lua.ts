@@ -98,8 +98,11 @@ export const SAVE = LIB + `
 -- existing hash means no tombstone: updates only need the first check.
 -- A fresh id was never stored, so it has neither a hash nor a tombstone
 -- (destroy writes one only for a session that existed).
-if ARGV[1] == 'u' then
-  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+-- An update sets the TTL first: PEXPIRE answers 0 for a missing hash, so it
+-- is the check too, and HSET and HDEL keep a TTL.
+local update = ARGV[1] == 'u'
+if update then
+  if redis.call('PEXPIRE', KEYS[1], ARGV[2]) == 0 then return 0 end
 elseif ARGV[1] == 'n' then
   if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
   redis.call('DEL', KEYS[1])
@@ -111,7 +114,7 @@ local setEnd = 8 + nset * 2 - 1
 inChunks('HSET', KEYS[1], 8, setEnd)
 inChunks('HDEL', KEYS[1], setEnd + 1, setEnd + ndel)
 -- The ttl as sent: a Lua number would be printed again with %.17g.
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if not update then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if KEYS[3] then
   local now = now_ms()
   place(KEYS[3], ARGV[5], now + ttl, now)
@@ -155,13 +158,17 @@ local users, usersTop = {}, 0
 -- place()): printing Lua numbers took a tenth of this script's time.
 local function saveOne(mode, ttl, id, user, key, gone, idx, first, last)
   if mode == 'u' then
-    if redis.call('EXISTS', key) == 0 then return 0 end
-  elseif mode == 'n' then
-    if redis.call('EXISTS', gone) == 1 then return 0 end
-    redis.call('DEL', key)
+    -- PEXPIRE answers 0 for a missing hash: the check and the TTL in one call (HSET keeps it).
+    if redis.call('PEXPIRE', key, ttl) == 0 then return 0 end
+    inChunks('HSET', key, first, last)
+  else
+    if mode == 'n' then
+      if redis.call('EXISTS', gone) == 1 then return 0 end
+      redis.call('DEL', key)
+    end
+    inChunks('HSET', key, first, last)
+    redis.call('PEXPIRE', key, ttl)
   end
-  inChunks('HSET', key, first, last)
-  redis.call('PEXPIRE', key, ttl)
   local score = now + tonumber(ttl)
   reg[#reg + 1] = string.format('%d', score)
   reg[#reg + 1] = id
