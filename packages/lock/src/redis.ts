@@ -175,9 +175,9 @@ export function redisBackend (redkit: Redkit, counterTtl: number): Backend {
       ? lockExtend(extendKeys(ref), [member, ttl, lockEntry(member, ref.name)])
       : semExtend(extendKeys(ref), [member, ttl, semaphoreEntry(ref.name)])),
     leave: async (ref, waiter) => {
-      batch?.flush()
-      if (ref.kind === 'lock') await lockLeave(leaveKeys(ref), [waiter, channel])
-      else await semLeave(leaveKeys(ref), [waiter, ref.limit, channel])
+      await flushed(() => ref.kind === 'lock'
+        ? lockLeave(leaveKeys(ref), [waiter, channel])
+        : semLeave(leaveKeys(ref), [waiter, ref.limit, channel]))
     },
     inspect: async (ref) => ref.kind === 'lock' ? await inspectLock(ref) : await inspectSemaphore(ref),
     page,
