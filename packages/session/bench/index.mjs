@@ -139,7 +139,7 @@ for (const key of SCENARIOS) {
   }
   // A store that costs nothing: the most @fastify/session with any store scores here against
   // the hand-written ones, since the HTTP server, @fastify/session and autocannon cost them all alike.
-  for (const peer of ['raw', 'same']) {
+  for (const peer of ['connect-redis', 'raw', 'same']) {
     console.log(`  ratio MemoryStore (ceiling) / ${PEER_NAMES[peer]} ${route}: ${fmt(med('memory', 'rps') / med(peer, 'rps'))}x` +
       `  (by server CPU per request ${fmt(med(peer, 'cpu') / med('memory', 'cpu'))}x)`)
   }

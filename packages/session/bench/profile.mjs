@@ -69,7 +69,13 @@ await new Promise((resolve) => loader.once('exit', resolve))
 await app.close()
 await redis.stop()
 
-/** Self time per request of the functions that take most, idle excluded. */
+/**
+ * Self time per request of the functions that take most, idle excluded.
+ * Samples are taken in wall time: a system call that wakes another process
+ * on this machine (writev of a response to autocannon, the write to Redis)
+ * also counts the time this process then waits for a core, so those lines
+ * are far above their CPU cost. The µs of server CPU above is the real cost.
+ */
 function summarise ({ nodes, samples, timeDeltas }, requests, top = 25) {
   const byId = new Map(nodes.map((n) => [n.id, n]))
   const self = new Map()
