@@ -117,7 +117,13 @@ for (const ours of names.length === STORES.length ? ['sliding', 'sliding-log', H
     ratios.push([`${ours} / ${peer}`, med[ours] / med[peer]])
   }
 }
-if (ratios.length > 0) console.log('goal: sliding / @fastify/rate-limit redis >= 1.15')
+if (ratios.length > 0) {
+  // A store that costs nothing: the most any store under @fastify/rate-limit scores here against the
+  // hand-written hook, since the HTTP server, @fastify/rate-limit and autocannon cost it the same.
+  const memory = '@fastify/rate-limit memory'
+  ratios.push([`${memory} (ceiling for a store) / ${BY_HAND.sliding}`, med[memory] / med[BY_HAND.sliding]])
+  console.log('goal: sliding / @fastify/rate-limit redis >= 1.15')
+}
 for (const [label, ratio] of ratios) console.log(`ratio ${label}: ${ratio.toFixed(2)}`)
 
 for (const child of Object.values(children)) {
