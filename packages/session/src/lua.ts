@@ -157,18 +157,16 @@ local users, usersTop = {}, 0
 -- PEXPIRE gets the ttl as sent and ZADD its scores as integer text (see
 -- place()): printing Lua numbers took a tenth of this script's time.
 local function saveOne(mode, ttl, id, user, key, gone, idx, first, last)
-  if mode == 'u' then
-    -- PEXPIRE answers 0 for a missing hash: the check and the TTL in one call (HSET keeps it).
+  -- As in SAVE, an update's PEXPIRE is its check, and HSET keeps the TTL.
+  local update = mode == 'u'
+  if update then
     if redis.call('PEXPIRE', key, ttl) == 0 then return 0 end
-    inChunks('HSET', key, first, last)
-  else
-    if mode == 'n' then
-      if redis.call('EXISTS', gone) == 1 then return 0 end
-      redis.call('DEL', key)
-    end
-    inChunks('HSET', key, first, last)
-    redis.call('PEXPIRE', key, ttl)
+  elseif mode == 'n' then
+    if redis.call('EXISTS', gone) == 1 then return 0 end
+    redis.call('DEL', key)
   end
+  inChunks('HSET', key, first, last)
+  if not update then redis.call('PEXPIRE', key, ttl) end
   local score = now + tonumber(ttl)
   reg[#reg + 1] = string.format('%d', score)
   reg[#reg + 1] = id
