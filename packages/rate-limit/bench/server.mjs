@@ -25,11 +25,7 @@ const redkitHook = async (app) => {
   await app.register(rateLimit, { limit: LIMIT.max, window: LIMIT.timeWindow, algorithm: 'sliding' })
   app.addHook('onRequest', async (request, reply) => {
     const decision = await app.limiter.check(app.limiter.clientKey(request))
-    headers(reply, decision.remaining, decision.resetAt - decision.now)
-    if (!decision.allowed) {
-      reply.header('retry-after', Math.ceil(decision.retryAfter / 1000))
-      return await reply.code(429).send({ statusCode: 429, error: 'Too Many Requests', message: 'Rate limit exceeded' })
-    }
+    return await answer(reply, decision.allowed, decision.remaining, decision.resetAt - decision.now, decision.retryAfter)
   })
 }
 
@@ -61,11 +57,7 @@ const byHand = async (app) => {
   peerRedis.defineCommand('slidingByHand', { numberOfKeys: 1, lua: SLIDING_BY_HAND })
   app.addHook('onRequest', async (request, reply) => {
     const [allowed, remaining, resetMs] = await peerRedis.slidingByHand(`bench:hand:${request.ip}`, LIMIT.max, LIMIT.timeWindow)
-    headers(reply, remaining, resetMs)
-    if (allowed === 0) {
-      reply.header('retry-after', Math.ceil(resetMs / 1000))
-      return await reply.code(429).send({ statusCode: 429, error: 'Too Many Requests', message: 'Rate limit exceeded' })
-    }
+    return await answer(reply, allowed === 1, remaining, resetMs, resetMs)
   })
 }
 
@@ -88,10 +80,14 @@ redis.call('PEXPIRE', KEYS[1], window)
 return { 1, limit - used - 1, window }
 `
 
-function headers (reply, remaining, resetMs) {
+/** What every hand-written hook here sends: @fastify/rate-limit's headers, and its 429 when refused. */
+async function answer (reply, allowed, remaining, resetMs, retryAfterMs) {
   reply.header('x-ratelimit-limit', LIMIT.max)
   reply.header('x-ratelimit-remaining', remaining)
   reply.header('x-ratelimit-reset', Math.ceil(resetMs / 1000))
+  if (allowed) return
+  reply.header('retry-after', Math.ceil(retryAfterMs / 1000))
+  return await reply.code(429).send({ statusCode: 429, error: 'Too Many Requests', message: 'Rate limit exceeded' })
 }
 
 const logByHand = async (app) => {
@@ -100,11 +96,7 @@ const logByHand = async (app) => {
   let seq = 0
   app.addHook('onRequest', async (request, reply) => {
     const [allowed, remaining, resetMs] = await peerRedis.logByHand(`bench:hand-log:${request.ip}`, LIMIT.max, LIMIT.timeWindow, `${process.pid}:${++seq}`)
-    headers(reply, remaining, resetMs)
-    if (allowed === 0) {
-      reply.header('retry-after', Math.ceil(resetMs / 1000))
-      return await reply.code(429).send({ statusCode: 429, error: 'Too Many Requests', message: 'Rate limit exceeded' })
-    }
+    return await answer(reply, allowed === 1, remaining, resetMs, resetMs)
   })
 }
 
